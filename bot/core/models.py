@@ -1,0 +1,123 @@
+"""Frozen value types shared by the core, the store, the CLI and the Discord layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """One author of a paper.
+
+    ``display`` is how people read the name ("Zihan Yao"); ``key`` is the accent- and
+    case-folded identity used to group the same person across papers ("zihan yao").
+    """
+
+    display: str
+    last: str
+    first: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """Something wrong in a digest file, located by file and 1-based line."""
+
+    file: str
+    line: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """A paper entry as parsed from a digest.
+
+    ``id`` is a short typeable id derived from ``key``; ``key`` is the stable identity
+    (hash of the normalised title and the first author's folded last name), identical
+    across reindexes and across digests that repeat the paper.
+    """
+
+    id: str
+    key: str
+    title: str
+    authors: tuple[Author, ...]
+    authors_raw: str
+    venue: str
+    abstract: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParseReport:
+    """The result of parsing one digest file.
+
+    ``ok`` is False when the whole file was rejected (not UTF-8 text, unreadable); its
+    papers are then empty and the reason is in ``diagnostics``.
+    """
+
+    path: str
+    content_hash: str
+    heading: str | None
+    papers: tuple[Paper, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInfo:
+    """A digest file as the catalogue remembers it."""
+
+    path: str
+    heading: str | None
+    content_hash: str
+    indexed_at: str  # ISO-8601 UTC
+    paper_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """A paper with what the catalogue knows about its history."""
+
+    paper: Paper
+    first_seen: str  # ISO-8601 UTC
+    digests: tuple[DigestInfo, ...] = ()
+    removed: bool = False  # every digest it appeared in is gone from the folder
+
+    @property
+    def id(self) -> str:
+        return self.paper.id
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What a reindex did with one digest file."""
+
+    path: str
+    status: Literal["indexed", "unchanged", "rejected", "removed"]
+    papers: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    """The summary of one reindex, shared by the CLI, ``/reindex`` and the logs."""
+
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    total: int
+    files: tuple[FileOutcome, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    new_paper_ids: tuple[str, ...] = ()
+    alerts_queued: int = 0
+    applied: bool = True
+    duration_s: float = 0.0
+    extra: dict[str, int] = field(default_factory=dict)

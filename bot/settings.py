@@ -1,0 +1,130 @@
+"""Every setting, read from the environment and an optional ``.env`` file.
+
+The environment wins over ``.env``. The token is kept in a :class:`Secret` whose ``repr``
+and ``str`` never show it, so it cannot leak into logs by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return "********" if self.value else ""
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self.value else "Secret('')"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+# name -> (default, one-line description); .env.example and the README list the same.
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "DISCORD_TOKEN": ("", "Bot token from the Discord developer portal (required to run)."),
+    "DISCORD_API_BASE": ("", "REST base URL, e.g. http://127.0.0.1:8080/api/v10 (tests, proxies)."),
+    "DISCORD_GATEWAY_URL": ("", "Gateway websocket URL; default: Discord's, or asked from the API base."),
+    "DIGEST_DIR": ("seeds", "Folder of digest files (*.txt) to index."),
+    "DATABASE_PATH": ("data/digest.db", "SQLite database file (created if missing)."),
+    "INDEX_DIR": ("", "Where the search index is persisted; default: beside the database."),
+    "OWNER_IDS": ("", "Comma-separated user ids allowed to /reindex; default: the app owner/team."),
+    "DEV_GUILD_ID": ("", "Guild id to sync commands to instantly while developing."),
+    "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR."),
+    "REINDEX_INTERVAL": ("0", "Minutes between automatic reindexes of DIGEST_DIR; 0 = off."),
+    "WATCH_INTERVAL": ("5", "Seconds between checks for a reindex done by the CLI; 0 = off."),
+    "MAX_SUBSCRIPTIONS_PER_CHANNEL": ("10", "Most topic subscriptions one channel may have."),
+    "MAX_SUBSCRIPTIONS_PER_GUILD": ("50", "Most topic subscriptions one server may have."),
+}
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _optional_id(name: str, raw: str) -> int | None:
+    raw = raw.strip()
+    return _int(name, raw, 1) if raw else None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    discord_token: Secret = Secret("")
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    digest_dir: Path = Path("seeds")
+    database_path: Path = Path("data/digest.db")
+    index_dir: Path = Path("data/index")
+    owner_ids: frozenset[int] = frozenset()
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    reindex_interval_min: int = 0
+    watch_interval_s: float = 5.0
+    max_subscriptions_per_channel: int = 10
+    max_subscriptions_per_guild: int = 50
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        """Read settings: ``environ`` (default ``os.environ``) over ``env_file`` over defaults."""
+        values: dict[str, str] = {k: d for k, (d, _) in DEFAULTS.items()}
+        if env_file is not None and Path(env_file).is_file():
+            for key, val in dotenv_values(env_file).items():
+                if key in DEFAULTS and val is not None:
+                    values[key] = val
+        env = os.environ if environ is None else environ
+        for key in DEFAULTS:
+            if key in env:
+                values[key] = env[key]
+
+        level = values["LOG_LEVEL"].strip().upper() or "INFO"
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        owners: set[int] = set()
+        for part in values["OWNER_IDS"].replace(" ", "").split(","):
+            if part:
+                owners.add(_int("OWNER_IDS", part, 1))
+        database_path = Path(values["DATABASE_PATH"].strip() or "data/digest.db")
+        index_raw = values["INDEX_DIR"].strip()
+        index_dir = Path(index_raw) if index_raw else database_path.parent / "index"
+        return cls(
+            discord_token=Secret(values["DISCORD_TOKEN"].strip()),
+            discord_api_base=values["DISCORD_API_BASE"].strip().rstrip("/") or None,
+            discord_gateway_url=values["DISCORD_GATEWAY_URL"].strip() or None,
+            digest_dir=Path(values["DIGEST_DIR"].strip() or "seeds"),
+            database_path=database_path,
+            index_dir=index_dir,
+            owner_ids=frozenset(owners),
+            dev_guild_id=_optional_id("DEV_GUILD_ID", values["DEV_GUILD_ID"]),
+            log_level=level,
+            reindex_interval_min=_int("REINDEX_INTERVAL", values["REINDEX_INTERVAL"]),
+            watch_interval_s=float(_int("WATCH_INTERVAL", values["WATCH_INTERVAL"])),
+            max_subscriptions_per_channel=_int(
+                "MAX_SUBSCRIPTIONS_PER_CHANNEL", values["MAX_SUBSCRIPTIONS_PER_CHANNEL"], 1
+            ),
+            max_subscriptions_per_guild=_int(
+                "MAX_SUBSCRIPTIONS_PER_GUILD", values["MAX_SUBSCRIPTIONS_PER_GUILD"], 1
+            ),
+        )
