@@ -121,3 +121,22 @@ class ReindexReport:
     applied: bool = True
     duration_s: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorSummary:
+    """An author as the catalogue knows them: identity key, display name, paper count."""
+
+    key: str
+    display: str
+    paper_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueStats:
+    papers: int
+    authors: int
+    digests: int
+    removed_papers: int
+    last_indexed_at: str | None  # ISO-8601 UTC of the last applied reindex
+    version: int  # bumped by every applied change to the catalogue
