@@ -1,0 +1,69 @@
+"""Settings: parsing, validation, the secret token, and the docs listing every setting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULTS, Secret, Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_need_no_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.digest_dir == Path("seeds")
+    assert settings.database_path == Path("data/digest.db")
+    assert settings.index_dir == Path("data/index")
+    assert not settings.discord_token
+    assert settings.owner_ids == frozenset()
+    assert settings.reindex_interval_min == 0
+
+
+def test_environment_overrides_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DISCORD_TOKEN=from-file\nDIGEST_DIR=file-dir\nOWNER_IDS=1, 2\n")
+    settings = Settings.from_env({"DIGEST_DIR": "env-dir"}, env_file=env_file)
+    assert settings.discord_token.reveal() == "from-file"
+    assert settings.digest_dir == Path("env-dir")
+    assert settings.owner_ids == frozenset({1, 2})
+
+
+def test_index_dir_follows_database(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DATABASE_PATH": "/srv/bot/db.sqlite"}, env_file=None)
+    assert settings.index_dir == Path("/srv/bot/index")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OWNER_IDS", "12,abc"),
+        ("DEV_GUILD_ID", "guild"),
+        ("REINDEX_INTERVAL", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("MAX_SUBSCRIPTIONS_PER_CHANNEL", "0"),
+    ],
+)
+def test_bad_values_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value}, env_file=None)
+
+
+def test_secret_never_prints() -> None:
+    settings = Settings.from_env({"DISCORD_TOKEN": "MTIz.abc.def"}, env_file=None)
+    assert "MTIz" not in repr(settings)
+    assert "MTIz" not in str(settings.discord_token)
+    assert "MTIz" not in f"{settings.discord_token}"
+    assert settings.discord_token.reveal() == "MTIz.abc.def"
+    assert not Secret("")
+
+
+def test_env_example_and_readme_list_every_setting() -> None:
+    example = (ROOT / ".env.example").read_text()
+    example_keys = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
+    assert example_keys == set(DEFAULTS)
+    readme = (ROOT / "README.md").read_text()
+    for key in DEFAULTS:
+        assert f"`{key}`" in readme, key
