@@ -1,0 +1,173 @@
+"""``digest-bot run`` (the default) and ``digest-bot sync [--guild ID]``.
+
+Expected failures are one line on stderr and an exit code, never a traceback: a missing or
+rejected token and bad settings exit 2; Discord unreachable, or a database the code cannot
+use (e.g. newer than the code), exits 3. SIGINT and SIGTERM
+close the bot cleanly (gateway, HTTP session, database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from bot.cli import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
+from bot.settings import Settings, SettingsError
+
+MISSING_TOKEN = (
+    "digest-bot: DISCORD_TOKEN is not set: create a bot at "
+    "https://discord.com/developers/applications, copy its token into .env "
+    "(DISCORD_TOKEN=...) or the environment, and run again"
+)
+REJECTED_TOKEN = (
+    "digest-bot: Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again "
+    "from the developer portal (Bot -> Reset Token) into .env or the environment"
+)
+
+log = logging.getLogger("bot")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run the Discord bot (the default when no command is given)",
+        description="Run the Discord bot with the settings from .env / the environment.",
+    )
+    run.set_defaults(func=cmd_run)
+    sync = subparsers.add_parser(
+        "sync",
+        help="push the slash commands to Discord now, then exit",
+        description=(
+            "Upload the slash commands now (the bot also does it by itself whenever they "
+            "change). Without --guild: to DEV_GUILD_ID if set, else globally."
+        ),
+    )
+    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this server only")
+    sync.set_defaults(func=cmd_sync)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a formatter and replaces every secret in the formatted record."""
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self._inner.format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at LOG_LEVEL with discord.py's formatter; the token is redacted."""
+    import discord
+
+    handler = logging.StreamHandler()
+    discord.utils.setup_logging(handler=handler, level=logging.getLevelName(settings.log_level))
+    inner = handler.formatter or logging.Formatter()
+    handler.setFormatter(RedactingFormatter(inner, [settings.discord_token.reveal()]))
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _load_settings() -> Settings | int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(f"digest-bot: {exc}", EXIT_USAGE)
+    if not settings.discord_token:
+        return _fail(MISSING_TOKEN, EXIT_USAGE)
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _load_settings()
+    if isinstance(settings, int):
+        return settings
+    configure_logging(settings)
+    return _run_async(lambda: _serve(settings), settings)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    settings = _load_settings()
+    if isinstance(settings, int):
+        return settings
+    configure_logging(settings)
+    guild_id: int | None = args.guild if args.guild is not None else settings.dev_guild_id
+    return _run_async(lambda: _sync(settings, guild_id), settings)
+
+
+def _run_async(main: Callable[[], Awaitable[int]], settings: Settings) -> int:
+    from bot.discord_endpoints import configure_api_base
+
+    configure_api_base(settings.discord_api_base)
+    try:
+        return asyncio.run(_guarded(main))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _guarded(main: Callable[[], Awaitable[int]]) -> int:
+    import aiohttp
+    import discord
+
+    from bot.store.db import StoreError
+
+    try:
+        return await main()
+    except discord.LoginFailure:
+        return _fail(REJECTED_TOKEN, EXIT_USAGE)
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        return _fail(f"digest-bot: cannot reach Discord: {exc}", EXIT_NOT_APPLIED)
+    except discord.HTTPException as exc:
+        detail = exc.text or str(exc)
+        return _fail(f"digest-bot: Discord answered {exc.status}: {detail}", EXIT_NOT_APPLIED)
+    except StoreError as exc:
+        return _fail(f"digest-bot: {exc}", EXIT_NOT_APPLIED)
+
+
+async def _serve(settings: Settings) -> int:
+    from bot.client import DigestBot
+
+    bot = DigestBot(settings)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    def stop(signame: str) -> None:
+        if closing:
+            return
+        log.info("%s received: shutting down", signame)
+        closing.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig.name)
+    try:
+        async with bot:
+            await bot.start(settings.discord_token.reveal())
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return EXIT_OK
+
+
+async def _sync(settings: Settings, guild_id: int | None) -> int:
+    from bot.client import DigestBot
+
+    bot = DigestBot(settings, mode="sync")
+    async with bot:
+        await bot.login(settings.discord_token.reveal())
+        changed = await bot.sync_commands(guild_id=guild_id, force=True)
+    scope = f"guild {guild_id}" if guild_id else "all servers (global; may take a while to show)"
+    print(f"synced application commands to {scope}" if changed else "nothing to sync")
+    return EXIT_OK

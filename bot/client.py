@@ -1,0 +1,258 @@
+"""The Discord face of the catalogue: a ``commands.Bot`` with one error path and careful sync.
+
+* Intents: guilds only (slash commands, buttons and autocomplete arrive as interactions;
+  no privileged intent is needed). ``AllowedMentions.none()`` for everything it sends.
+* ``setup_hook`` (after login, before the gateway connects): points discord.py at
+  ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``, opens the catalogue, registers the
+  persistent component router, loads the cogs in :data:`EXTENSIONS`, ingests the digest
+  folder when the catalogue is empty (so a fresh install answers at once) and syncs the
+  command tree if it changed.
+* Command sync happens only when the tree's JSON hash differs from the one stored in the
+  database for this application and scope, or on ``digest-bot sync`` -- never in
+  ``on_ready`` (which fires again on every reconnect).
+* Cogs reach the shared state as ``bot.catalogue``, ``bot.settings`` and
+  ``await bot.is_owner_id(user_id)``; buttons and selects are routed by kind with
+  :meth:`DigestBot.register_action`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.catalogue import Catalogue
+from bot.discord_endpoints import configure_gateway
+from bot.ingest import AlertHook
+from bot.replies import reply_ephemeral
+from bot.settings import Settings
+from bot.ui import actions
+from bot.ui.actions import Action
+from bot.ui.views import ActionItem
+
+log = logging.getLogger(__name__)
+
+# Extensions loaded at start, in order. Add a cog by appending its module here; the module
+# needs ``async def setup(bot: DigestBot) -> None: await bot.add_cog(YourCog(bot))``.
+EXTENSIONS: list[str] = [
+    "bot.cogs.search",
+    "bot.cogs.info",
+    "bot.cogs.alerts",
+    "bot.cogs.admin",
+]
+
+SOMETHING_WENT_WRONG = (
+    "Something went wrong on my side while answering that. It has been logged; "
+    "please try again in a moment."
+)
+EXPIRED = "This result expired — run the command again."
+
+ActionHandler = Callable[
+    ["discord.Interaction[DigestBot]", Action, list[str]], Awaitable[None]
+]
+
+
+class ExpiredError(Exception):
+    """A button's or select's state can no longer be recovered; the user is told so."""
+
+
+class UserFacingError(Exception):
+    """An error whose message is meant for the user (shown ephemerally, as is)."""
+
+
+class DigestTree(app_commands.CommandTree["DigestBot"]):
+    """The command tree with the bot's one error handler for every slash command."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[DigestBot], error: app_commands.AppCommandError
+    ) -> None:
+        await reply_ephemeral(interaction, describe_command_error(interaction, error))
+
+
+def describe_command_error(
+    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+) -> str:
+    """What the user is told about ``error``; unexpected errors are logged with traceback."""
+    original: BaseException = error
+    if isinstance(error, app_commands.CommandInvokeError):
+        original = error.original
+    if isinstance(original, UserFacingError):
+        return str(original)
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
+        return str(error)
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "That command only works in a server."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You are not allowed to use that command here."
+    if isinstance(error, app_commands.TransformerError):
+        return f"I could not understand {error.value!r}: expected {error.type.name.lower()}."
+    if isinstance(error, app_commands.CommandNotFound):
+        return "I don't know that command any more; Discord will refresh the list shortly."
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return "That command changed since Discord last saw it; try again in a minute."
+    command = interaction.command.qualified_name if interaction.command else "?"
+    log.error(
+        "command /%s failed for user %s", command, interaction.user.id, exc_info=original
+    )
+    return SOMETHING_WENT_WRONG
+
+
+def tree_hash(payload: list[dict[str, Any]]) -> str:
+    """A stable hash of the command tree's JSON (what a sync would upload)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+Mode = Literal["run", "sync"]
+
+
+class DigestBot(commands.Bot):
+    def __init__(self, settings: Settings, *, mode: Mode = "run") -> None:
+        # The bot never joins voice: don't warn that voice libraries are missing.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=DigestTree,
+            help_command=None,
+        )
+        self.settings = settings
+        self.mode: Mode = mode
+        # Set by the cog that queues alerts (bot.cogs.alerts) in its cog_load, so that the
+        # first ingest of an empty catalogue queues alerts like any other reindex.
+        self.alert_hook: AlertHook | None = None
+        self._catalogue: Catalogue | None = None
+        self._actions: dict[str, ActionHandler] = {}
+
+    # ------------------------------------------------------------------ shared state
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            raise RuntimeError("the catalogue is not open (setup_hook has not run)")
+        return self._catalogue
+
+    async def is_owner_id(self, user_id: int) -> bool:
+        """Whether ``user_id`` may run owner-only commands (``/reindex``).
+
+        ``OWNER_IDS`` when set; otherwise the application's owner, or the admins and
+        developers of the team that owns it.
+        """
+        if self.settings.owner_ids:
+            return user_id in self.settings.owner_ids
+        app = self.application or await self.application_info()
+        if app.team is not None:
+            roles = (discord.TeamMemberRole.admin, discord.TeamMemberRole.developer)
+            return any(m.id == user_id and m.role in roles for m in app.team.members)
+        return app.owner.id == user_id
+
+    def register_action(self, kind: str, handler: ActionHandler) -> None:
+        """Route components whose custom_id encodes ``kind`` (see :mod:`bot.ui.actions`)."""
+        self._actions[kind] = handler
+
+    def unregister_action(self, kind: str) -> None:
+        self._actions.pop(kind, None)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def setup_hook(self) -> None:
+        settings = self.settings
+        if self.mode == "run":
+            await configure_gateway(self, settings.discord_api_base, settings.discord_gateway_url)
+        self._catalogue = await Catalogue.open(settings)
+        self.add_dynamic_items(ActionItem)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.mode == "run":
+            await self._ingest_if_empty()
+            await self.sync_commands(guild_id=settings.dev_guild_id)
+
+    async def _ingest_if_empty(self) -> None:
+        catalogue = self.catalogue
+        stats = await catalogue.stats()
+        if stats.papers or stats.removed_papers:
+            log.info("catalogue: %d papers, %d digests", stats.papers, stats.digests)
+            return
+        log.info("catalogue is empty: indexing %s", self.settings.digest_dir)
+        started = time.perf_counter()
+        report = await catalogue.reindex(alert_hook=self.alert_hook)
+        if not report.applied:
+            log.warning(
+                "could not index %s: %s",
+                self.settings.digest_dir,
+                "; ".join(str(d) for d in report.diagnostics[:5]) or "nothing to index",
+            )
+            return
+        log.info(
+            "indexed %d papers from %d files in %.2f s (%d diagnostics)",
+            report.total,
+            len(report.files),
+            time.perf_counter() - started,
+            len(report.diagnostics),
+        )
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            catalogue, self._catalogue = self._catalogue, None
+            if catalogue is not None:
+                await catalogue.close()
+
+    # ------------------------------------------------------------------ command sync
+    def tree_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    async def sync_commands(self, *, guild_id: int | None = None, force: bool = False) -> bool:
+        """Upload the command tree if it changed since the last sync (or ``force``).
+
+        ``guild_id`` syncs to that guild only (instant; for development), copying the
+        global commands there. Returns whether a sync was made.
+        """
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        digest = tree_hash(self.tree_payload(guild))
+        scope = f"guild:{guild_id}" if guild_id else "global"
+        key = f"commands.hash.{self.application_id}.{scope}"
+        if not force and await self.catalogue.store.get_meta(key) == digest:
+            log.info("application commands unchanged (%s); not syncing", scope)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.catalogue.store.set_meta(key, digest)
+        log.info("synced %d application commands (%s)", len(synced), scope)
+        return True
+
+    # ------------------------------------------------------------------ components
+    async def route_action(self, interaction: discord.Interaction[DigestBot], custom_id: str,
+                           values: list[str]) -> None:
+        """Answer a button or select of ours; one place for expired state and failures."""
+        action = actions.parse(custom_id)
+        handler = None if action is None else self._actions.get(_action_kind(action))
+        if action is None or handler is None:
+            await reply_ephemeral(interaction, EXPIRED)
+            return
+        try:
+            await handler(interaction, action, values)
+        except ExpiredError:
+            await reply_ephemeral(interaction, EXPIRED)
+        except UserFacingError as exc:
+            await reply_ephemeral(interaction, str(exc))
+        except Exception:
+            log.exception("component %r failed for user %s", custom_id, interaction.user.id)
+            await reply_ephemeral(interaction, SOMETHING_WENT_WRONG)
+
+
+def _action_kind(action: Action) -> str:
+    return action.kind if isinstance(action, actions.PageAction) else "o"

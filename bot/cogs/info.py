@@ -1,0 +1,35 @@
+"""/stats and /help."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import DigestBot
+from bot.replies import run_within, send
+from bot.ui.info import help_embed, stats_embed
+
+Interaction = discord.Interaction[DigestBot]
+
+
+class Info(commands.Cog):
+    """What the catalogue holds and how to use the bot."""
+
+    def __init__(self, bot: DigestBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="stats", description="Papers, authors and digests in the catalogue; last index time"
+    )
+    async def stats(self, interaction: Interaction) -> None:
+        stats = await run_within(interaction, self.bot.catalogue.stats())
+        await send(interaction, embeds=[stats_embed(stats)])
+
+    @app_commands.command(name="help", description="The commands and the query language")
+    async def help(self, interaction: Interaction) -> None:
+        await send(interaction, embeds=[help_embed()], ephemeral=True)
+
+
+async def setup(bot: DigestBot) -> None:
+    await bot.add_cog(Info(bot))

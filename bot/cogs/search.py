@@ -1,0 +1,335 @@
+"""/search, /paper, /author and /latest, their autocomplete, and their buttons and menus.
+
+Thin adapters: check the input, ask the catalogue (which keeps CPU work off the event loop
+for large catalogues), render with :mod:`bot.ui.cards`, respond through :mod:`bot.replies`
+(answering directly when fast, deferring only when the work takes longer than
+``replies.PATIENCE``). Bad input raises :class:`~bot.client.UserFacingError`, which the
+tree's one error handler turns into an ephemeral message.
+
+Paging: the invoker's Prev / Next edit the message in place; anyone else clicking gets the
+requested page as a private (ephemeral) message, so nobody pages someone else's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import DigestBot, ExpiredError, UserFacingError
+from bot.core.models import AuthorProfile, SearchPage, Suggestion
+from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
+from bot.replies import run_within, send, update
+from bot.ui import actions
+from bot.ui.actions import Action, OpenAction, PageAction, PageKind
+from bot.ui.alerts import ALERTS_COG
+from bot.ui.cards import (
+    Card,
+    author_card,
+    latest_card,
+    no_results_text,
+    not_found_author_text,
+    not_found_paper_text,
+    page_count,
+    paper_card,
+    search_card,
+)
+from bot.ui.format import inline_code
+from bot.ui.limits import CHOICE_NAME, CHOICE_VALUE, clamp, clamp_nonempty
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[DigestBot]
+
+SEARCH_PER_PAGE = 5
+SEARCH_MAX_PER_PAGE = 10
+AUTHOR_PER_PAGE = 5
+LATEST_PER_PAGE = 8
+MAX_LOOKUP_LENGTH = 300
+AUTOCOMPLETE_TIMEOUT = 2.0
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def owns_message(interaction: Interaction) -> bool:
+    """Whether the clicker may change the message (they ran its command, or it is private)."""
+    message = interaction.message
+    if message is None or message.flags.ephemeral:
+        return True
+    meta = message.interaction_metadata
+    return meta is None or meta.user.id == interaction.user.id
+
+
+async def show_page(interaction: Interaction, card: Card) -> None:
+    """Paging: edit in place for the message's owner, a private copy for anyone else."""
+    if owns_message(interaction):
+        await update(interaction, embeds=[card.embed], view=card.view)
+    else:
+        await send(interaction, embeds=[card.embed], view=card.view, ephemeral=True)
+
+
+def can_subscribe(interaction: Interaction) -> bool:
+    """Offer "Subscribe this channel" under results: in a server, with alerts loaded."""
+    return interaction.guild_id is not None and interaction.client.get_cog(ALERTS_COG) is not None
+
+
+def to_choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices within Discord's limits (1-100 character names and values)."""
+    out: list[app_commands.Choice[str]] = []
+    for s in suggestions:
+        if not s.value or len(s.value) > CHOICE_VALUE:
+            continue
+        out.append(app_commands.Choice(name=clamp_nonempty(s.name, CHOICE_NAME), value=s.value))
+        if len(out) == 25:
+            break
+    return out
+
+
+class Search(commands.Cog):
+    """Finding papers and people."""
+
+    def __init__(self, bot: DigestBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.register_action("s", self._search_page)
+        self.bot.register_action("a", self._author_page)
+        self.bot.register_action("l", self._latest_page)
+        self.bot.register_action("o", self._open_paper)
+
+    async def cog_unload(self) -> None:
+        for kind in ("s", "a", "l", "o"):
+            self.bot.unregister_action(kind)
+
+    # ------------------------------------------------------------------ state in custom_ids
+    async def _ref(self, kind: PageKind, per: int, text: str) -> str:
+        """The custom_id ref of ``text``; a long one is kept in the database meta table."""
+        ref, must_store = actions.make_ref(kind, per, text)
+        if must_store:
+            store = self.bot.catalogue.store
+            key = actions.ref_meta_key(ref)
+            if await store.get_meta(key) != text:
+                await store.set_meta(key, text)
+        return ref
+
+    async def _resolve(self, ref: str) -> str:
+        text = actions.inline_text(ref)
+        if text is None:
+            text = await self.bot.catalogue.store.get_meta(actions.ref_meta_key(ref))
+        if not text:
+            raise ExpiredError(ref)
+        return text
+
+    # ------------------------------------------------------------------ /search
+    @app_commands.command(
+        name="search", description="Search the digest: ranked papers, matched words in bold"
+    )
+    @app_commands.describe(
+        query='Words, "a phrase", author:name, venue:name, -exclude (see /help)',
+        limit="Results per page, 1-10 (default 5)",
+    )
+    async def search(
+        self,
+        interaction: Interaction,
+        query: str,
+        limit: app_commands.Range[int, 1, SEARCH_MAX_PER_PAGE] = SEARCH_PER_PAGE,
+    ) -> None:
+        text = _squash(query)
+        check_query(text)
+
+        async def work() -> tuple[SearchPage, str]:
+            result = await self.bot.catalogue.search(text, limit=limit, offset=0)
+            ref = await self._ref("s", limit, text) if result.total else ""
+            return result, ref
+
+        result, ref = await run_within(interaction, work())
+        if result.total == 0:
+            raise UserFacingError(no_results_text(result))
+        card = search_card(result, ref=ref, subscribe=can_subscribe(interaction))
+        await send(interaction, embeds=[card.embed], view=card.view)
+
+    async def _search_page(self, interaction: Interaction, action: Action,
+                           values: list[str]) -> None:
+        assert isinstance(action, PageAction)
+        per = min(action.per, SEARCH_MAX_PER_PAGE)
+
+        async def work() -> SearchPage:
+            text = await self._resolve(action.ref)
+            try:
+                result = await self.bot.catalogue.search(text, limit=per, offset=action.page * per)
+            except QueryError:
+                raise ExpiredError(action.ref) from None
+            if result.total and not result.hits:  # the catalogue shrank: show the last page
+                last = page_count(result.total, per) - 1
+                result = await self.bot.catalogue.search(text, limit=per, offset=last * per)
+            return result
+
+        result = await run_within(interaction, work())
+        if result.total == 0:
+            raise UserFacingError(
+                "Nothing matches this query any more (the catalogue changed). "
+                "Run `/search` again."
+            )
+        card = search_card(result, ref=action.ref, subscribe=can_subscribe(interaction))
+        await show_page(interaction, card)
+
+    # ------------------------------------------------------------------ /paper
+    @app_commands.command(
+        name="paper", description="One paper: authors, venue, digests, abstract, similar papers"
+    )
+    @app_commands.describe(paper="A title or an id; start typing and pick a suggestion")
+    async def paper(self, interaction: Interaction, paper: str) -> None:
+        text = _squash(paper)
+        if not text:
+            raise UserFacingError(
+                "Type part of a title or a paper id, then pick one of the suggestions."
+            )
+        if len(text) > MAX_LOOKUP_LENGTH:
+            raise UserFacingError(
+                f"That is {len(text)} characters; a title or id is at most "
+                f"{MAX_LOOKUP_LENGTH}. Type the start of the title and pick a suggestion."
+            )
+        catalogue = self.bot.catalogue
+        detail = await run_within(interaction, catalogue.paper(text))
+        if detail is None:
+            suggestions = await catalogue.suggest_papers(text, limit=3)
+            if not suggestions and " " not in text and len(text) > 3:
+                suggestions = await catalogue.suggest_papers(text[:4], limit=3)
+            raise UserFacingError(not_found_paper_text(text, [s.name for s in suggestions]))
+        card = paper_card(detail)
+        await send(interaction, embeds=[card.embed], view=card.view)
+
+    @paper.autocomplete("paper")
+    async def paper_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._autocomplete(self.bot.catalogue.suggest_papers, current, "paper")
+
+    async def _open_paper(self, interaction: Interaction, action: Action,
+                          values: list[str]) -> None:
+        assert isinstance(action, OpenAction)
+        if not values:
+            raise ExpiredError("no value")
+        detail = await run_within(interaction, self.bot.catalogue.paper(values[0]))
+        if detail is None:
+            raise UserFacingError(
+                f"The paper {inline_code(values[0])} is no longer in the catalogue."
+            )
+        card = paper_card(detail)
+        await send(interaction, embeds=[card.embed], view=card.view, ephemeral=True)
+
+    # ------------------------------------------------------------------ /author
+    @app_commands.command(
+        name="author", description="An author's papers, frequent co-authors and venues"
+    )
+    @app_commands.describe(name="A name in any order; accents and initials don't matter")
+    async def author(self, interaction: Interaction, name: str) -> None:
+        text = _squash(name)
+        if not text:
+            raise UserFacingError("Type part of a name, then pick one of the suggestions.")
+        if len(text) > MAX_LOOKUP_LENGTH:
+            raise UserFacingError(
+                f"That is {len(text)} characters; type a name (at most {MAX_LOOKUP_LENGTH})."
+            )
+        catalogue = self.bot.catalogue
+
+        async def work() -> tuple[AuthorProfile | None, str]:
+            profile = await catalogue.author(text)
+            ref = await self._ref("a", AUTHOR_PER_PAGE, profile.key) if profile else ""
+            return profile, ref
+
+        profile, ref = await run_within(interaction, work())
+        if profile is None:
+            suggestions = await catalogue.suggest_authors(text, limit=5)
+            raise UserFacingError(not_found_author_text(text, [s.value for s in suggestions]))
+        card = author_card(profile, page=0, per=AUTHOR_PER_PAGE, ref=ref)
+        await send(interaction, embeds=[card.embed], view=card.view)
+
+    @author.autocomplete("name")
+    async def author_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._autocomplete(self.bot.catalogue.suggest_authors, current, "author")
+
+    async def _author_page(self, interaction: Interaction, action: Action,
+                           values: list[str]) -> None:
+        assert isinstance(action, PageAction)
+
+        async def work() -> AuthorProfile | None:
+            return await self.bot.catalogue.author(await self._resolve(action.ref))
+
+        profile = await run_within(interaction, work())
+        if profile is None:
+            raise UserFacingError("That author is no longer in the catalogue.")
+        per = min(action.per, 25)
+        await show_page(interaction, author_card(profile, page=action.page, per=per,
+                                                 ref=action.ref))
+
+    # ------------------------------------------------------------------ /latest
+    @app_commands.command(name="latest", description="The newest digest's papers")
+    async def latest(self, interaction: Interaction) -> None:
+        result = await run_within(interaction, self.bot.catalogue.latest(0, LATEST_PER_PAGE))
+        card = latest_card(result, per=LATEST_PER_PAGE)
+        await send(interaction, embeds=[card.embed], view=card.view)
+
+    async def _latest_page(self, interaction: Interaction, action: Action,
+                           values: list[str]) -> None:
+        assert isinstance(action, PageAction)
+        per = min(action.per, 25)
+        catalogue = self.bot.catalogue
+
+        async def work() -> Card:
+            result = await catalogue.latest(action.page * per, per)
+            if result.total and not result.papers:
+                last = page_count(result.total, per) - 1
+                result = await catalogue.latest(last * per, per)
+            return latest_card(result, per=per)
+
+        await show_page(interaction, await run_within(interaction, work()))
+
+    # ------------------------------------------------------------------ autocomplete
+    async def _autocomplete(
+        self,
+        suggest: Callable[[str, int], Awaitable[list[Suggestion]]],
+        current: str,
+        what: str,
+    ) -> list[app_commands.Choice[str]]:
+        """Suggestions for what is typed; never raises (an error means no choices)."""
+        try:
+            found = await asyncio.wait_for(
+                suggest(clamp(_squash(current), MAX_LOOKUP_LENGTH, ellipsis=""), 25),
+                AUTOCOMPLETE_TIMEOUT,
+            )
+            return to_choices(found)
+        except Exception:
+            log.exception("%s autocomplete failed for %r", what, current[:100])
+            return []
+
+
+def check_query(text: str) -> None:
+    """Raise :class:`UserFacingError` saying what to fix when ``text`` cannot be searched."""
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        if exc.code == "empty":
+            raise UserFacingError(
+                'Type what to search for, e.g. `scaling laws`, `"feature learning"` or '
+                "`author:barbier`. `/help` shows the query language."
+            ) from None
+        if exc.code == "too_long":
+            raise UserFacingError(
+                f"That query is {len(text)} characters; the limit is {MAX_QUERY_LENGTH}. "
+                "Keep the words that matter most."
+            ) from None
+        raise UserFacingError(f"I can't read that query: {exc} (`/help` shows the syntax.)") \
+            from None
+
+
+async def setup(bot: DigestBot) -> None:
+    await bot.add_cog(Search(bot))

@@ -1,0 +1,351 @@
+"""Paper, search, author and latest-digest cards: pure functions of the catalogue's answers.
+
+Each builder returns a :class:`Card` (one embed and, when there is something to click, a
+persistent view). Digest text goes through :func:`bot.ui.format.safe`; the text budget of
+every part is planned so the whole card stays within 6,000 characters, and
+:func:`bot.ui.limits.fit_embed` is the final guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import discord
+
+from bot.core.models import (
+    AuthorProfile,
+    DigestInfo,
+    LatestPage,
+    PaperDetail,
+    SearchPage,
+    StoredPaper,
+)
+from bot.ui.alerts import SubscribeButton
+from bot.ui.format import (
+    all_authors,
+    bold_segments,
+    inline_code,
+    parse_iso,
+    plural,
+    safe,
+    safe_clamped,
+    short_authors,
+    when,
+)
+from bot.ui.limits import (
+    EMBED_DESCRIPTION,
+    EMBED_TITLE,
+    EMBED_TOTAL,
+    FIELD_NAME,
+    FIELD_VALUE,
+    clamp,
+    dlen,
+    embed_size,
+    fit_embed,
+)
+from bot.ui.views import Choice, open_select, paged_view, view_of
+
+COLOUR = discord.Colour(0x5865F2)
+GONE_COLOUR = discord.Colour(0x99AAB5)
+
+ABSTRACT_MAX = 3000  # a paper card's abstract, at most (the rest of 6,000 is for fields)
+SIMILAR_SHOWN = 5
+DIGESTS_SHOWN = 8
+_MARGIN = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    embed: discord.Embed
+    view: discord.ui.View | None = None
+
+
+def page_count(total: int, per: int) -> int:
+    return max(1, -(-total // max(per, 1)))
+
+
+def _names(paper: StoredPaper) -> list[str]:
+    p = paper.paper
+    if p.authors:
+        return [a.display for a in p.authors]
+    return [p.authors_raw] if p.authors_raw else []
+
+
+def _plain(text: str, limit: int) -> str:
+    """Text for places Discord shows literally (select options, footers): spaces collapsed."""
+    return clamp(" ".join(text.split()), limit)
+
+
+def _choice(paper: StoredPaper) -> Choice:
+    p = paper.paper
+    names = _names(paper)
+    who = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+    return Choice(
+        value=p.id,
+        label=_plain(p.title or p.id, 100),
+        description=_plain(f"{p.id} · {who}" if who else p.id, 100),
+    )
+
+
+def _digest_name(digest: DigestInfo) -> str:
+    return digest.heading or PurePath(digest.path).name
+
+
+def _date(iso: str | None) -> str:
+    parsed = parse_iso(iso)
+    return parsed.strftime("%Y-%m-%d") if parsed else "unknown date"
+
+
+def _venue(paper: StoredPaper) -> str:
+    return f"*{safe(paper.paper.venue)}*" if paper.paper.venue else "venue unknown"
+
+
+# --------------------------------------------------------------------------------- search
+
+
+def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Card:
+    """A page of search results; ``ref`` is the custom_id state of the query (see actions).
+
+    ``subscribe`` adds the "Subscribe this channel" button (the search as a topic alert).
+    """
+    per = max(result.limit, 1)
+    page = result.offset // per
+    pages = page_count(result.total, per)
+    embed = discord.Embed(
+        title=clamp(f"Search: {safe(result.query)}", EMBED_TITLE), colour=COLOUR
+    )
+    embed.set_footer(
+        text=_plain(
+            f"page {page + 1}/{pages} · {plural(result.total, 'result')} · {result.canonical}",
+            200,
+        )
+    )
+    hits = result.hits
+    room = EMBED_TOTAL - embed_size(embed) - _MARGIN
+    per_hit = room // max(len(hits), 1)
+    for rank, hit in enumerate(hits, start=result.offset + 1):
+        stored = hit.paper
+        name = clamp(f"{rank}. {safe(stored.paper.title or stored.id)}",
+                     min(FIELD_NAME, max(per_hit // 4, 60)))
+        value_room = min(FIELD_VALUE, per_hit - dlen(name))
+        gone = " · gone from the digest folder" if stored.removed else ""
+        head = clamp(
+            f"{inline_code(stored.id)} · {short_authors(_names(stored))} · {_venue(stored)}{gone}",
+            max(value_room // 2, 40),
+        )
+        body = bold_segments(hit.snippet, value_room - dlen(head) - 1) if hit.snippet else ""
+        embed.add_field(name=name, value=f"{head}\n{body}" if body else head, inline=False)
+    extra = [SubscribeButton(ref, row=1)] if subscribe else []
+    view = paged_view(
+        "s", page=page, pages=pages, per=per, ref=ref,
+        choices=[_choice(h.paper) for h in hits], extra=extra,
+    )
+    return Card(fit_embed(embed), view)
+
+
+def no_results_text(result: SearchPage) -> str:
+    """What to say when a query matched nothing: a respelling, or how to broaden it."""
+    shown = inline_code(_plain(result.query, 200))
+    if result.suggestion:
+        return (
+            f"No papers match {shown}. Did you mean {inline_code(result.suggestion)}? "
+            "Run `/search` again with it."
+        )
+    return (
+        f"No papers match {shown}. Every word must appear in a paper: try fewer or more "
+        "general words, drop an `author:`/`venue:` filter or an exclusion, or check the "
+        "spelling. `/help` shows the query language."
+    )
+
+
+# ---------------------------------------------------------------------------------- paper
+
+
+def paper_card(detail: PaperDetail) -> Card:
+    stored = detail.paper
+    paper = stored.paper
+    embed = discord.Embed(
+        title=safe_clamped(paper.title or paper.id, EMBED_TITLE),
+        colour=GONE_COLOUR if stored.removed else COLOUR,
+    )
+    embed.add_field(name="Id", value=inline_code(paper.id), inline=True)
+    embed.add_field(name="Venue", value=clamp(_venue(stored), FIELD_VALUE), inline=True)
+    embed.add_field(name="First seen", value=when(stored.first_seen, "D"), inline=True)
+    names = _names(stored)
+    embed.add_field(
+        name=f"Authors ({len(names)})" if names else "Authors",
+        value=all_authors(names, FIELD_VALUE),
+        inline=False,
+    )
+    if stored.digests:
+        lines = [
+            f"{safe(_digest_name(d))} · indexed {when(d.indexed_at, 'D')}"
+            + ("" if d.present else " · file gone")
+            for d in stored.digests[:DIGESTS_SHOWN]
+        ]
+        if len(stored.digests) > DIGESTS_SHOWN:
+            lines.append(f"… and {len(stored.digests) - DIGESTS_SHOWN} more")
+        embed.add_field(
+            name=f"In {plural(len(stored.digests), 'digest')}",
+            value=clamp("\n".join(lines), FIELD_VALUE),
+            inline=False,
+        )
+    similar = detail.similar[:SIMILAR_SHOWN]
+    if similar:
+        embed.add_field(name="Similar papers", value=_paper_lines(similar, FIELD_VALUE),
+                        inline=False)
+    if detail.candidates:
+        embed.add_field(
+            name="Other close titles",
+            value=_paper_lines(detail.candidates[:3], FIELD_VALUE),
+            inline=False,
+        )
+    footer = f"/paper {paper.id}"
+    if stored.removed:
+        footer += " · no longer in the digest folder (kept in the catalogue)"
+    embed.set_footer(text=footer)
+    room = min(EMBED_DESCRIPTION, ABSTRACT_MAX, EMBED_TOTAL - embed_size(embed) - _MARGIN)
+    embed.description = (
+        safe_clamped(paper.abstract, room) if paper.abstract else "*No abstract in the digest.*"
+    )
+    choices = [_choice(p) for p in (*similar, *detail.candidates[:3])]
+    select = open_select("p", choices, placeholder="Open a similar paper…")
+    return Card(fit_embed(embed), view_of([select] if select else []))
+
+
+def _paper_lines(papers: Sequence[StoredPaper], limit: int) -> str:
+    lines: list[str] = []
+    used = 0
+    for sp in papers:
+        line = f"{inline_code(sp.id)} {safe(sp.paper.title)}"
+        line = clamp(line, max(limit // max(len(papers), 1) - 1, 20))
+        if used + dlen(line) + 1 > limit:
+            break
+        lines.append(line)
+        used += dlen(line) + 1
+    return "\n".join(lines) or "—"
+
+
+def not_found_paper_text(typed: str, suggestions: Sequence[str]) -> str:
+    """Unknown id or title; ``suggestions`` are autocomplete labels ("Title · id") to offer."""
+    shown = inline_code(_plain(typed, 100))
+    if suggestions:
+        options = "\n".join(f"• {safe_clamped(label, 140)}" for label in suggestions[:3])
+        return (
+            f"No paper has the id or title {shown}. Did you mean:\n{options}\n"
+            "Run `/paper` again and pick a suggestion while you type."
+        )
+    return (
+        f"No paper has the id or title {shown}. Start typing part of a title or an id in "
+        "`/paper` and pick one of the suggestions, or use `/search`."
+    )
+
+
+# --------------------------------------------------------------------------------- author
+
+
+def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Card:
+    papers = profile.papers
+    pages = page_count(len(papers), per)
+    page = min(max(page, 0), pages - 1)
+    shown = papers[page * per : (page + 1) * per]
+    embed = discord.Embed(title=safe_clamped(profile.name, EMBED_TITLE), colour=COLOUR)
+    if profile.coauthors:
+        embed.add_field(
+            name="Frequent co-authors",
+            value=_counted(profile.coauthors, FIELD_VALUE),
+            inline=False,
+        )
+    if profile.venues:
+        embed.add_field(name="Venues", value=_counted(profile.venues, FIELD_VALUE), inline=False)
+    if profile.other_matches:
+        others = ", ".join(
+            f"{safe(o.display)} ({o.paper_count})" for o in profile.other_matches[:5]
+        )
+        embed.add_field(name="Not this person? Also found", value=clamp(others, FIELD_VALUE),
+                        inline=False)
+    embed.set_footer(
+        text=_plain(f"page {page + 1}/{pages} · {plural(len(papers), 'paper')}", 200)
+    )
+    room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
+    embed.description = _listing(shown, start=page * per + 1, limit=room)
+    view = paged_view(
+        "a", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown]
+    )
+    return Card(fit_embed(embed), view)
+
+
+def _counted(items: Sequence[tuple[str, int]], limit: int) -> str:
+    parts = [f"{safe(name)} ({count})" for name, count in items]
+    out = ""
+    for part in parts:
+        candidate = f"{out}, {part}" if out else part
+        if dlen(candidate) > limit:
+            break
+        out = candidate
+    return out or clamp(parts[0], limit)
+
+
+def _listing(papers: Sequence[StoredPaper], *, start: int, limit: int) -> str:
+    """Numbered lines: title and id, then authors and venue; fits in ``limit``."""
+    if not papers:
+        return "*No papers.*"
+    each = limit // len(papers) - 1
+    blocks: list[str] = []
+    for number, sp in enumerate(papers, start=start):
+        title = clamp(f"**{number}.** {safe(sp.paper.title or sp.id)} {inline_code(sp.id)}",
+                      max(each * 2 // 3, 40))
+        gone = " · gone" if sp.removed else ""
+        detail = clamp(f"{short_authors(_names(sp))} · {_venue(sp)}{gone}",
+                       max(each - dlen(title) - 1, 20))
+        blocks.append(f"{title}\n{detail}")
+    return clamp("\n".join(blocks), limit)
+
+
+def not_found_author_text(typed: str, suggestions: Sequence[str]) -> str:
+    shown = inline_code(_plain(typed, 100))
+    if suggestions:
+        names = ", ".join(safe(s) for s in suggestions[:5])
+        return (
+            f"No author matches {shown}. Did you mean: {names}? "
+            "Run `/author` again and pick a name while you type."
+        )
+    return (
+        f"No author matches {shown}. Type part of a name in `/author` and pick one of the "
+        "suggestions (any order; accents and initials don't matter)."
+    )
+
+
+# --------------------------------------------------------------------------------- latest
+
+
+def latest_card(latest: LatestPage, *, per: int) -> Card:
+    digest = latest.digest
+    if digest is None:
+        embed = discord.Embed(
+            title="No digest yet",
+            description="The catalogue is empty: add digest files and reindex.",
+            colour=GONE_COLOUR,
+        )
+        return Card(fit_embed(embed))
+    page = latest.offset // max(per, 1)
+    pages = page_count(latest.total, per)
+    embed = discord.Embed(
+        title=clamp(f"Latest digest: {safe(_digest_name(digest))}", EMBED_TITLE), colour=COLOUR
+    )
+    embed.set_footer(
+        text=_plain(
+            f"page {page + 1}/{pages} · {plural(latest.total, 'paper')} · "
+            f"{PurePath(digest.path).name} · indexed {_date(digest.indexed_at)}",
+            300,
+        )
+    )
+    room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
+    embed.description = _listing(latest.papers, start=latest.offset + 1, limit=room)
+    view = paged_view(
+        "l", page=page, pages=pages, per=per, ref="",
+        choices=[_choice(p) for p in latest.papers],
+    )
+    return Card(fit_embed(embed), view)

@@ -1,0 +1,140 @@
+"""Making digest text safe and tidy inside Discord messages.
+
+Digest text is untrusted: titles and abstracts can hold Markdown (``*``, ``_``, ``#``, masked
+links) and mentions (``@everyone``, ``<@123…>``). :func:`safe` escapes the Markdown with
+``discord.utils.escape_markdown`` and breaks every mention with a zero-width space; the
+client's ``AllowedMentions.none()`` is the second line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import discord
+
+from bot.core.models import Segment
+from bot.ui.limits import ELLIPSIS, clamp, dlen, join_clamped
+
+ZWSP = "\u200b"
+_SPACE_RE = re.compile(r"[ \t\r\f\v]+")
+# Mentions escape_mentions leaves alone: channel mentions and slash-command mentions.
+_EXTRA_MENTION_RE = re.compile(r"<(#|/)")
+
+
+def neutralise_mentions(text: str) -> str:
+    """Break ``@everyone``, ``@here``, user/role and channel mentions with a zero-width space."""
+    text = discord.utils.escape_mentions(text)
+    return _EXTRA_MENTION_RE.sub(lambda m: "<" + ZWSP + m.group(1), text)
+
+
+def safe(text: str) -> str:
+    """Digest text made inert: Markdown escaped, mentions neutralised, spaces collapsed."""
+    text = _SPACE_RE.sub(" ", text).strip()
+    return neutralise_mentions(discord.utils.escape_markdown(text))
+
+
+def safe_clamped(text: str, limit: int) -> str:
+    """:func:`safe` text clamped to ``limit`` (clamping never splits an escape)."""
+    return clamp(safe(text), limit)
+
+
+def inline_code(text: str) -> str:
+    """Text shown as inline code (ids); backticks removed so the span cannot be broken."""
+    cleaned = text.replace("`", "'").strip() or "?"
+    return f"`{cleaned}`"
+
+
+def bold_segments(segments: Iterable[Segment], limit: int) -> str:
+    """Snippet segments as safe Markdown with the matched ones in bold.
+
+    Escaping happens per segment BEFORE the bold markers are added, so digest text can
+    never open or close the bold. The result fits in ``limit``; a segment that does not
+    fit is cut and an ellipsis closes the snippet.
+    """
+    out: list[str] = []
+    used = 0
+    room = limit - dlen(ELLIPSIS)
+    pieces = list(segments)
+    context = ""  # the raw text so far, to see whether a match sits inside a link
+    for index, segment in enumerate(pieces):
+        raw, matched = segment.text, segment.match
+        if matched and _inside_link(context, raw):
+            matched = False
+        context = (context + raw)[-200:]
+        text = safe(raw) if raw.strip() else (" " if raw else "")
+        if not text:
+            continue
+        # Keep the spaces around a segment outside its bold markers (``** x**`` is not bold).
+        lead = " " if raw[:1].isspace() and text != " " else ""
+        trail = " " if raw[-1:].isspace() and text != " " else ""
+        if matched and text.strip():
+            piece = f"{lead}**{text}**{trail}"
+        else:
+            piece = f"{lead}{text}{trail}" if text != " " else " "
+        size = dlen(piece)
+        last = index == len(pieces) - 1
+        if used + size <= (limit if last else room):
+            out.append(piece)
+            used += size
+            continue
+        left = room - used
+        if matched and text.strip():
+            inner = clamp(text, left - dlen(lead) - 4, ellipsis="")
+            if inner.strip():
+                out.append(f"{lead}**{inner.rstrip()}**")
+        else:
+            cut = clamp(f"{lead}{text}", left, ellipsis="")
+            out.append(cut.rstrip())
+        out.append(ELLIPSIS)
+        break
+    return "".join(out).strip()
+
+
+def _inside_link(before: str, word: str) -> bool:
+    """Whether ``word`` continues (or is) a URL: bold markers there would break the link."""
+    if "://" in word:
+        return True
+    if not before or before[-1].isspace():
+        return False
+    token = before.split()[-1] if before.split() else ""
+    return "://" in token
+
+
+def short_authors(names: Sequence[str], shown: int = 3) -> str:
+    """``"A, B, C +9"``: the first ``shown`` authors and how many more there are."""
+    if not names:
+        return "unknown authors"
+    head = ", ".join(safe(n) for n in names[:shown])
+    rest = len(names) - shown
+    return f"{head} +{rest}" if rest > 0 else head
+
+
+def all_authors(names: Sequence[str], limit: int) -> str:
+    """Every author that fits in ``limit``, then ``+N more``."""
+    if not names:
+        return "unknown authors"
+    return join_clamped((safe(n) for n in names), limit, more=" +{n} more")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """An ISO-8601 timestamp as an aware datetime (naive values are taken as UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def when(value: str | None, style: discord.utils.TimestampStyle = "D") -> str:
+    """A Discord timestamp (shown in each reader's time zone), or ``unknown``."""
+    parsed = parse_iso(value)
+    return discord.utils.format_dt(parsed, style) if parsed else "unknown"
+
+
+def plural(count: int, word: str, plural_word: str | None = None) -> str:
+    """``"1 paper"``, ``"63 papers"``."""
+    return f"{count:,} {word if count == 1 else (plural_word or word + 's')}"

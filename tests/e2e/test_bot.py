@@ -1,0 +1,363 @@
+"""The real bot process, driven over loopback the way the Discord client drives it.
+
+One bot and one double serve the whole module (see conftest.py); every test ends by
+checking that nothing the bot sent broke a Discord rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+from collections.abc import Callable
+
+import pytest
+
+from bot.ui.format import ZWSP
+from tests.discord_double import InteractionHandle
+from tests.e2e.conftest import COMMANDS, Running
+from tests.e2e.fixtures import (
+    COMPANION_AUTHOR,
+    STRESS_AUTHORS,
+    companion_titles,
+    stress_abstract,
+)
+from tests.e2e.payloads import (
+    button,
+    components,
+    data,
+    embed,
+    embed_text,
+    footer,
+    is_ephemeral,
+    paper_titled,
+    seed_papers,
+    select,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SCALING = "Understanding Scaling Laws in Deep Neural Networks"
+BARBIER = "Statistical physics of deep learning"
+STRESS_ID_TITLE = "Hyperbolic"
+
+
+async def test_commands_are_registered_once_with_valid_definitions(running: Running) -> None:
+    double = running.double
+    commands = {c["name"]: c for c in double.commands()}
+    assert set(commands) >= COMMANDS  # plus the alerts and admin commands
+    assert double.command_overwrites() == 1
+    search = {o["name"]: o for o in commands["search"]["options"]}
+    assert search["query"]["required"] is True and search["query"]["type"] == 3
+    assert (search["limit"]["min_value"], search["limit"]["max_value"]) == (1, 10)
+    paper_opts = {o["name"]: o for o in commands["paper"]["options"]}
+    author_opts = {o["name"]: o for o in commands["author"]["options"]}
+    assert paper_opts["paper"]["autocomplete"] is True
+    assert author_opts["name"]["autocomplete"] is True
+    double.assert_no_violations()
+
+
+async def test_search_answers_with_ranked_cards_and_bold_matches(running: Running) -> None:
+    double = running.double
+    scaling = paper_titled(SCALING)
+    handle = await double.invoke_slash("search", {"query": "scaling laws"})
+    callback = await handle.response(timeout=3)
+    assert callback["type"] == 4  # answered at once: no "thinking…" step
+    body = data(callback)
+    assert body["allowed_mentions"] == {"parse": []}
+    assert not is_ephemeral(body)
+    card = embed(body)
+    first = card["fields"][0]
+    assert first["name"] == f"1. {scaling.title}"
+    assert f"`{scaling.id}`" in first["value"]
+    assert "Zihan Yao, Ruoyu Wu, Tianxiang Gao" in first["value"]
+    assert "*arXiv.org Machine Learning*" in first["value"]
+    assert re.search(r"\*\*scaling\*\* \*\*laws\*\*", first["value"], re.IGNORECASE)
+    assert re.fullmatch(r"page 1/1 · \d+ results? · scaling laws", footer(body))
+    menu = select(body)
+    assert scaling.id in [o["value"] for o in menu["options"]]
+    assert button(body, "Subscribe this channel")["custom_id"] == "dsa:sub:=scaling laws"
+    double.assert_no_violations()
+
+
+async def test_short_author_list_counts_the_rest(running: Running) -> None:
+    double = running.double
+    superchem = paper_titled("SUPERChem")
+    handle = await double.invoke_slash("search", {"query": "SUPERChem benchmark"})
+    body = data(await handle.response(timeout=3))
+    value = embed(body)["fields"][0]["value"]
+    assert f"Zehua Zhao, Zhixian Huang, Junren Li +{len(superchem.authors) - 3}" in value
+    # A matched word inside a link is not bolded (that would break the link).
+    assert "https://huggingface.co/datasets/ZehuaZhao/SUPERChem" in value
+    double.assert_no_violations()
+
+
+async def test_paging_with_next_and_prev_and_other_users_get_a_private_copy(
+    running: Running,
+) -> None:
+    double = running.double
+    handle = await double.invoke_slash("search", {"query": "learning", "limit": 2})
+    first = await handle.wait_for_message(timeout=3)
+    match = re.fullmatch(r"page 1/(\d+) · (\d+) results · learning", footer(first))
+    assert match is not None, footer(first)
+    pages, total = int(match[1]), int(match[2])
+    assert pages == -(-total // 2) and pages >= 2
+    assert button(first, "Prev")["disabled"] is True
+    first_ids = [o["value"] for o in select(first)["options"]]
+
+    nxt = await double.click(first, button(first, "Next")["custom_id"])
+    callback = await nxt.response(timeout=3)
+    assert callback["type"] == 7  # the invoker's click edits the message in place
+    page2 = double.message(int(first["id"]))
+    assert page2 is not None
+    assert footer(page2).startswith(f"page 2/{pages} · ")
+    assert embed(page2)["fields"][0]["name"].startswith("3. ")
+    page2_ids = [o["value"] for o in select(page2)["options"]]
+    assert not set(page2_ids) & set(first_ids)
+
+    back = await double.click(page2, button(page2, "Prev")["custom_id"])
+    assert (await back.response(timeout=3))["type"] == 7
+    again = double.message(int(first["id"]))
+    assert again is not None and footer(again).startswith(f"page 1/{pages} · ")
+
+    # Someone else clicking Next gets page 2 privately; the shared message stays on page 1.
+    other = await double.click(again, button(again, "Next")["custom_id"], user=double.moderator)
+    private = await other.wait_for_message(timeout=3)
+    assert is_ephemeral(private) and footer(private).startswith(f"page 2/{pages} · ")
+    still = double.message(int(first["id"]))
+    assert still is not None and footer(still).startswith(f"page 1/{pages} · ")
+    double.assert_no_violations()
+
+
+async def test_select_menu_opens_the_paper_card_privately(running: Running) -> None:
+    double = running.double
+    barbier = paper_titled(BARBIER)
+    handle = await double.invoke_slash("search", {"query": "perceptron interpolation"})
+    message = await handle.wait_for_message(timeout=3)
+    menu = select(message)
+    opened = await double.select(message, menu["custom_id"], [barbier.id])
+    card_message = await opened.wait_for_message(timeout=3)
+    assert is_ephemeral(card_message)
+    card = embed(card_message)
+    assert card["title"] == barbier.title
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["Id"] == f"`{barbier.id}`"
+    double.assert_no_violations()
+
+
+async def test_paper_card_by_id_and_by_title(running: Running) -> None:
+    double = running.double
+    scaling = paper_titled(SCALING)
+    by_id = await double.invoke_slash("paper", {"paper": scaling.id.upper()})
+    body = data(await by_id.response(timeout=3))
+    card = embed(body)
+    assert card["title"] == scaling.title
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["Id"] == f"`{scaling.id}`"
+    assert fields["Authors (3)"] == "Zihan Yao, Ruoyu Wu, Tianxiang Gao"
+    assert fields["Venue"] == "*arXiv.org Machine Learning*"
+    assert re.fullmatch(r"<t:\d+:D>", fields["First seen"])
+    assert "Clay County" in fields["In 1 digest"]
+    assert "Similar papers" in fields
+    assert card["description"].startswith("The empirical success of deep learning")
+    assert not is_ephemeral(body)
+
+    by_title = await double.invoke_slash("paper", {"paper": "statistical physics of deep lerning"})
+    card2 = embed(data(await by_title.response(timeout=3)))
+    assert card2["title"] == paper_titled(BARBIER).title
+    double.assert_no_violations()
+
+
+async def test_paper_and_author_autocomplete(running: Running) -> None:
+    double = running.double
+    scaling = paper_titled(SCALING)
+    handle = await double.autocomplete("paper", {"paper": "scal"}, focused="paper")
+    choices = await handle.choices(timeout=3)
+    assert 1 <= len(choices) <= 25
+    assert scaling.id in [c["value"] for c in choices]
+    assert all(1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+
+    by_id = await double.autocomplete("paper", {"paper": scaling.id[:4]}, focused="paper")
+    assert scaling.id in [c["value"] for c in await by_id.choices(timeout=3)]
+
+    empty = await double.autocomplete("paper", {"paper": ""}, focused="paper")
+    assert len(await empty.choices(timeout=3)) <= 25
+
+    people = await double.autocomplete("author", {"name": "barb"}, focused="name")
+    names = await people.choices(timeout=3)
+    assert "Jean Barbier" in [c["value"] for c in names]
+    assert len(names) <= 25
+
+    nothing = await double.autocomplete("author", {"name": "zzzzqqqq"}, focused="name")
+    assert await nothing.choices(timeout=3) == []
+    double.assert_no_violations()
+
+
+async def test_author_card_with_coauthors_venues_and_paging(running: Running) -> None:
+    double = running.double
+    handle = await double.invoke_slash("author", {"name": "barbier jean"})
+    body = data(await handle.response(timeout=3))
+    card = embed(body)
+    assert card["title"] == "Jean Barbier"
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert "Francesco Camilli (1)" in fields["Frequent co-authors"]
+    assert "arXiv.org Machine Learning (1)" in fields["Venues"]
+    assert paper_titled(BARBIER).id in card["description"]
+
+    plain = await double.invoke_slash("author", {"name": COMPANION_AUTHOR})
+    first = await plain.wait_for_message(timeout=3)
+    assert footer(first) == "page 1/2 · 8 papers"
+    nxt = await double.click(first, button(first, "Next")["custom_id"])
+    assert (await nxt.response(timeout=3))["type"] == 7
+    page2 = double.message(int(first["id"]))
+    assert page2 is not None and footer(page2) == "page 2/2 · 8 papers"
+    titles = companion_titles()
+    shown = embed_text(page2)
+    assert sum(t in shown for t in titles) == 3
+    double.assert_no_violations()
+
+
+async def test_latest_digest_is_paged(running: Running) -> None:
+    double = running.double
+    handle = await double.invoke_slash("latest")
+    first = await handle.wait_for_message(timeout=3)
+    card = embed(first)
+    assert card["title"] == "Latest digest: Stress County"
+    assert re.fullmatch(r"page 1/2 · 9 papers · zz_stress\.txt · indexed \d{4}-\d\d-\d\d",
+                        footer(first))
+    nxt = await double.click(first, button(first, "Next")["custom_id"])
+    await nxt.response(timeout=3)
+    page2 = double.message(int(first["id"]))
+    assert page2 is not None and footer(page2).startswith("page 2/2 · ")
+    assert companion_titles()[-1] in embed(page2)["description"]
+    double.assert_no_violations()
+
+
+async def test_stats_and_help(running: Running) -> None:
+    double = running.double
+    stats = await double.invoke_slash("stats")
+    card = embed(data(await stats.response(timeout=3)))
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["Papers"] == str(len(seed_papers()) + 9)
+    assert fields["Digests"] == "2"
+    assert re.search(r"<t:\d+:f>", fields["Last indexed"])
+
+    help_ = await double.invoke_slash("help")
+    body = data(await help_.response(timeout=3))
+    assert is_ephemeral(body)
+    text = embed_text(body)
+    for needle in ("/search", "/paper", "/author", "/latest", "/stats", "author:", "venue:",
+                   '"feature learning"', "-chemistry"):
+        assert needle in text
+    double.assert_no_violations()
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "expected"),
+    [
+        ("search", {"query": "   "}, "Type what to search for"),
+        ("search", {"query": "deep " * 70}, "the limit is 300"),
+        ("search", {"query": '"feature learning'}, "quote"),
+        ("search", {"query": "the of and"}, "I can't read that query"),
+        ("search", {"query": "xylophone zeppelin"}, "No papers match"),
+        ("search", {"query": "scalng lawz"}, "Did you mean `scaling laws`"),
+        ("paper", {"paper": "zzzzzzzz"}, "No paper has the id or title"),
+        ("paper", {"paper": "x" * 301}, "at most 300"),
+        ("author", {"name": "Qwxz Plorfington"}, "No author matches"),
+    ],
+)
+async def test_bad_input_gets_a_private_explanation(
+    running: Running, command: str, options: dict[str, str], expected: str
+) -> None:
+    double = running.double
+    handle = await double.invoke_slash(command, options)
+    callback = await handle.response(timeout=3)
+    assert callback["type"] == 4
+    body = data(callback)
+    assert is_ephemeral(body), body
+    assert expected in (body.get("content") or ""), body
+    assert body["allowed_mentions"] == {"parse": []}
+    double.assert_no_violations()
+
+
+async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: Running) -> None:
+    double = running.double
+    search = await double.invoke_slash("search", {"query": "hyperbolic stress", "limit": 10})
+    body = data(await search.response(timeout=3))
+    first = embed(body)["fields"][0]
+    assert "@everyone" not in embed_text(body)
+    assert f"@{ZWSP}everyone" in first["name"]
+    assert "\\*\\*Stress\\*\\*" in first["name"]
+    assert "<@123456789012345678>" not in embed_text(body)
+    assert "Zyxwvut00, Quintessa01 Zyxwvut01, Quintessa02 Zyxwvut02 +57" in first["value"]
+    stress_id = select(body)["options"][0]["value"]
+
+    paper = await double.invoke_slash("paper", {"paper": stress_id})
+    pbody = data(await paper.response(timeout=3))
+    assert pbody["allowed_mentions"] == {"parse": []}
+    card = embed(pbody)
+    assert "@everyone" not in embed_text(pbody)
+    assert len(card["title"]) <= 256
+    assert card["description"].endswith("…")
+    assert len(card["description"]) < len(stress_abstract())
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    authors = fields[f"Authors ({len(STRESS_AUTHORS)})"]
+    assert len(authors) <= 1024 and authors.endswith("more")
+    assert fields["Venue"] == "*Journal of \\*Pathological\\* Inputs*"
+    total = sum(
+        len(card.get(k) or "") for k in ("title", "description")
+    ) + sum(len(f["name"]) + len(f["value"]) for f in card["fields"]) + len(footer(pbody))
+    assert total <= 6000
+
+    latest = await double.invoke_slash("latest")
+    lbody = data(await latest.response(timeout=3))
+    assert "@everyone" not in embed_text(lbody)
+    labels = [o["label"] for o in select(lbody)["options"]]
+    assert all(len(label) <= 100 for label in labels)
+    double.assert_no_violations()
+
+
+async def test_twenty_interactions_in_flight_are_all_answered_quickly(running: Running) -> None:
+    double = running.double
+    queries = ["scaling laws", "feature learning", "chemistry", "hyperbolic", "learning"]
+    handles = await asyncio.gather(
+        *(double.invoke_slash("search", {"query": queries[i % len(queries)]}) for i in range(20))
+    )
+    callbacks = await asyncio.gather(*(h.response(timeout=3) for h in handles))
+    # The first ones are answered directly; once the bot is busy it acknowledges first
+    # ("thinking…") and the answer replaces the placeholder.
+    kinds = [c["type"] for c in callbacks]
+    assert set(kinds) <= {4, 5} and 4 in kinds
+    messages = await asyncio.gather(*(h.wait_for_message(timeout=5) for h in handles))
+    for message in messages:
+        assert not is_ephemeral(message)
+        assert embed(message)["title"].startswith("Search: ") and components(message)
+    latencies = [h.latency for h in handles if h.latency is not None]
+    assert len(latencies) == 20
+    assert statistics.median(latencies) < 1.0 and max(latencies) < 2.5
+    double.assert_no_violations()
+
+
+def _deleted(handle: InteractionHandle) -> Callable[[], bool]:
+    return lambda: handle.original_deleted
+
+
+async def test_errors_stay_private_even_when_the_answer_was_deferred(running: Running) -> None:
+    double = running.double
+    handles = await asyncio.gather(
+        *(double.invoke_slash("search", {"query": f"xylophone{i} zeppelin"}) for i in range(12))
+    )
+    await asyncio.gather(*(h.response(timeout=3) for h in handles))
+    deferred = [h for h in handles if h.callback_type == 5]
+    direct = [h for h in handles if h.callback_type == 4]
+    assert len(deferred) + len(direct) == 12
+    for h in direct:
+        assert h.message is not None and is_ephemeral(h.message)
+        assert "No papers match" in h.message["content"]
+    for h in deferred:
+        # The public "thinking…" placeholder is resolved, the error sent privately, and the
+        # placeholder deleted: nothing public remains.
+        await double.wait_until(_deleted(h), 5, "the placeholder deleted")
+        private = [m for m in h.followups if is_ephemeral(m)]
+        assert private and "No papers match" in private[0]["content"]
+    double.assert_no_violations()

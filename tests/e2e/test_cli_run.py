@@ -1,0 +1,58 @@
+"""``digest-bot run`` / ``sync`` as a user meets them: exit codes and one-line messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.discord_double import DiscordDouble
+from tests.e2e.harness import bot_env, copy_seeds, run_cli, run_cli_async
+
+
+def _one_line_error(stderr: str, needle: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert needle in last, stderr
+    assert last.startswith("digest-bot: ")
+
+
+@pytest.mark.parametrize("args", [["run"], []])
+def test_missing_token_exits_2_with_one_line(tmp_path: Path, args: list[str]) -> None:
+    env = bot_env(tmp_path, token="", api_base=None, digest_dir=copy_seeds(tmp_path / "d"))
+    result = run_cli(args, env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    _one_line_error(result.stderr, "DISCORD_TOKEN is not set")
+    assert not (tmp_path / "data").exists()  # nothing was started
+
+
+async def test_rejected_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    async with DiscordDouble() as double:
+        env = bot_env(tmp_path, token="not.the.right.token", api_base=double.api_base,
+                      digest_dir=copy_seeds(tmp_path / "d"), extra={"LOG_LEVEL": "WARNING"})
+        result = await run_cli_async(["run"], env, tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        _one_line_error(result.stderr, "Discord rejected DISCORD_TOKEN (401 Unauthorized)")
+        assert "not.the.right.token" not in result.stderr + result.stdout
+        assert double.requests_matching("GET", r"^/users/@me$")
+        assert not double.requests_matching("PUT", "commands")
+
+
+async def test_sync_pushes_the_commands_to_a_guild_and_exits(tmp_path: Path) -> None:
+    async with DiscordDouble() as double:
+        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
+                      digest_dir=copy_seeds(tmp_path / "d"))
+        guild = double.guild.id
+        result = await run_cli_async(["sync", "--guild", str(guild)], env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f"synced application commands to guild {guild}" in result.stdout
+        assert double.command_overwrites(guild) == 1
+        assert double.command_overwrites(None) == 0
+        assert {c["name"] for c in double.commands(guild)} >= {"search", "paper", "author"}
+        # Forced: a second sync uploads again even though nothing changed.
+        again = await run_cli_async(["sync", "--guild", str(guild)], env, tmp_path)
+        assert again.returncode == 0 and double.command_overwrites(guild) == 2
+        assert double.token not in result.stderr + again.stderr
+        double.assert_no_violations()

@@ -1,0 +1,90 @@
+"""The bot class: intents, mentions, the command tree and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any, cast
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.client import (
+    EXTENSIONS,
+    SOMETHING_WENT_WRONG,
+    DigestBot,
+    UserFacingError,
+    describe_command_error,
+    tree_hash,
+)
+from bot.settings import Secret, Settings
+from tests.discord_double.limits import check_command_list
+
+MINE = ("bot.cogs.search", "bot.cogs.info")  # the other cogs need an open catalogue
+
+
+async def _bot() -> DigestBot:
+    bot = DigestBot(Settings(discord_token=Secret("t")))
+    for extension in MINE:
+        await bot.load_extension(extension)
+    return bot
+
+
+def test_extensions_list_holds_the_search_and_info_cogs() -> None:
+    assert EXTENSIONS[:2] == list(MINE)
+
+
+async def test_minimal_intents_and_no_mentions() -> None:
+    bot = await _bot()
+    assert bot.intents.value == discord.Intents(guilds=True).value
+    assert not (bot.intents.members or bot.intents.presences or bot.intents.message_content)
+    mentions = bot.allowed_mentions
+    assert mentions is not None
+    assert not (mentions.everyone or mentions.users or mentions.roles or mentions.replied_user)
+    await bot.close()
+
+
+async def test_command_tree_is_valid_and_its_hash_stable() -> None:
+    bot, other = await _bot(), await _bot()
+    payload = bot.tree_payload(None)
+    assert {c["name"] for c in payload} == {"search", "paper", "author", "latest", "stats",
+                                            "help"}
+    assert all(len(c["description"]) <= 100 for c in payload)
+    assert check_command_list(payload) == []
+    assert tree_hash(payload) == tree_hash(other.tree_payload(None))
+    changed = [dict(c) for c in payload]
+    changed[0]["description"] = "something else"
+    assert tree_hash(changed) != tree_hash(payload)
+    await bot.close()
+    await other.close()
+
+
+def _interaction() -> discord.Interaction[Any]:
+    fake = SimpleNamespace(command=SimpleNamespace(qualified_name="search"),
+                           user=SimpleNamespace(id=5))
+    return cast(discord.Interaction[Any], fake)
+
+
+def test_user_facing_errors_are_shown_as_written() -> None:
+    command = cast(Any, SimpleNamespace(qualified_name="search", name="search"))
+    error = app_commands.CommandInvokeError(command, UserFacingError("Type a query."))
+    assert describe_command_error(_interaction(), error) == "Type a query."
+
+
+def test_check_failures_and_cooldowns_are_explained() -> None:
+    cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 4.2)
+    assert "try again in 4 s" in describe_command_error(_interaction(), cooldown)
+    assert describe_command_error(_interaction(), app_commands.CheckFailure()) == (
+        "You are not allowed to use that command here."
+    )
+
+
+def test_unexpected_errors_are_logged_and_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    command = cast(Any, SimpleNamespace(qualified_name="search", name="search"))
+    error = app_commands.CommandInvokeError(command, ZeroDivisionError("secret detail"))
+    with caplog.at_level(logging.ERROR, logger="bot.client"):
+        text = describe_command_error(_interaction(), error)
+    assert text == SOMETHING_WENT_WRONG
+    assert "secret detail" not in text
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)

@@ -1,0 +1,59 @@
+"""Escaping digest text and bolding snippet matches."""
+
+from __future__ import annotations
+
+from bot.core.models import Segment
+from bot.ui.format import ZWSP, all_authors, bold_segments, safe, short_authors, when
+from bot.ui.limits import dlen
+
+
+def test_safe_escapes_markdown_and_breaks_mentions() -> None:
+    out = safe("**bold** _it_ @everyone @here <@123456789012345678> <#123456789012345678>")
+    assert "\\*\\*bold\\*\\*" in out
+    assert "\\_it\\_" in out
+    assert "@everyone" not in out and "@here" not in out
+    assert f"@{ZWSP}everyone" in out
+    assert "<@123456789012345678>" not in out
+    assert "<#1" not in out
+
+
+def test_bold_segments_bolds_matches_after_escaping() -> None:
+    out = bold_segments([Segment("the "), Segment("scaling", True), Segment(" of *laws*")], 200)
+    assert out == "the **scaling** of \\*laws\\*"
+
+
+def test_bold_segments_cannot_be_broken_by_digest_text() -> None:
+    out = bold_segments([Segment("a**b", True), Segment(" c")], 200)
+    assert out == "**a\\*\\*b** c"
+
+
+def test_bold_segments_fit_the_limit_and_close_their_bold() -> None:
+    segments = [Segment("word " * 30), Segment("match " * 40, True), Segment("tail " * 30)]
+    out = bold_segments(segments, 300)
+    assert dlen(out) <= 300
+    assert out.endswith("…")
+    assert out.count("**") % 2 == 0
+
+
+def test_short_authors() -> None:
+    assert short_authors(["A", "B", "C", "D", "E"]) == "A, B, C +2"
+    assert short_authors(["A"]) == "A"
+    assert short_authors([]) == "unknown authors"
+
+
+def test_all_authors_clamped() -> None:
+    out = all_authors([f"Name {i}" for i in range(60)], 200)
+    assert dlen(out) <= 200 and out.endswith("more")
+
+
+def test_when_renders_a_discord_timestamp() -> None:
+    assert when("2025-11-28T10:00:00+00:00") == "<t:1764324000:D>"
+    assert when(None) == "unknown"
+    assert when("not a date") == "unknown"
+
+
+def test_matches_inside_a_link_are_not_bolded() -> None:
+    segments = [Segment("see https://example.org/"), Segment("SUPERChem", True),
+                Segment(". The "), Segment("SUPERChem", True), Segment(" set")]
+    out = bold_segments(segments, 200)
+    assert out == "see https://example.org/SUPERChem. The **SUPERChem** set"
