@@ -39,7 +39,10 @@ class Secret:
 DEFAULTS: dict[str, tuple[str, str]] = {
     "DISCORD_TOKEN": ("", "Bot token from the Discord developer portal (required to run)."),
     "DISCORD_API_BASE": ("", "REST base URL, e.g. http://127.0.0.1:8080/api/v10 (tests, proxies)."),
-    "DISCORD_GATEWAY_URL": ("", "Gateway websocket URL; default: Discord's, or asked from the API base."),
+    "DISCORD_GATEWAY_URL": (
+        "",
+        "Gateway websocket URL; default: Discord's, or asked from the API base.",
+    ),
     "DIGEST_DIR": ("seeds", "Folder of digest files (*.txt) to index."),
     "DATABASE_PATH": ("data/digest.db", "SQLite database file (created if missing)."),
     "INDEX_DIR": ("", "Where the search index is persisted; default: beside the database."),

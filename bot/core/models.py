@@ -79,6 +79,7 @@ class DigestInfo:
     content_hash: str
     indexed_at: str  # ISO-8601 UTC
     paper_count: int = 0
+    present: bool = True  # False once the file is gone from the digest folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class ReindexReport:
     applied: bool = True
     duration_s: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
+    removed_paper_ids: tuple[str, ...] = ()  # the papers counted in ``removed`` ("gone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +142,89 @@ class CatalogueStats:
     removed_papers: int
     last_indexed_at: str | None  # ISO-8601 UTC of the last applied reindex
     version: int  # bumped by every applied change to the catalogue
+
+
+# ---- search results (the Catalogue's answers) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A piece of a snippet: plain text, or a word that matched the query (to mark)."""
+
+    text: str
+    match: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the paper, its BM25 score and a snippet of its abstract."""
+
+    paper: StoredPaper
+    score: float
+    snippet: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of search results.
+
+    ``total`` counts every matching paper; ``suggestion`` is a respelled query ("did you
+    mean") when nothing matched and a respelling exists.
+    """
+
+    query: str  # as typed
+    canonical: str  # the query as understood (e.g. what a subscription shows)
+    total: int
+    offset: int
+    limit: int
+    hits: tuple[Hit, ...]
+    suggestion: str | None = None
+    total_exact: bool = True  # False: ``total`` is an estimate ("about N"), see Index.search
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.hits) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class PaperDetail:
+    """A paper looked up by id or title, with papers like it.
+
+    ``matched_by`` says how it was found; for a title lookup, ``candidates`` are the other
+    close titles (best first) when the match was not clear-cut.
+    """
+
+    paper: StoredPaper
+    matched_by: Literal["id", "title"]
+    similar: tuple[StoredPaper, ...] = ()
+    candidates: tuple[StoredPaper, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorProfile:
+    """An author's papers (newest first), frequent co-authors and venues with counts."""
+
+    key: str
+    name: str
+    papers: tuple[StoredPaper, ...]
+    coauthors: tuple[tuple[str, int], ...] = ()
+    venues: tuple[tuple[str, int], ...] = ()
+    other_matches: tuple[AuthorSummary, ...] = ()  # other people the name could mean
+
+
+@dataclass(frozen=True, slots=True)
+class LatestPage:
+    """Papers of the latest digest, in file order, one page of them."""
+
+    digest: DigestInfo | None
+    papers: tuple[StoredPaper, ...]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An autocomplete choice: ``name`` shown (1-100 chars), ``value`` sent back."""
+
+    name: str
+    value: str

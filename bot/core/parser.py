@@ -150,7 +150,10 @@ def _is_heading_line(block: _Block) -> bool:
 
 
 def _looks_like_entry(blocks: list[_Block]) -> bool:
-    return len(blocks) >= 3 and any(len(b.text) > _VENUE_MAX for b in blocks[1:])
+    """An entry has 3+ blocks and either an abstract-length block or an author list."""
+    if len(blocks) < 3:
+        return False
+    return any(len(b.text) > _VENUE_MAX for b in blocks[1:]) or "," in blocks[1].text
 
 
 def _split_header(groups: list[list[_Block]]) -> tuple[str | None, list[list[_Block]]]:

@@ -1,0 +1,138 @@
+"""Small helpers shared by the command-line modules.
+
+Expected failures end a command with one line on stderr and an exit code, never a traceback.
+The pattern::
+
+    def cmd_thing(args: argparse.Namespace) -> int:
+        return run_command(_thing(args))
+
+    async def _thing(args: argparse.Namespace) -> int:
+        settings = load_settings()                    # CliError(EXIT_USAGE) on a bad setting
+        async with await open_database(settings.database_path) as db:   # CliError on failure
+            ...
+        return EXIT_OK
+
+:func:`run_command` runs the coroutine and turns a :class:`CliError` into its message on
+stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.settings import Settings, SettingsError
+from bot.store.db import Database, StoreError
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_NOT_APPLIED = 3
+
+PROG = "digest-bot"
+
+
+class CliError(Exception):
+    """An expected failure: ``message`` is printed as one line, ``exit_code`` returned."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def print_error(message: str, stream: TextIO | None = None) -> None:
+    """Print ``digest-bot: message`` as one line on stderr."""
+    out = stream if stream is not None else sys.stderr
+    one_line = " ".join(message.split())
+    print(f"{PROG}: {one_line}", file=out, flush=True)
+
+
+def is_tty(stream: TextIO | None = None) -> bool:
+    """True when ``stream`` (default stderr) is an interactive terminal."""
+    out = stream if stream is not None else sys.stderr
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def load_settings() -> Settings:
+    """``Settings.from_env()``, with a bad setting turned into ``CliError(EXIT_USAGE)``."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise CliError(f"configuration error: {exc}", EXIT_USAGE) from None
+
+
+async def open_database(path: Path, exit_code: int = EXIT_NOT_APPLIED) -> Database:
+    """Open the database, or raise :class:`CliError` with a one-line reason."""
+    try:
+        return await Database.open(Path(path))
+    except StoreError as exc:
+        raise CliError(str(exc), exit_code) from None
+
+
+def run_command(coro: Coroutine[Any, Any, int]) -> int:
+    """Run a command coroutine; a :class:`CliError` becomes its message and exit code."""
+    try:
+        return asyncio.run(coro)
+    except CliError as exc:
+        print_error(exc.message)
+        return exc.exit_code
+    except StoreError as exc:
+        print_error(str(exc))
+        return EXIT_NOT_APPLIED
+    except sqlite3.Error as exc:  # e.g. disk full, database locked for too long
+        print_error(f"database error: {exc}")
+        return EXIT_NOT_APPLIED
+
+
+class Progress:
+    """A one-line progress display on a terminal: ``parse 120/1000 files``.
+
+    Silent unless ``enabled`` (by default: stderr is a TTY). Updates are throttled to
+    ``interval`` seconds; :meth:`done` clears the line. Call it as ``progress(stage, done,
+    total)``, the signature of :func:`bot.ingest.reindex`'s ``progress`` callback.
+    """
+
+    def __init__(
+        self,
+        units: dict[str, str] | None = None,
+        *,
+        stream: TextIO | None = None,
+        enabled: bool | None = None,
+        interval: float = 0.1,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = is_tty(self.stream) if enabled is None else enabled
+        self.units = units or {}
+        self.interval = interval
+        self._last = 0.0
+        self._width = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < self.interval:
+            return
+        self._last = now
+        unit = self.units.get(stage, "")
+        percent = f" ({100 * done // total}%)" if total else ""
+        text = f"{stage} {done:,}/{total:,}{' ' + unit if unit else ''}{percent}"
+        padding = " " * max(self._width - len(text), 0)
+        self._width = len(text)
+        self.stream.write(f"\r{text}{padding}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0

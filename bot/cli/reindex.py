@@ -1,0 +1,141 @@
+"""``digest-bot reindex [--digests DIR] [--db PATH] [--json] [--force]``.
+
+Indexes the digest folder into the catalogue (the same :func:`bot.ingest.reindex` the bot's
+``/reindex`` and periodic job use, alert hook included, so papers first seen here are alerted
+by the running bot). A running bot notices the new catalogue version and reloads.
+
+Exit codes: 0 applied (even with diagnostics); 2 bad settings; 3 nothing could be applied
+(missing folder, every file rejected, database unusable), with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bot.cli.common import (
+    EXIT_NOT_APPLIED,
+    EXIT_OK,
+    Progress,
+    load_settings,
+    open_database,
+    print_error,
+    run_command,
+)
+from bot.core.models import ReindexReport
+from bot.ingest import IngestResult, reindex
+from bot.store.alerts import AlertStore, make_alert_hook
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "reindex",
+        help="index the digest folder into the catalogue",
+        description=(
+            "Read every *.txt digest under the digest folder, add new papers, update changed "
+            "ones, mark papers whose digests are all gone as removed, and queue alerts for "
+            "papers never seen before. Unchanged files are skipped. Exit 0 when applied, "
+            "3 when nothing could be applied."
+        ),
+    )
+    parser.add_argument(
+        "--digests",
+        type=Path,
+        metavar="DIR",
+        help="digest folder (default: DIGEST_DIR from .env / the environment)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="SQLite database file (default: DATABASE_PATH from .env / the environment)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-parse unchanged files too; let an empty folder mark every digest as gone",
+    )
+    parser.set_defaults(func=cmd_reindex)
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    return run_command(_reindex(args))
+
+
+async def _reindex(args: argparse.Namespace) -> int:
+    digest_dir: Path | None = args.digests
+    db_path: Path | None = args.db
+    if digest_dir is None or db_path is None:
+        settings = load_settings()
+        digest_dir = digest_dir or settings.digest_dir
+        db_path = db_path or settings.database_path
+    progress = Progress({"parse": "files", "write": "papers"})
+    async with await open_database(db_path) as db:
+        hook = make_alert_hook(AlertStore(db))
+        try:
+            result = await reindex(
+                db, digest_dir, alert_hook=hook, progress=progress, force=args.force
+            )
+        finally:
+            progress.done()
+    report = result.report
+    if args.json:
+        print(json.dumps(to_json(result), ensure_ascii=False))
+    elif report.applied or report.files:
+        print(render(report, digest_dir))
+    if not report.applied:
+        reason = _reason(report)
+        if not digest_dir.is_dir():
+            reason += " (pass --digests DIR or set DIGEST_DIR)"
+        print_error(f"reindex not applied: {reason}")
+        return EXIT_NOT_APPLIED
+    return EXIT_OK
+
+
+def to_json(result: IngestResult) -> dict[str, Any]:
+    """The ``--json`` object: the report's fields plus the catalogue version."""
+    data = asdict(result.report)
+    data["version"] = result.version
+    return data
+
+
+def render(report: ReindexReport, digest_dir: Path) -> str:
+    """The human summary: file counts, paper counts, then every diagnostic."""
+    extra = report.extra
+    lines = [
+        f"Digest folder {digest_dir}: {len(report.files)} file(s) — "
+        f"{extra.get('files_indexed', 0)} read, {extra.get('files_unchanged', 0)} unchanged, "
+        f"{extra.get('files_rejected', 0)} rejected, {extra.get('files_removed', 0)} gone",
+    ]
+    if report.applied:
+        lines.append(
+            f"Papers: {report.added:,} added, {report.updated:,} updated, "
+            f"{report.unchanged:,} unchanged, {report.removed:,} gone — "
+            f"{report.total:,} in the catalogue ({report.duration_s:.2f} s)"
+        )
+        if extra.get("restored"):
+            lines.append(f"Back in a digest: {extra['restored']} paper(s) that were gone")
+        if report.alerts_queued:
+            lines.append(f"Alerts queued: {report.alerts_queued}")
+    else:
+        lines.append(f"Nothing was changed; the catalogue has {report.total:,} papers.")
+    for outcome in report.files:
+        if outcome.status in ("rejected", "removed"):
+            lines.append(f"  {outcome.status}: {outcome.path} — {outcome.message}")
+    for d in report.diagnostics:
+        if d.line > 0:
+            lines.append(str(d))
+        elif report.applied:  # folder-level; when not applied it goes to stderr instead
+            lines.append(f"{d.file}: {d.severity}: {d.message}")
+    return "\n".join(lines)
+
+
+def _reason(report: ReindexReport) -> str:
+    folder_level = [d.message for d in report.diagnostics if d.line == 0]
+    if folder_level:
+        return folder_level[-1]
+    return "see the diagnostics above"

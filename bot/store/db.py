@@ -1,0 +1,407 @@
+"""The SQLite database: connections, pragmas, migrations and the one writer.
+
+Every module that stores something goes through :class:`Database`:
+
+* one **writer** connection; every write happens inside ``async with db.transaction() as tx``,
+  which takes an :class:`asyncio.Lock` (aiosqlite would otherwise interleave the statements of
+  two concurrent transactions on the same connection) and runs ``BEGIN IMMEDIATE`` ... ``COMMIT``
+  (``ROLLBACK`` on any exception, cancellation included);
+* one **reader** connection (``query_only``) for :meth:`Database.fetchall` /
+  :meth:`Database.fetchone`; in WAL mode it reads the last committed state while a write is
+  in progress;
+* both with ``foreign_keys=ON``, ``busy_timeout`` and ``synchronous=NORMAL``;
+* migrations: ``bot/store/migrations/NNNN_name.sql`` (package data), applied in order, each in
+  its own ``BEGIN IMMEDIATE`` transaction that also sets ``PRAGMA user_version = NNNN``. A
+  database whose ``user_version`` is newer than the newest migration is refused with a
+  :class:`StoreError`. Modules add their tables by adding the next numbered file
+  (``0002_alerts.sql``, ...); nothing here needs to change.
+
+:meth:`Database.close` closes both connections and stops their threads (an open aiosqlite
+thread keeps the process from exiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 10_000
+CACHE_KIB = 128 * 1024  # page cache per connection; bulk reindexes touch large indexes
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+Params = Sequence[Any]
+
+# Set while the current task is inside Database.transaction(): a nested transaction would wait
+# forever for the lock its own task holds, so it is refused instead.
+_IN_TRANSACTION: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
+    "digest_bot_in_transaction", default=None
+)
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``version`` is the ``NNNN`` of ``NNNN_name.sql``."""
+
+    version: int
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What a write statement did."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+def load_migrations(package: str = "bot.store", folder: str = "migrations") -> list[Migration]:
+    """Read ``NNNN_name.sql`` files from package data, in order; numbers must be 1, 2, 3, ..."""
+    root = resources.files(package).joinpath(folder)
+    found: list[Migration] = []
+    for entry in root.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match is None:
+            if entry.name.endswith(".sql"):
+                raise StoreError(
+                    f"migration file {entry.name!r} is not named NNNN_name.sql "
+                    "(four digits, underscore, lower-case name)"
+                )
+            continue
+        found.append(
+            Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8"))
+        )
+    found.sort(key=lambda m: m.version)
+    check_migrations(found)
+    return found
+
+
+def check_migrations(migrations: Sequence[Migration]) -> None:
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise StoreError(
+                f"migrations must be numbered 0001, 0002, ... without gaps or duplicates; "
+                f"found {migration.version:04d}_{migration.name} where {expected:04d} was expected"
+            )
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration script into complete statements (semicolons in strings and trigger
+    bodies are handled by :func:`sqlite3.complete_statement`)."""
+    statements: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if _has_code(statement):
+                statements.append(statement)
+            buffer = ""
+    if _has_code(buffer.rstrip(";")):
+        raise StoreError(f"migration ends with an incomplete statement: {buffer.strip()[:80]!r}")
+    return statements
+
+
+def _has_code(statement: str) -> bool:
+    lines = (line.split("--", 1)[0].strip() for line in statement.splitlines())
+    return any(line and line != ";" for line in lines)
+
+
+class Transaction:
+    """The open write transaction handed out by :meth:`Database.transaction`.
+
+    Statements see the transaction's own uncommitted writes. Do not keep it after the
+    ``async with`` block ends.
+    """
+
+    __slots__ = ("_conn", "_open")
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._open = True
+
+    def _check(self) -> aiosqlite.Connection:
+        if not self._open:
+            raise StoreError("this transaction is finished; open a new one")
+        return self._conn
+
+    async def execute(self, sql: str, params: Params = ()) -> Executed:
+        conn = self._check()
+        async with conn.execute(sql, params) as cursor:
+            return Executed(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement for every row; returns the total row count."""
+        conn = self._check()
+        async with conn.executemany(sql, rows) as cursor:
+            return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        conn = self._check()
+        return list(await conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        conn = self._check()
+        async with conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchvalue(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+async def _run(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> None:
+    """Execute a statement and close its cursor (a left-open statement blocks VACUUM)."""
+    async with conn.execute(sql, params):
+        pass
+
+
+async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not read_only:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            if row is None or str(row[0]).lower() != "wal":
+                raise StoreError(f"{path}: could not switch the database to WAL mode")
+        await _run(conn, "PRAGMA foreign_keys = ON")
+        await _run(conn, "PRAGMA synchronous = NORMAL")
+        await _run(conn, f"PRAGMA cache_size = -{CACHE_KIB}")
+        await _run(conn, "PRAGMA temp_store = MEMORY")
+        if not read_only:
+            # A big reindex grows the WAL; let it shrink back after the checkpoint.
+            await _run(conn, f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+        if read_only:
+            await _run(conn, "PRAGMA query_only = ON")
+        async with conn.execute("PRAGMA foreign_keys") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] != 1:
+            raise StoreError("this SQLite build cannot enforce foreign keys")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class Database:
+    """An open digest-bot database. Create with ``await Database.open(path)``."""
+
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self.schema_version = 0
+
+    # -- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path, *, migrations: Sequence[Migration] | None = None) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        Raises :class:`StoreError` with a one-line explanation when the file cannot be used
+        (not a database, unwritable, or written by a newer digest-bot).
+        """
+        path = Path(path)
+        steps = list(migrations) if migrations is not None else load_migrations()
+        check_migrations(steps)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database folder {path.parent}: {exc.strerror or exc}"
+            ) from None
+        try:
+            writer = await _connect(path, read_only=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        try:
+            version = await _migrate(writer, path, steps)
+            reader = await _connect(path, read_only=True)
+        except BaseException as exc:
+            await writer.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot use the database {path}: {exc}") from None
+            raise
+        db = cls(path, writer, reader)
+        db.schema_version = version
+        return db
+
+    async def close(self) -> None:
+        """Close both connections (waiting for a running transaction to finish). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            try:
+                await self._reader.close()
+            finally:
+                await self._writer.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """``BEGIN IMMEDIATE`` on the writer, under the writer lock; COMMIT or ROLLBACK."""
+        if _IN_TRANSACTION.get() is self:
+            raise StoreError("a transaction is already open in this task (no nesting)")
+        self._check_open()
+        async with self._lock:
+            self._check_open()
+            token = _IN_TRANSACTION.set(self)
+            tx = Transaction(self._writer)
+            try:
+                await _run(self._writer, "BEGIN IMMEDIATE")
+                yield tx
+                tx._open = False
+                await _run(self._writer, "COMMIT")
+            except BaseException:
+                tx._open = False
+                # Shielded: a cancelled task must still leave the writer clean. The ROLLBACK is
+                # queued behind whatever the connection is still running (even a BEGIN still
+                # waiting for another process's lock), so nothing is left open.
+                await asyncio.shield(self._rollback())
+                raise
+            finally:
+                tx._open = False
+                _IN_TRANSACTION.reset(token)
+
+    async def _rollback(self) -> None:
+        try:
+            await _run(self._writer, "ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                raise
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        self._check_open()
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        self._check_open()
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchvalue(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def fetchrows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """Like :meth:`fetchall` but plain tuples: about twice as fast for bulk reads."""
+        self._check_open()
+        async with self._reader.execute(sql, params) as cursor:
+            cursor.row_factory = None
+            rows: Iterable[Any] = await cursor.fetchall()  # tuples: no row factory
+            return list(rows)
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    async def backup(self, path: Path) -> None:
+        """Write a consistent, compacted copy of the database to ``path`` (``VACUUM INTO``).
+
+        Runs on its own short-lived connection, so readers and the writer carry on.
+        """
+        self._check_open()
+        target = Path(path)
+        if target.exists():
+            raise StoreError(f"backup target {target} already exists; choose a new file name")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {target.parent}: {exc.strerror or exc}") from None
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await _run(conn, "VACUUM INTO ?", (str(target),))
+        except sqlite3.Error as exc:
+            raise StoreError(f"backup to {target} failed: {exc}") from None
+        finally:
+            await conn.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the database {self.path} is closed")
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path, steps: Sequence[Migration]) -> int:
+    """Apply the migrations newer than ``PRAGMA user_version``; return the final version."""
+    known = steps[-1].version if steps else 0
+    version = await _user_version(conn)
+    if version > known:
+        raise StoreError(
+            f"the database {path} is at schema version {version}, but this digest-bot only "
+            f"knows versions up to {known}: upgrade digest-bot, or point DATABASE_PATH at "
+            "another file"
+        )
+    for step in steps:
+        if step.version <= version:
+            continue
+        statements = split_sql(step.sql)
+        await _run(conn, "BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = await _user_version(conn)
+            if version >= step.version:
+                await _run(conn, "ROLLBACK")
+                continue
+            for statement in statements:
+                await _run(conn, statement)
+            await _run(conn, f"PRAGMA user_version = {step.version:d}")
+            await _run(conn, "COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                await _run(conn, "ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"migration {step.version:04d}_{step.name} failed on {path}: {exc} "
+                    "(nothing of it was applied)"
+                ) from None
+            raise
+        version = step.version
+    return version
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0

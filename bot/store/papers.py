@@ -1,0 +1,761 @@
+"""The paper catalogue in SQLite: the read API every layer uses, and the reindex write.
+
+Reads (:class:`PaperStore`) return core models (:class:`~bot.core.models.Paper`,
+:class:`~bot.core.models.StoredPaper`, ...). ``rowid`` is a paper's stable document number:
+papers are never deleted (a paper whose every digest is gone is only marked ``removed``), so a
+number, once given, always means the same paper.
+
+The write (:meth:`PaperStore.write_digests`) runs inside the reindex transaction opened by
+:mod:`bot.ingest`; it touches only the papers of the digests that changed and works in bulk
+(``executemany`` and temporary key tables), so adding a small digest to a large catalogue
+costs little.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from bot.core.models import (
+    Author,
+    AuthorSummary,
+    CatalogueStats,
+    DigestInfo,
+    Paper,
+    StoredPaper,
+)
+from bot.core.parser import ID_LENGTH, short_id
+from bot.core.text import fold, normalise_space
+from bot.store.db import Database, Params, Transaction
+
+META_VERSION = "catalogue_version"
+META_LAST_INDEXED = "last_indexed_at"
+
+# Bound parameters per IN (...) list / rows per executemany chunk.
+_IN_CHUNK = 500
+_WRITE_CHUNK = 20_000
+
+# Crockford base32 reading aids: o -> 0, i / l -> 1 (ids never contain o, i, l or u).
+_ID_READING = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+_PAPER_COLUMNS = (
+    "p.rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line, "
+    "p.first_seen, p.removed"
+)
+_DIGEST_COLUMNS = "d.path, d.heading, d.content_hash, d.indexed_at, d.paper_count, d.present"
+_AUTHORS_SQL = (
+    "SELECT pa.paper, pa.author, pa.last, pa.first, a.key FROM paper_authors pa "
+    "JOIN authors a ON a.id = pa.author "
+)
+_AUTHORS_ORDER = "ORDER BY pa.paper, pa.position"
+_INTERN_LIMIT = 200_000  # authors shared across the batches of one iter_papers
+
+Progress = Callable[[str, int, int], None]
+_T = TypeVar("_T")
+
+
+def utc_now() -> str:
+    """The stored form of "now": ISO-8601 UTC with microseconds and ``Z`` (sorts as text)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalise_paper_id(paper_id: str) -> str:
+    """How a typed id is looked up: trimmed, lower-case, Crockford reading aids applied."""
+    return paper_id.strip().lower().replace("-", "").translate(_ID_READING)
+
+
+def entry_hash(paper: Paper) -> str:
+    """A hash of what a reader sees of an entry; a change means the paper was updated."""
+    material = "\x1f".join((paper.title, paper.authors_raw, paper.venue, paper.abstract))
+    return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _chunks(items: Sequence[_T], size: int = _IN_CHUNK) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+# -- the write side: what ingest hands over and what it gets back ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """One digest file that parsed, to be written as that digest's new content."""
+
+    path: str
+    content_hash: str
+    heading: str | None
+    papers: tuple[Paper, ...]
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStamp:
+    """What the reindex remembers of a digest file to skip it cheaply when unchanged."""
+
+    content_hash: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueChange:
+    """What :meth:`PaperStore.write_digests` changed.
+
+    ``added`` carries the ids actually assigned (an 8-character id already taken by another
+    paper makes the newcomer's id longer); ``updated`` carries the stored ids.
+    """
+
+    added: tuple[tuple[int, Paper], ...]
+    updated: tuple[tuple[int, Paper], ...]
+    removed: tuple[tuple[int, str], ...]  # (rowid, id) newly marked removed
+    restored: tuple[tuple[int, str], ...]  # (rowid, id) removed before, back in a digest now
+    digests_changed: bool  # a digest appeared, went, came back or changed content
+    total: int  # papers in the catalogue that are not removed
+
+    @property
+    def papers_changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.restored)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The pure part of a write, computed off the event loop."""
+
+    merged: dict[str, tuple[Paper, str]]  # key -> (paper, entry hash); the last digest wins
+    order: list[str]  # keys in first-appearance order
+    memberships: list[tuple[str, str, int]]  # (key, digest path, line)
+
+
+def _plan(contents: Sequence[DigestContent]) -> _Plan:
+    merged: dict[str, tuple[Paper, str]] = {}
+    order: list[str] = []
+    memberships: list[tuple[str, str, int]] = []
+    for content in contents:
+        for paper in content.papers:
+            if paper.key not in merged:
+                order.append(paper.key)
+            merged[paper.key] = (paper, entry_hash(paper))
+            memberships.append((paper.key, content.path, paper.line))
+    return _Plan(merged, order, memberships)
+
+
+class PaperStore:
+    """Catalogue reads (and the reindex write) on a :class:`~bot.store.db.Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- papers ------------------------------------------------------------------------------
+
+    async def iter_papers(self, batch_size: int = 10_000) -> AsyncIterator[list[tuple[int, Paper]]]:
+        """Every paper (removed ones too) as ``(rowid, paper)``, by ascending rowid, in batches.
+
+        Papers committed while the iteration runs are picked up if their rowid is still ahead.
+        Equal authors are shared between the papers of an iteration (fewer objects).
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        last = 0
+        interned: dict[int, Author] = {}
+        while True:
+            rows = await self.db.fetchrows(
+                f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                (last, batch_size),
+            )
+            if not rows:
+                return
+            first, last = rows[0][0], rows[-1][0]
+            if len(interned) > _INTERN_LIMIT:
+                interned.clear()
+            authors = _group_authors(
+                await self.db.fetchrows(
+                    _AUTHORS_SQL + "WHERE pa.paper BETWEEN ? AND ? " + _AUTHORS_ORDER, (first, last)
+                ),
+                interned,
+            )
+            yield [(r[0], _paper(r, authors.get(r[0], ()))) for r in rows]
+            if len(rows) < batch_size:
+                return
+
+    async def get_paper(self, paper_id: str) -> StoredPaper | None:
+        """The paper with this id (case and Crockford reading aids forgiven), or None."""
+        found = await self.get_papers([paper_id])
+        return next(iter(found.values()), None)
+
+    async def get_papers(self, paper_ids: Sequence[str]) -> dict[str, StoredPaper]:
+        """The papers with these ids, keyed by their stored id; unknown ids are left out."""
+        wanted = list(dict.fromkeys(normalise_paper_id(i) for i in paper_ids if i.strip()))
+        rows = []
+        for chunk in _chunks(wanted):
+            rows.extend(
+                await self.db.fetchall(
+                    f"SELECT {_PAPER_COLUMNS} FROM papers p "
+                    f"WHERE p.id IN ({_placeholders(len(chunk))})",
+                    chunk,
+                )
+            )
+        stored = await self._stored(rows)
+        return {s.paper.id: s for s in stored}
+
+    async def papers_by_author(self, author_key: str) -> list[StoredPaper]:
+        """Every paper of the author with this key (removed ones too), newest first seen first."""
+        key = normalise_space(fold(author_key))
+        rows = await self.db.fetchall(
+            f"SELECT DISTINCT {_PAPER_COLUMNS} FROM authors a "
+            "JOIN paper_authors pa ON pa.author = a.id "
+            "JOIN papers p ON p.rowid = pa.paper "
+            "WHERE a.key = ? ORDER BY p.first_seen DESC, p.rowid DESC",
+            (key,),
+        )
+        return await self._stored(rows)
+
+    async def removed_rowids(self) -> frozenset[int]:
+        """Document numbers of the papers marked removed (for the search index to skip)."""
+        rows = await self.db.fetchrows("SELECT rowid FROM papers WHERE removed = 1")
+        return frozenset(r[0] for r in rows)
+
+    # -- authors -----------------------------------------------------------------------------
+
+    async def authors(self) -> list[AuthorSummary]:
+        """Every author with at least one paper that is not removed, in the order the
+        catalogue first saw them (a table scan: sort in memory if another order is needed)."""
+        rows = await self.db.fetchrows(
+            "SELECT key, display, paper_count FROM authors WHERE paper_count > 0 ORDER BY id"
+        )
+        return [AuthorSummary(key, display, count) for key, display, count in rows]
+
+    # -- digests -----------------------------------------------------------------------------
+
+    async def latest_digest(self) -> DigestInfo | None:
+        """The most recently indexed digest still in the folder (ties: the last by name)."""
+        row = await self.db.fetchone(
+            f"SELECT {_DIGEST_COLUMNS} FROM digests d WHERE d.present = 1 "
+            "ORDER BY d.indexed_at DESC, d.path DESC LIMIT 1"
+        )
+        return None if row is None else _digest(row)
+
+    async def digests(self, include_gone: bool = False) -> list[DigestInfo]:
+        """The digests in the folder by path (with ``include_gone``, also those since removed)."""
+        where = "" if include_gone else "WHERE d.present = 1 "
+        rows = await self.db.fetchall(
+            f"SELECT {_DIGEST_COLUMNS} FROM digests d {where}ORDER BY d.path"
+        )
+        return [_digest(r) for r in rows]
+
+    async def digest_stamps(self) -> dict[str, DigestStamp]:
+        """Content hash, size and modification time of every digest in the folder, by path."""
+        rows = await self.db.fetchall(
+            "SELECT path, content_hash, size, mtime_ns FROM digests WHERE present = 1"
+        )
+        return {str(r[0]): DigestStamp(str(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+    async def digest_papers(self, path: str) -> list[StoredPaper]:
+        """The papers of a digest's latest indexed content, in file order."""
+        rows = await self.db.fetchall(
+            f"SELECT {_PAPER_COLUMNS} FROM digests d "
+            "JOIN paper_digests pd ON pd.digest = d.id AND pd.present = 1 "
+            "JOIN papers p ON p.rowid = pd.paper "
+            "WHERE d.path = ? ORDER BY pd.line, p.rowid",
+            (path,),
+        )
+        return await self._stored(rows)
+
+    # -- catalogue ---------------------------------------------------------------------------
+
+    async def stats(self) -> CatalogueStats:
+        counts = {
+            int(r[0]): int(r[1])
+            for r in await self.db.fetchall("SELECT removed, count(*) FROM papers GROUP BY removed")
+        }
+        authors = await self.db.fetchvalue("SELECT count(*) FROM authors WHERE paper_count > 0")
+        digests = await self.db.fetchvalue("SELECT count(*) FROM digests WHERE present = 1")
+        return CatalogueStats(
+            papers=counts.get(0, 0),
+            authors=int(authors or 0),
+            digests=int(digests or 0),
+            removed_papers=counts.get(1, 0),
+            last_indexed_at=await self.get_meta(META_LAST_INDEXED),
+            version=await self.catalogue_version(),
+        )
+
+    async def catalogue_version(self) -> int:
+        """Bumped by every reindex that changed the catalogue (a cheap "reload?" check)."""
+        value = await self.get_meta(META_VERSION)
+        return int(value) if value else 0
+
+    async def get_meta(self, key: str) -> str | None:
+        value = await self.db.fetchvalue("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.db.transaction() as tx:
+            await set_meta(tx, key, value)
+
+    # -- building models ---------------------------------------------------------------------
+
+    async def _stored(self, rows: Sequence[Params]) -> list[StoredPaper]:
+        rowids = [int(r[0]) for r in rows]
+        authors = await self._authors_of(rowids)
+        digests = await self._digests_of(rowids)
+        out = []
+        for r in rows:
+            rowid = int(r[0])
+            out.append(
+                StoredPaper(
+                    paper=_paper(r, authors.get(rowid, ())),
+                    first_seen=str(r[8]),
+                    digests=tuple(digests.get(rowid, ())),
+                    removed=bool(r[9]),
+                )
+            )
+        return out
+
+    async def _authors_of(self, rowids: Sequence[int]) -> dict[int, tuple[Author, ...]]:
+        rows = []
+        for chunk in _chunks(sorted(set(rowids))):
+            rows.extend(
+                await self.db.fetchrows(
+                    f"{_AUTHORS_SQL}WHERE pa.paper IN ({_placeholders(len(chunk))}) "
+                    + _AUTHORS_ORDER,
+                    chunk,
+                )
+            )
+        return _group_authors(rows, {})
+
+    async def _digests_of(self, rowids: Sequence[int]) -> dict[int, list[DigestInfo]]:
+        out: dict[int, list[DigestInfo]] = {}
+        for chunk in _chunks(sorted(set(rowids))):
+            rows = await self.db.fetchall(
+                f"SELECT pd.paper, {_DIGEST_COLUMNS} FROM paper_digests pd "
+                "JOIN digests d ON d.id = pd.digest "
+                f"WHERE pd.paper IN ({_placeholders(len(chunk))}) ORDER BY pd.paper, d.path",
+                chunk,
+            )
+            for r in rows:
+                out.setdefault(int(r[0]), []).append(_digest(r[1:]))
+        return out
+
+    # -- the reindex write (inside the ingest transaction) -----------------------------------
+
+    async def write_digests(
+        self,
+        tx: Transaction,
+        contents: Sequence[DigestContent],
+        gone: Sequence[str],
+        *,
+        now: str,
+        progress: Progress | None = None,
+    ) -> CatalogueChange:
+        """Write the new content of ``contents`` and mark the digests ``gone`` as gone.
+
+        Every paper of ``contents`` is added (new key), updated (same key, changed title,
+        authors, venue or abstract; keeps its id and rowid) or left alone; a paper that was
+        removed and appears again is restored. Papers that were in a changed or gone digest
+        and are now in no present digest are marked removed. A paper that appears in several
+        of ``contents`` takes its text from the last one (by order given).
+        """
+        plan = await asyncio.to_thread(_plan, contents)
+        await _reset_temp_tables(tx)
+
+        # 1. Digest rows.
+        stored = {
+            str(r["path"]): r
+            for r in await tx.fetchall(
+                "SELECT id, path, content_hash, heading, present FROM digests"
+            )
+        }
+        digests_changed = bool(gone)
+        for content in contents:
+            old = stored.get(content.path)
+            if (
+                old is None
+                or not old["present"]
+                or old["content_hash"] != content.content_hash
+                or old["heading"] != content.heading
+            ):
+                digests_changed = True
+        await tx.executemany(
+            "INSERT INTO digests (path, content_hash, size, mtime_ns, heading, indexed_at, "
+            "paper_count, present) VALUES (?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (path) DO UPDATE SET "
+            "indexed_at = CASE WHEN digests.content_hash <> excluded.content_hash "
+            "  OR digests.present = 0 THEN excluded.indexed_at ELSE digests.indexed_at END, "
+            "content_hash = excluded.content_hash, size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, heading = excluded.heading, "
+            "paper_count = excluded.paper_count, present = 1",
+            [
+                (c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers))
+                for c in contents
+            ],
+        )
+        await tx.executemany(
+            "UPDATE digests SET present = 0 WHERE path = ?", [(path,) for path in gone]
+        )
+        digest_ids = {
+            str(r["path"]): int(r["id"]) for r in await tx.fetchall("SELECT id, path FROM digests")
+        }
+        touched = [(digest_ids[c.path],) for c in contents] + [(digest_ids[p],) for p in gone]
+        # Papers that were in a touched digest may end up in none: candidates for removal.
+        await tx.executemany(
+            "INSERT OR IGNORE INTO temp.ingest_affected (paper) "
+            "SELECT paper FROM paper_digests WHERE digest = ? AND present = 1",
+            touched,
+        )
+
+        # 2. Which papers exist already.
+        await tx.executemany(
+            "INSERT INTO temp.ingest_keys (key) VALUES (?)", ((k,) for k in plan.order)
+        )
+        existing = {
+            str(r[1]): (int(r[0]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]))
+            for r in await tx.fetchall(
+                "SELECT p.rowid, p.key, p.id, p.entry_hash, p.removed, p.line "
+                "FROM temp.ingest_keys k JOIN papers p ON p.key = k.key"
+            )
+        }
+
+        # 3. Classify; number and name the newcomers.
+        new_keys = [k for k in plan.order if k not in existing]
+        ids = await _assign_ids(tx, new_keys)
+        base = int(
+            await tx.fetchvalue(
+                "SELECT max(coalesce((SELECT max(rowid) FROM papers), 0), "
+                "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'papers'), 0))"
+            )
+        )
+        rowid_of: dict[str, int] = {}
+        added: list[tuple[int, Paper]] = []
+        for offset, key in enumerate(new_keys, start=1):
+            paper = plan.merged[key][0]
+            if ids[key] != paper.id:
+                paper = replace(paper, id=ids[key])
+            rowid_of[key] = base + offset
+            added.append((base + offset, paper))
+        updated: list[tuple[int, Paper]] = []
+        restored: list[tuple[int, str]] = []
+        moved: list[tuple[int, int]] = []  # (line, rowid): same text, new line
+        for key, (rowid, stored_id, stored_hash, was_removed, line) in existing.items():
+            rowid_of[key] = rowid
+            paper, digest = plan.merged[key]
+            if paper.id != stored_id:
+                paper = replace(paper, id=stored_id)
+            if digest != stored_hash:
+                updated.append((rowid, paper))
+            elif paper.line != line:
+                moved.append((paper.line, rowid))
+            if was_removed:
+                restored.append((rowid, stored_id))
+
+        # 4. Papers.
+        total_writes = len(added) + len(updated)
+        done = 0
+        for start in range(0, len(added), _WRITE_CHUNK):
+            chunk = added[start : start + _WRITE_CHUNK]
+            await tx.executemany(
+                "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
+                "entry_hash, first_seen, updated_at, removed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                [
+                    (
+                        rowid,
+                        p.id,
+                        p.key,
+                        p.title,
+                        p.authors_raw,
+                        p.venue,
+                        p.abstract,
+                        p.line,
+                        plan.merged[p.key][1],
+                        now,
+                        now,
+                    )
+                    for rowid, p in chunk
+                ],
+            )
+            done += len(chunk)
+            if progress is not None:
+                progress("write", done, total_writes)
+        for start in range(0, len(updated), _WRITE_CHUNK):
+            chunk = updated[start : start + _WRITE_CHUNK]
+            await tx.executemany(
+                "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
+                "line = ?, entry_hash = ?, updated_at = ? WHERE rowid = ?",
+                [
+                    (
+                        p.title,
+                        p.authors_raw,
+                        p.venue,
+                        p.abstract,
+                        p.line,
+                        plan.merged[p.key][1],
+                        now,
+                        rowid,
+                    )
+                    for rowid, p in chunk
+                ],
+            )
+            done += len(chunk)
+            if progress is not None:
+                progress("write", done, total_writes)
+        await tx.executemany("UPDATE papers SET line = ? WHERE rowid = ?", moved)
+        await tx.executemany(
+            "UPDATE papers SET removed = 0, updated_at = ? WHERE rowid = ?",
+            [(now, rowid) for rowid, _ in restored],
+        )
+
+        # 5. Authors: the lists of added and updated papers; counts of everyone touched.
+        await self._write_authors(tx, added, updated, restored)
+
+        # 6. Digest membership.
+        await tx.executemany(
+            "UPDATE paper_digests SET present = 0 WHERE digest = ? AND present = 1",
+            [(digest_ids[c.path],) for c in contents],
+        )
+        await tx.executemany(
+            "INSERT INTO paper_digests (paper, digest, line, present) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (paper, digest) DO UPDATE SET line = excluded.line, present = 1",
+            sorted((rowid_of[key], digest_ids[path], line) for key, path, line in plan.memberships),
+        )
+
+        # 7. Papers left in no present digest.
+        removed_rows = await tx.fetchall(
+            "UPDATE papers SET removed = 1, updated_at = ? "
+            "WHERE rowid IN (SELECT paper FROM temp.ingest_affected) AND removed = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM paper_digests pd JOIN digests d ON d.id = pd.digest "
+            "  WHERE pd.paper = papers.rowid AND pd.present = 1 AND d.present = 1) "
+            "RETURNING rowid, id",
+            (now,),
+        )
+        removed = sorted((int(r[0]), str(r[1])) for r in removed_rows)
+        await tx.executemany(
+            "INSERT OR IGNORE INTO temp.ingest_authors (author) "
+            "SELECT author FROM paper_authors WHERE paper = ?",
+            [(rowid,) for rowid, _ in removed],
+        )
+        await tx.execute(
+            "UPDATE authors SET paper_count = (SELECT count(DISTINCT pa.paper) "
+            "  FROM paper_authors pa JOIN papers p ON p.rowid = pa.paper "
+            "  WHERE pa.author = authors.id AND p.removed = 0) "
+            "WHERE id IN (SELECT author FROM temp.ingest_authors)"
+        )
+        total = int(await tx.fetchvalue("SELECT count(*) FROM papers WHERE removed = 0"))
+        await _reset_temp_tables(tx)
+        return CatalogueChange(
+            added=tuple(added),
+            updated=tuple(sorted(updated, key=lambda item: item[0])),
+            removed=tuple(removed),
+            restored=tuple(sorted(restored)),
+            digests_changed=digests_changed,
+            total=total,
+        )
+
+    async def _write_authors(
+        self,
+        tx: Transaction,
+        added: Sequence[tuple[int, Paper]],
+        updated: Sequence[tuple[int, Paper]],
+        restored: Sequence[tuple[int, str]],
+    ) -> None:
+        """Write the author lists of added and updated papers and keep counts right.
+
+        Counts: an author of an added paper gains one per such paper (new authors are born
+        with their count); everyone an update, a restore or a removal may move is put in
+        ``temp.ingest_authors`` and recounted from scratch at the end of the write.
+        """
+        touched = [(rowid,) for rowid, _ in updated] + [(rowid,) for rowid, _ in restored]
+        await tx.executemany(
+            "INSERT OR IGNORE INTO temp.ingest_authors (author) "
+            "SELECT author FROM paper_authors WHERE paper = ?",
+            touched,
+        )
+        await tx.executemany(
+            "DELETE FROM paper_authors WHERE paper = ?", [(rowid,) for rowid, _ in updated]
+        )
+        written = [*added, *updated]
+        displays: dict[str, str] = {}
+        for _, paper in written:
+            for author in paper.authors:
+                displays.setdefault(author.key, author.display)
+        if not displays:
+            return
+        author_ids: dict[str, int] = {}
+        if await tx.fetchvalue("SELECT 1 FROM authors LIMIT 1") is not None:
+            await tx.executemany(
+                "INSERT INTO temp.ingest_author_keys (key) VALUES (?)", ((k,) for k in displays)
+            )
+            author_ids = {
+                str(r[1]): int(r[0])
+                for r in await tx.fetchall(
+                    "SELECT a.id, a.key FROM temp.ingest_author_keys k "
+                    "JOIN authors a ON a.key = k.key"
+                )
+            }
+        next_id = int(await tx.fetchvalue("SELECT coalesce(max(id), 0) FROM authors")) + 1
+        new_authors: list[tuple[int, str, str]] = []
+        for key, display in displays.items():
+            if key not in author_ids:
+                author_ids[key] = next_id
+                new_authors.append((next_id, key, display))
+                next_id += 1
+        gains: dict[int, int] = {}
+        for _, paper in added:
+            for author_id in {author_ids[a.key] for a in paper.authors}:
+                gains[author_id] = gains.get(author_id, 0) + 1
+        await tx.executemany(
+            "INSERT INTO authors (id, key, display, paper_count) VALUES (?, ?, ?, ?)",
+            [(i, key, display, gains.pop(i, 0)) for i, key, display in new_authors],
+        )
+        await tx.executemany(
+            "UPDATE authors SET paper_count = paper_count + ? WHERE id = ?",
+            sorted(((n, i) for i, n in gains.items()), key=lambda row: row[1]),
+        )
+        await tx.executemany(
+            "INSERT OR IGNORE INTO temp.ingest_authors (author) VALUES (?)",
+            sorted({(author_ids[a.key],) for _, paper in updated for a in paper.authors}),
+        )
+        for start in range(0, len(written), _WRITE_CHUNK):
+            await tx.executemany(
+                "INSERT INTO paper_authors (paper, position, author, last, first) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (rowid, position, author_ids[a.key], a.last, a.first)
+                    for rowid, paper in written[start : start + _WRITE_CHUNK]
+                    for position, a in enumerate(paper.authors)
+                ],
+            )
+
+    @staticmethod
+    async def restamp(tx: Transaction, stamps: Sequence[tuple[str, DigestStamp]]) -> None:
+        """Remember the new size / modification time of files whose content did not change."""
+        await tx.executemany(
+            "UPDATE digests SET size = ?, mtime_ns = ? WHERE path = ? AND content_hash = ?",
+            [(s.size, s.mtime_ns, path, s.content_hash) for path, s in stamps],
+        )
+
+    @staticmethod
+    async def version_in(tx: Transaction) -> int:
+        """The catalogue version as the transaction sees it."""
+        value = await tx.fetchvalue("SELECT value FROM meta WHERE key = ?", (META_VERSION,))
+        return int(value) if value else 0
+
+    @staticmethod
+    async def bump_version(tx: Transaction, now: str) -> int:
+        """Count one more change to the catalogue and note when; returns the new version."""
+        version = await PaperStore.version_in(tx) + 1
+        await set_meta(tx, META_VERSION, str(version))
+        await set_meta(tx, META_LAST_INDEXED, now)
+        return version
+
+
+async def set_meta(tx: Transaction, key: str, value: str) -> None:
+    """Set a ``meta`` value inside an open transaction."""
+    await tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+async def _reset_temp_tables(tx: Transaction) -> None:
+    for statement in (
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_keys (key TEXT PRIMARY KEY) WITHOUT ROWID",
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_ids (id TEXT PRIMARY KEY) WITHOUT ROWID",
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_affected (paper INTEGER PRIMARY KEY)",
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_authors (author INTEGER PRIMARY KEY)",
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_author_keys (key TEXT PRIMARY KEY) WITHOUT ROWID",
+        "DELETE FROM temp.ingest_keys",
+        "DELETE FROM temp.ingest_ids",
+        "DELETE FROM temp.ingest_affected",
+        "DELETE FROM temp.ingest_authors",
+        "DELETE FROM temp.ingest_author_keys",
+    ):
+        await tx.execute(statement)
+
+
+async def _assign_ids(tx: Transaction, keys: Sequence[str]) -> dict[str, str]:
+    """Short ids for new papers: 8 characters, or longer while the shorter one is taken.
+
+    Ids already stored never change, so a newcomer whose prefix is taken (by a stored paper or
+    by an earlier newcomer of this run) takes the next longer prefix of its own key.
+    """
+    lengths = dict.fromkeys(keys, ID_LENGTH)
+    assigned: dict[str, str] = {}
+    taken_here: set[str] = set()
+    pending = list(keys)
+    while pending:
+        candidates = {key: short_id(key, lengths[key]) for key in pending}
+        await tx.execute("DELETE FROM temp.ingest_ids")
+        await tx.executemany(
+            "INSERT OR IGNORE INTO temp.ingest_ids (id) VALUES (?)",
+            ((c,) for c in candidates.values()),
+        )
+        taken = {
+            str(r[0])
+            for r in await tx.fetchall(
+                "SELECT p.id FROM temp.ingest_ids t JOIN papers p ON p.id = t.id"
+            )
+        }
+        retry = []
+        for key in pending:
+            candidate = candidates[key]
+            if candidate in taken or candidate in taken_here:
+                lengths[key] += 1
+                retry.append(key)
+            else:
+                assigned[key] = candidate
+                taken_here.add(candidate)
+        pending = retry
+    return assigned
+
+
+def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:
+    """A Paper from a ``_PAPER_COLUMNS`` row (SQLite already gives str / int)."""
+    return Paper(
+        id=row[1],
+        key=row[2],
+        title=row[3],
+        authors=authors,
+        authors_raw=row[4],
+        venue=row[5],
+        abstract=row[6],
+        line=row[7],
+    )
+
+
+def _digest(row: Params) -> DigestInfo:
+    return DigestInfo(
+        path=row[0],
+        heading=row[1],
+        content_hash=row[2],
+        indexed_at=row[3],
+        paper_count=row[4],
+        present=bool(row[5]),
+    )
+
+
+def _group_authors(
+    rows: Iterable[Params], interned: dict[int, Author]
+) -> dict[int, tuple[Author, ...]]:
+    """``_AUTHORS_SQL`` rows -> each paper's ordered authors; ``interned`` shares objects."""
+    grouped: dict[int, list[Author]] = {}
+    for paper, author_id, last, first, key in rows:
+        author = interned.get(author_id)
+        if author is None or author.last != last or author.first != first:
+            author = Author(display=f"{first} {last}".strip(), last=last, first=first, key=key)
+            interned[author_id] = author
+        authors = grouped.get(paper)
+        if authors is None:
+            grouped[paper] = [author]
+        else:
+            authors.append(author)
+    return {paper: tuple(authors) for paper, authors in grouped.items()}

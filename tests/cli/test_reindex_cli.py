@@ -1,0 +1,156 @@
+"""``python -m bot reindex`` as a real subprocess: JSON, human output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_NAME = "000_3fb66f32c462d8d6.txt"
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in {"DIGEST_DIR", "DATABASE_PATH"}}
+    environ["PYTHONPATH"] = str(REPO)
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "reindex", *args],
+        cwd=cwd,  # a folder without a .env, so only what the test sets counts
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def digests(tmp_path: Path, seed_path: Path) -> Path:
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    shutil.copy(seed_path, folder / SEED_NAME)
+    return folder
+
+
+def as_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    data = json.loads(proc.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_json_output_and_rerun(tmp_path: Path, digests: Path) -> None:
+    db = tmp_path / "data" / "digest.db"
+    first = run(["--digests", str(digests), "--db", str(db), "--json"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # not a TTY: no progress
+    data = as_json(first)
+    assert (data["added"], data["updated"], data["unchanged"], data["removed"]) == (8, 0, 0, 0)
+    assert data["total"] == 8
+    assert data["files"] == [{"path": SEED_NAME, "status": "indexed", "papers": 8, "message": ""}]
+    assert data["diagnostics"] == []
+    assert data["new_paper_ids"][0] == "8t72zh2v" and len(data["new_paper_ids"]) == 8
+    assert data["alerts_queued"] == 0
+    assert data["applied"] is True
+    assert data["version"] == 1
+    assert db.is_file()
+
+    second = as_json(run(["--digests", str(digests), "--db", str(db), "--json"], tmp_path))
+    assert (second["added"], second["unchanged"], second["total"]) == (0, 8, 8)
+    assert [f["status"] for f in second["files"]] == ["unchanged"]
+    assert second["version"] == 1
+
+
+def test_diagnostics_in_json_and_human_output(
+    tmp_path: Path, digests: Path, digest_fixtures: Path
+) -> None:
+    shutil.copy(digest_fixtures / "bad" / "latin1.txt", digests / "001_latin1.txt")
+    shutil.copy(digest_fixtures / "good" / "cut_short.txt", digests / "002_cut_short.txt")
+    db = tmp_path / "digest.db"
+    proc = run(["--digests", str(digests), "--db", str(db), "--json", "--force"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = as_json(proc)
+    assert {f["path"]: f["status"] for f in data["files"]} == {
+        SEED_NAME: "indexed",
+        "001_latin1.txt": "rejected",
+        "002_cut_short.txt": "indexed",
+    }
+    assert data["added"] == 10
+    assert {(d["file"], d["line"], d["severity"]) for d in data["diagnostics"]} == {
+        ("001_latin1.txt", 6, "error"),
+        ("002_cut_short.txt", 15, "error"),
+    }
+    assert all(d["message"] for d in data["diagnostics"])
+
+    (digests / "002_cut_short.txt").unlink()
+    human = run(["--digests", str(digests), "--db", str(db)], tmp_path)
+    assert human.returncode == 0, human.stderr
+    out = human.stdout
+    assert "1 unchanged, 1 rejected, 1 gone" in out
+    assert "0 added, 0 updated, 8 unchanged, 2 gone" in out
+    assert "8 in the catalogue" in out
+    assert "001_latin1.txt:6: error: not UTF-8 text (invalid byte 0xe9); file skipped" in out
+    assert "Traceback" not in human.stderr
+
+
+def test_settings_come_from_the_environment(tmp_path: Path, digests: Path) -> None:
+    db = tmp_path / "env" / "digest.db"
+    proc = run(["--json"], tmp_path, {"DIGEST_DIR": str(digests), "DATABASE_PATH": str(db)})
+    assert proc.returncode == 0, proc.stderr
+    assert as_json(proc)["added"] == 8
+    assert db.is_file()
+
+
+def test_missing_folder_exits_3_with_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    db = tmp_path / "digest.db"
+    proc = run(["--digests", str(missing), "--db", str(db)], tmp_path)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(missing) in lines[0] and "does not exist" in lines[0]
+    assert lines[0].startswith("digest-bot: ")
+    assert "Traceback" not in proc.stderr
+
+    as_json_proc = run(["--digests", str(missing), "--db", str(db), "--json"], tmp_path)
+    assert as_json_proc.returncode == 3
+    assert as_json(as_json_proc)["applied"] is False
+    assert "Traceback" not in as_json_proc.stderr
+
+
+def test_every_file_rejected_exits_3(tmp_path: Path, digest_fixtures: Path) -> None:
+    folder = tmp_path / "bad"
+    shutil.copytree(digest_fixtures / "bad", folder)
+    proc = run(["--digests", str(folder), "--db", str(tmp_path / "digest.db")], tmp_path)
+    assert proc.returncode == 3
+    assert "binary.txt:3: error: not a text file" in proc.stdout
+    assert "every digest file was rejected" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_database_newer_than_the_code_exits_3(tmp_path: Path, digests: Path) -> None:
+    db = tmp_path / "digest.db"
+    assert run(["--digests", str(digests), "--db", str(db)], tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    proc = run(["--digests", str(digests), "--db", str(db)], tmp_path)
+    assert proc.returncode == 3
+    assert "schema version 999" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_setting_exits_2(tmp_path: Path, digests: Path) -> None:
+    proc = run(["--digests", str(digests)], tmp_path, {"LOG_LEVEL": "chatty"})
+    assert proc.returncode == 2
+    assert "LOG_LEVEL" in proc.stderr
+    assert "Traceback" not in proc.stderr
