@@ -4,7 +4,7 @@ Subscribe (Manage Channels checked in code), drop new digests, reindex by ``/rei
 by the CLI while the bot runs, and see exactly the matching papers arrive once per channel;
 403 pauses a channel's subscriptions (shown by /subscriptions) while others still get theirs;
 a 429 is waited out; a crash between Discord creating a message and the bot recording it
-sends nothing twice after the restart.
+sends nothing twice after the restart; a 5xx is retried after a backoff.
 """
 
 from __future__ import annotations
@@ -215,11 +215,17 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
             limited = double.rate_limit_next(
                 "POST", rf"/channels/{alerts.id}/messages", retry_after=0.3
             )
+            # ... and then a 503, which the bot retries after a backoff (2 s).
+            unavailable = double.fail_next("POST", rf"/channels/{alerts.id}/messages", 503)
             cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)
             assert cli.returncode == 0, cli.stderr
             assert "Alerts queued: 2" in cli.stdout, cli.stdout
             messages = await double.wait_for_messages(alerts.id, 2, timeout=15)
             assert len(limited.hits) == 1  # the 429 was answered ... and waited out
+            assert len(unavailable.hits) == 1
+            posts = double.requests_matching("POST", rf"/channels/{alerts.id}/messages")
+            assert posts[-1].at - unavailable.hits[0].at >= 1.9  # backed off before retrying
+            assert posts[-1].json["nonce"] == unavailable.hits[0].json["nonce"]
             assert sorted(alert_ids(messages[1:])) == sorted(
                 ids2[t] for t in ids2 if "Plain" not in t
             )
