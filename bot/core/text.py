@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from itertools import accumulate, chain
+
+import Stemmer  # PyStemmer
 
 # Letters that NFKD does not decompose into base letter + combining mark.
 _SPECIAL_FOLDS = str.maketrans(
@@ -32,16 +36,18 @@ _SPECIAL_FOLDS = str.maketrans(
     }
 )
 
-_SPACE_RE = re.compile(r"\s+")
 
 
 def normalise_space(text: str) -> str:
     """Collapse every run of Unicode white space (no-break spaces included) to one space."""
-    return _SPACE_RE.sub(" ", text).strip()
+    # str.split() splits on every Unicode white space, no-break spaces included.
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:
     """NFKC, case-fold and strip accents: the comparison form of any text."""
+    if text.isascii():  # the common case: nothing to decompose, casefold == lower
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_FOLDS)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -54,3 +60,424 @@ _NON_WORD_RE = re.compile(r"[\W_]+")
 def identity_form(text: str) -> str:
     """Fold and keep only letters and digits, single-spaced: the form used for paper identity."""
     return _NON_WORD_RE.sub(" ", fold(text)).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# The search pipeline: one tokenizer for documents, queries, subscriptions and snippets.
+#
+# 1. Words are found in the NFC text as runs of letters/digits, possibly chained by hyphens or
+#    apostrophes ("multi-layer", "O'Brien", "depth-muP") and with decimals kept ("40.3").
+# 2. Each word is folded (NFKC, case-fold, accents removed).
+# 3. A chained word yields its *compound* (the parts joined: "multilayer", "obrien") and its
+#    parts ("multi", "layer"); a trailing possessive "'s" is dropped ("model's" -> "model").
+# 4. English stopwords and single letters are dropped; alphabetic tokens are Snowball-stemmed
+#    (PyStemmer, "english"), so "scaling" meets "scale"; tokens with digits ("16m", "2d",
+#    "gpt5") are kept as they are.
+#
+# Documents index the compound *and* the parts; a query word asks for the compound only (which
+# both "multi-layer" and "multilayer" in a paper produce); a phrase uses the parts. Positions
+# count kept tokens only, a compound sharing the position of its first part.
+# --------------------------------------------------------------------------------------------
+
+# NLTK's English list plus a few words every abstract uses.
+STOPWORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "ain",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "couldn",
+        "couldn't",
+        "d",
+        "did",
+        "didn",
+        "didn't",
+        "do",
+        "does",
+        "doesn",
+        "doesn't",
+        "doing",
+        "don",
+        "don't",
+        "down",
+        "during",
+        "each",
+        "et",
+        "al",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "hadn",
+        "hadn't",
+        "has",
+        "hasn",
+        "hasn't",
+        "have",
+        "haven",
+        "haven't",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "ll",
+        "m",
+        "ma",
+        "me",
+        "mightn",
+        "mightn't",
+        "more",
+        "most",
+        "mustn",
+        "mustn't",
+        "my",
+        "myself",
+        "needn",
+        "needn't",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "o",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "re",
+        "s",
+        "same",
+        "shan",
+        "shan't",
+        "she",
+        "she's",
+        "should",
+        "should've",
+        "shouldn",
+        "shouldn't",
+        "so",
+        "some",
+        "such",
+        "t",
+        "than",
+        "that",
+        "that'll",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "ve",
+        "very",
+        "was",
+        "wasn",
+        "wasn't",
+        "we",
+        "were",
+        "weren",
+        "weren't",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "won",
+        "won't",
+        "wouldn",
+        "wouldn't",
+        "y",
+        "you",
+        "you'd",
+        "you'll",
+        "you're",
+        "you've",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
+)
+
+# A word in NFC text: letter/digit runs chained by hyphens or apostrophes, decimals kept.
+_WORD_RE = re.compile(r"[^\W_]+(?:\.\d+)*(?:[-'’‘ʼ‐‑–][^\W_]+(?:\.\d+)*)*")
+_LINK_RE = re.compile(r"[-'’‘ʼ‐‑–]")
+_STEM_CACHE_MAX = 500_000
+_stemmer = Stemmer.Stemmer("english")
+_stem_cache: dict[str, str] = {}
+
+
+def stem(word: str) -> str:
+    """Snowball-stem one folded word; words holding digits are kept as they are (cached)."""
+    cached = _stem_cache.get(word)
+    if cached is not None:
+        return cached
+    result = _stemmer.stemWord(word) if word.isalpha() else word
+    if len(_stem_cache) >= _STEM_CACHE_MAX:
+        _stem_cache.clear()
+    _stem_cache[word] = result
+    return result
+
+
+def _keep(word: str) -> bool:
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
+
+def _fold_word(word: str) -> str:
+    return word.lower() if word.isascii() else fold(word)
+
+
+def nfc(text: str) -> str:
+    """NFC-normalised text (ASCII returned as is): the text word offsets refer to."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+_nfc = nfc
+
+
+def _parts(folded: str) -> list[str]:
+    """The parts of a folded (possibly chained) word, possessive "'s" dropped."""
+    if folded.isalnum():
+        return [folded]
+    pieces = [p for p in _LINK_RE.split(folded) if p]
+    if len(pieces) > 1 and pieces[-1] == "s" and folded[-2] in "'’‘ʼ":
+        pieces.pop()
+    out: list[str] = []
+    for piece in pieces:
+        if piece.replace(".", "").isalnum():
+            out.append(piece)
+        else:
+            # Folding can introduce separators ("½" -> "1⁄2"): split on non-word characters.
+            out.extend(w for w in _NON_WORD_RE.split(piece) if w)
+    return out
+
+
+_CACHE_MAX = 1_000_000
+_word_cache: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+
+
+def _word_tokens(word: str) -> tuple[str | None, tuple[str, ...]]:
+    """(compound or None, kept stemmed parts) of one word as found in the text (cached)."""
+    cached = _word_cache.get(word)
+    if cached is not None:
+        return cached
+    parts = _parts(_fold_word(word))
+    kept = tuple(stem(p) for p in parts if _keep(p))
+    compound: str | None = None
+    if len(parts) > 1:
+        joined = "".join(parts)
+        if _keep(joined):
+            compound = stem(joined)
+    result = (compound, kept)
+    if len(_word_cache) >= _CACHE_MAX:
+        _word_cache.clear()
+    _word_cache[word] = result
+    return result
+
+
+def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The document-side terms of one whitespace-free chunk and their position steps.
+
+    Positions count kept tokens: each word's first term steps one position past the previous
+    term, a compound and its first part share a position, later parts step by one. So the
+    running sum of the steps over a text is each term's position.
+    """
+    out: list[str] = []
+    steps: list[int] = []
+    for word in _WORD_RE.findall(chunk):
+        compound, kept = _word_tokens(word)
+        step = 1
+        if compound is not None and compound not in kept:
+            out.append(compound)
+            steps.append(1)
+            step = 0
+        for term in kept:
+            out.append(term)
+            steps.append(step)
+            step = 1
+    return tuple(out), tuple(steps)
+
+
+class _TermCache(dict[str, tuple[str, ...]]):
+    """chunk -> its terms; a miss analyses the chunk (and fills the steps cache too)."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        found, steps = _chunk(chunk)
+        self[chunk] = found
+        _steps_cache[chunk] = steps
+        return found
+
+
+class _StepsCache(dict[str, tuple[int, ...]]):
+    def __missing__(self, chunk: str) -> tuple[int, ...]:
+        found, steps = _chunk(chunk)
+        _terms_cache[chunk] = found
+        self[chunk] = steps
+        return steps
+
+
+_terms_cache = _TermCache()
+_steps_cache = _StepsCache()
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every word of ``text`` (NFC-normalised first) as (start, end, word)."""
+    text = _nfc(text)
+    return [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
+
+
+def _stream(text: str, out: list[str], steps: list[int], gap: int) -> None:
+    """Append the terms and position steps of ``text``; its first term steps ``gap`` more."""
+    if len(_terms_cache) >= _CACHE_MAX:
+        _terms_cache.clear()
+        _steps_cache.clear()
+    first = len(steps)
+    chunks = _nfc(text).split()
+    # C-level loops over cached chunks; a miss analyses the chunk (see _TermCache)
+    out.extend(chain.from_iterable(map(_terms_cache.__getitem__, chunks)))
+    steps.extend(chain.from_iterable(map(_steps_cache.__getitem__, chunks)))
+    if gap and len(steps) > first:
+        steps[first] += gap
+
+
+def positioned_terms(text: str, start: int = 0) -> tuple[list[str], list[int], int]:
+    """Document-side terms of ``text`` with positions from ``start``; and the next position.
+
+    A chained word contributes its compound (at the position of its first part) and its parts.
+    """
+    out: list[str] = []
+    steps: list[int] = []
+    _stream(text, out, steps, 0)
+    positions = list(accumulate(steps, initial=start - 1))[1:]
+    return out, positions, (positions[-1] + 1 if positions else start)
+
+
+def terms(text: str) -> list[str]:
+    """Document-side terms of ``text`` in order (compounds and their parts)."""
+    return positioned_terms(text)[0]
+
+
+def query_terms(text: str) -> list[str]:
+    """Query-side terms of ``text`` in order: a chained word asks for its compound only."""
+    out: list[str] = []
+    for word in _WORD_RE.findall(_nfc(text)):
+        compound, kept = _word_tokens(word)
+        if compound is not None:
+            out.append(compound)
+        else:
+            out.extend(kept)
+    return out
+
+
+def phrase_terms(text: str) -> list[str]:
+    """The consecutive terms a phrase asks for: chained words contribute their parts."""
+    out: list[str] = []
+    for word in _WORD_RE.findall(_nfc(text)):
+        out.extend(_word_tokens(word)[1])
+    return out
+
+
+def span_terms(word: str) -> frozenset[str]:
+    """Every term one word of text produces (for marking matched words in snippets)."""
+    compound, kept = _word_tokens(word)
+    return frozenset(kept if compound is None else [compound, *kept])
+
+
+def surface_words(text: str) -> list[str]:
+    """Folded, unstemmed words (stopwords kept): what people type, for spelling and prefixes."""
+    return identity_form(text).split()
+
+
+def document_stream(
+    title: str, abstract: str, authors: Sequence[str]
+) -> tuple[list[str], list[int]]:
+    """The BM25 token list of a paper and its position steps (running sum = positions).
+
+    Title twice (weighting the title above the abstract), then the abstract, then each
+    author's name. A gap of one position separates the fields and the authors, so a phrase
+    never spans two of them.
+    """
+    out: list[str] = []
+    steps: list[int] = []
+    _stream(title, out, steps, 0)
+    _stream(title, out, steps, 1)
+    _stream(abstract, out, steps, 1)
+    for name in authors:
+        _stream(name, out, steps, 1)
+    return out, steps
+
+
+def document_terms(
+    title: str, abstract: str, authors: Sequence[str]
+) -> tuple[list[str], list[int]]:
+    """The BM25 token list of a paper with each term's position (see :func:`document_stream`)."""
+    out, steps = document_stream(title, abstract, authors)
+    return out, list(accumulate(steps))
