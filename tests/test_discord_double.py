@@ -37,6 +37,7 @@ from tests.discord_double import (
     InteractionFailedError,
     InvalidOptionError,
     NotInvocableError,
+    StalledSend,
     UnknownCommandError,
 )
 from tests.discord_double import limits as double_limits
@@ -569,6 +570,139 @@ async def test_forbidden_and_not_found(double: DiscordDouble, bot: DemoBot) -> N
     await alerts.send("retried after a 500")  # discord.py retries 5xx (after 1 s)
     assert len(rule.hits) == 1
     double.assert_no_violations()
+
+
+async def test_enforce_nonce_returns_the_existing_message(double: DiscordDouble,
+                                                         bot: DemoBot) -> None:
+    alerts = _sent_channel(bot, double.alerts.id)
+    first = await alerts.send("once", nonce="batch-1")
+    again = await alerts.send("once, retried", nonce="batch-1")
+    assert again.id == first.id and again.content == "once"  # Discord's copy, not the retry
+    posts = double.requests_matching("POST", rf"^/channels/{alerts.id}/messages$")
+    # discord.py 2.7.1 sends the nonce as a string and always sets enforce_nonce.
+    assert [(p.json["nonce"], p.json["enforce_nonce"], p.status) for p in posts] == \
+        [("batch-1", True, 200)] * 2
+    assert double.deduplicated == [posts[1]]
+
+    other = await alerts.send("twice", nonce="batch-2")  # another nonce: another message
+    assert other.id != first.id
+    no_nonce = [await alerts.send("same text") for _ in range(2)]  # random nonces
+    assert no_nonce[0].id != no_nonce[1].id
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=alerts.id)
+    loose = await bot.http.request(route, json={
+        "content": "not enforced", "nonce": "batch-1", "enforce_nonce": False,
+        "allowed_mentions": {"parse": []},
+    })
+    assert loose["id"] != str(first.id) and loose["nonce"] == "batch-1"
+    elsewhere = await _sent_channel(bot, double.general.id).send("x", nonce="batch-2")
+    assert elsewhere.id != other.id  # the check is per channel
+    assert [m["content"] for m in double.channel_messages(alerts.id)] == \
+        ["once", "twice", "same text", "same text", "not enforced"]
+    assert len(double.deduplicated) == 1
+    double.assert_no_violations()
+
+
+async def test_nonce_window_and_deleted_message(double: DiscordDouble, bot: DemoBot) -> None:
+    alerts = _sent_channel(bot, double.alerts.id)
+    assert double.nonce_window == 300.0  # "a few minutes"
+    first = await alerts.send("a", nonce="n")
+    assert (await alerts.send("a", nonce="n")).id == first.id
+    double.nonce_window = 0.0  # every earlier message is now outside the window
+    later = await alerts.send("a", nonce="n")
+    assert later.id != first.id
+    double.nonce_window = 300.0
+    await later.delete()
+    with pytest.raises(discord.NotFound) as info:  # as discord.py documents for send()
+        await alerts.send("a", nonce="n")
+    assert info.value.code == 10008
+    assert len(double.channel_messages(alerts.id)) == 1
+    double.assert_no_violations()
+
+
+async def test_stall_channel_holds_sends_until_released(double: DiscordDouble,
+                                                        bot: DemoBot) -> None:
+    alerts = _sent_channel(bot, double.alerts.id)
+    # Held before the create: nothing exists until the release.
+    double.stall_channel(alerts.id)
+    send = asyncio.create_task(alerts.send("held", nonce="held-1"))
+    [stall] = await double.wait_for_stalled(alerts.id, 1, timeout=TIMEOUT)
+    assert stall.held and not stall.after_create and stall.message is None
+    assert stall.request.json["nonce"] == "held-1" and stall.request.status == 0
+    assert double.channel_messages(alerts.id) == [] and not send.done()
+    await _sent_channel(bot, double.general.id).send("other channels are not held")
+    assert double.release_channel(alerts.id) == [stall]
+    sent = await asyncio.wait_for(send, TIMEOUT)
+    assert stall.state == "released" and stall.request.status == 200
+    assert [m["id"] for m in double.channel_messages(alerts.id)] == [str(sent.id)]
+    await asyncio.wait_for(alerts.send("not stalled any more"), TIMEOUT)
+
+    # Held after the create: the message is there, the answer is not (the crash window).
+    double.stall_channel(alerts.id, after_create=True)
+    send = asyncio.create_task(alerts.send("created", nonce="window-1"))
+    [stall] = await double.wait_for_stalled(alerts.id, timeout=TIMEOUT)
+    assert stall.after_create and stall.message is not None
+    assert stall.message["nonce"] == "window-1"
+    assert double.channel_messages(alerts.id)[-1] is stall.message and not send.done()
+    double.release_channel(alerts.id)
+    sent = await asyncio.wait_for(send, TIMEOUT)
+    assert str(sent.id) == stall.message["id"] and stall.state == "released"
+    assert double.stalled() == [] and len(double.stalls) == 2
+    double.assert_no_violations()
+
+
+async def _post_message(session: aiohttp.ClientSession, double: DiscordDouble,
+                        body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    url = f"{double.api_base}/channels/{double.alerts.id}/messages"
+    headers = {"Authorization": f"Bot {double.token}"}
+    async with session.post(url, json=body, headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_stalled_send_dropped_when_the_client_goes(double: DiscordDouble) -> None:
+    channel_id = double.alerts.id
+    body = {"content": "lost?", "nonce": "gone-1", "enforce_nonce": True,
+            "allowed_mentions": {"parse": []}}
+
+    async def abandon() -> StalledSend:
+        async with aiohttp.ClientSession() as session:
+            post = asyncio.create_task(_post_message(session, double, body))
+            [stall] = await double.wait_for_stalled(channel_id, timeout=TIMEOUT)
+            post.cancel()  # the client dies while its request is held
+            with contextlib.suppress(asyncio.CancelledError):
+                await post
+        await double.wait_until(lambda: stall.state == "dropped", TIMEOUT, "the drop")
+        return stall
+
+    # Held before the create: nothing is created, not even after the release.
+    double.stall_channel(channel_id)
+    await abandon()
+    assert double.release_channel(channel_id) == []
+    assert double.channel_messages(channel_id) == []
+
+    # Held after the create: the message stays, and a retry with the same nonce gets it.
+    double.stall_channel(channel_id, after_create=True)
+    stall = await abandon()
+    assert stall.message is not None
+    double.release_channel(channel_id)
+    async with aiohttp.ClientSession() as session:
+        status, message = await _post_message(session, double, body)
+    assert status == 200 and message["id"] == stall.message["id"]
+    assert double.channel_messages(channel_id) == [stall.message]
+    assert [r.json["nonce"] for r in double.deduplicated] == ["gone-1"]
+
+
+async def test_stop_drops_held_sends() -> None:
+    double = DiscordDouble()
+    await double.start()
+    double.stall_channel(double.alerts.id)
+    async with aiohttp.ClientSession() as session:
+        post = asyncio.create_task(_post_message(session, double, {"content": "x"}))
+        [stall] = await double.wait_for_stalled(double.alerts.id, timeout=TIMEOUT)
+        await asyncio.wait_for(double.stop(), TIMEOUT)
+        assert stall.state == "dropped"
+        with pytest.raises(aiohttp.ClientError):  # disconnected, never answered
+            await asyncio.wait_for(post, TIMEOUT)
+    assert double.channel_messages(double.alerts.id) == []
 
 
 async def test_limit_and_schema_violations_are_recorded(double: DiscordDouble,

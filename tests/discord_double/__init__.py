@@ -26,7 +26,7 @@ from .models import (
     World,
     default_world,
 )
-from .records import FaultRule, RecordedRequest, UploadedFile, Violation
+from .records import FaultRule, RecordedRequest, StalledSend, UploadedFile, Violation
 from .server import DiscordDouble, json_response
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "RecordedRequest",
     "Role",
     "Snowflakes",
+    "StalledSend",
     "Team",
     "TeamMember",
     "UnknownCommandError",

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 JSON = dict[str, Any]
 
@@ -110,3 +110,31 @@ class FaultRule:
     @property
     def exhausted(self) -> bool:
         return self.times is not None and self.times <= 0
+
+
+StallState = Literal["held", "released", "dropped"]
+
+
+@dataclass
+class StalledSend:
+    """A ``POST /channels/{id}/messages`` the double held back (see ``stall_channel``).
+
+    ``after_create``: the message was already created (``message``) and only the answer is
+    held -- the bot cannot know it was sent. Otherwise nothing was created yet. ``state`` is
+    ``"held"`` while the request waits, ``"released"`` after ``release_channel`` (the request
+    then went on normally), ``"dropped"`` when the client went away (or the double stopped)
+    first: a send held before its create then creates nothing.
+    """
+
+    channel_id: int
+    request: RecordedRequest
+    after_create: bool
+    message: JSON | None = None
+    state: StallState = "held"
+    wake: asyncio.Event = field(
+        default_factory=asyncio.Event, init=False, repr=False, compare=False
+    )
+
+    @property
+    def held(self) -> bool:
+        return self.state == "held"

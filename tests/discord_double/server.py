@@ -9,6 +9,7 @@ that nothing it sent broke Discord's rules (``assert_no_violations``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -57,7 +58,14 @@ from .models import (
     default_world,
     iso_now,
 )
-from .records import FaultRule, Notifier, RecordedRequest, UploadedFile, Violation
+from .records import (
+    FaultRule,
+    Notifier,
+    RecordedRequest,
+    StalledSend,
+    UploadedFile,
+    Violation,
+)
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -165,6 +173,7 @@ class DiscordDouble:
         mentions_policy: MentionsPolicy = "channel",
         validate_schema: bool = True,
         reject_invalid: bool = True,
+        nonce_window: float = 5 * 60.0,
         host: str = "127.0.0.1",
     ) -> None:
         self.ids = Snowflakes()
@@ -175,6 +184,7 @@ class DiscordDouble:
         self.mentions_policy: MentionsPolicy = mentions_policy
         self.validate_schema = validate_schema
         self.reject_invalid = reject_invalid
+        self.nonce_window = nonce_window
         self.host = host
         self.notifier = Notifier()
         self.gateway = Gateway(
@@ -189,6 +199,11 @@ class DiscordDouble:
         self.violations: list[Violation] = []
         self.faults: list[FaultRule] = []
         self.channel_failures: dict[int, tuple[int, JSON]] = {}
+        self.stalls: list[StalledSend] = []
+        self.deduplicated: list[RecordedRequest] = []
+        self._stalled_channels: dict[int, bool] = {}  # channel id -> after_create
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        self._stopping = False
         self.interactions: dict[int, InteractionHandle] = {}
         self._by_token: dict[str, InteractionHandle] = {}
         self._messages: dict[int, JSON] = {}
@@ -207,6 +222,7 @@ class DiscordDouble:
     # ================================================================== lifecycle
 
     async def start(self) -> None:
+        self._stopping = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
@@ -224,6 +240,10 @@ class DiscordDouble:
         log.info("Discord double listening on %s", self.base_url)
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._stalled_channels.clear()
+        for stall in self.stalls:
+            stall.wake.set()  # held requests are dropped, so the server can shut down
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
@@ -447,9 +467,47 @@ class DiscordDouble:
     def restore_channel(self, channel_id: int) -> None:
         self.channel_failures.pop(channel_id, None)
 
+    def stall_channel(self, channel_id: int, *, after_create: bool = False) -> None:
+        """Hold every ``POST /channels/{channel_id}/messages`` that arrives from now on,
+        unanswered, until :meth:`release_channel` (or until the client disconnects).
+
+        By default the request is held before anything happens: released, it is carried out
+        normally; dropped (the client went away), it creates nothing. With
+        ``after_create=True`` the request is carried out at once -- the message is in
+        ``channel_messages`` and MESSAGE_CREATE is sent -- and only the HTTP answer is held:
+        the window where Discord has the message but the bot does not know it yet. Each held
+        request is a :class:`StalledSend` in ``double.stalls``; wait for them with
+        :meth:`wait_for_stalled`."""
+        self._stalled_channels[channel_id] = after_create
+
+    def release_channel(self, channel_id: int) -> list[StalledSend]:
+        """Stop stalling the channel and let its held requests go on; returns them."""
+        self._stalled_channels.pop(channel_id, None)
+        released = [s for s in self.stalls if s.channel_id == channel_id and s.held]
+        for stall in released:
+            stall.wake.set()
+        return released
+
+    def stalled(self, channel_id: int | None = None) -> list[StalledSend]:
+        """The requests held right now (in one channel, or in all), oldest first."""
+        return [s for s in self.stalls
+                if s.held and (channel_id is None or s.channel_id == channel_id)]
+
+    async def wait_for_stalled(self, channel_id: int, n: int = 1, *,
+                               timeout: float = 5.0) -> list[StalledSend]:
+        """Wait until ``n`` message creates in the channel are held at the same time; returns
+        the held ones (oldest first)."""
+        await self.wait_until(lambda: len(self.stalled(channel_id)) >= n, timeout,
+                              f"{n} stalled send(s) in channel {channel_id}")
+        return self.stalled(channel_id)
+
     def clear_faults(self) -> None:
+        """Remove every injected fault: rules, failing channels, and stalls (held requests
+        are released)."""
         self.faults.clear()
         self.channel_failures.clear()
+        for channel_id in {*self._stalled_channels, *(s.channel_id for s in self.stalled())}:
+            self.release_channel(channel_id)
 
     async def delete_channel(self, channel_id: int) -> None:
         """Remove a channel (it answers 404 Unknown Channel afterwards) and tell the bot."""
@@ -1528,22 +1586,84 @@ class DiscordDouble:
         return json_response([copy.deepcopy(self._messages[m]) for m in ids])
 
     async def _create_message(self, call: RestCall) -> web.Response:
+        channel_id = int(call.params["channel_id"])
+        after_create = self._stalled_channels.get(channel_id)
+        if after_create is False and not await self._hold(
+                StalledSend(channel_id, call.rec, after_create=False), call.request):
+            return self._dropped()
+        response, message = await self._create_channel_message(call)
+        if after_create and not await self._hold(
+                StalledSend(channel_id, call.rec, after_create=True, message=message),
+                call.request):
+            return self._dropped()
+        return response
+
+    async def _create_channel_message(self, call: RestCall) -> tuple[web.Response, JSON | None]:
+        """``POST /channels/{id}/messages``; also the message it created or returned."""
         guild, channel = self._channel(call)
         perms = self._bot_perms(guild, channel)
         if not perms & Perm.SEND_MESSAGES:
-            return error_response(403, 50013, "Missing Permissions")
+            return error_response(403, 50013, "Missing Permissions"), None
         body: Mapping[str, Any] = call.body if isinstance(call.body, Mapping) else {}
         self._schema_check(call, body)
         self._limits_check(call, limits.check_message(body))
         self._mentions_check(call, body, "channel")
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce") is True:
+            existing = self._nonce_message(channel.id, str(nonce))
+            if existing is not None:
+                if self._meta[existing].deleted:
+                    # discord.py documents NotFound for a nonce of a just-deleted message.
+                    return error_response(404, 10008, "Unknown Message"), None
+                self.deduplicated.append(call.rec)
+                self.notifier.notify()
+                message = self._messages[existing]
+                return json_response(copy.deepcopy(message)), message
         if not perms & Perm.EMBED_LINKS and body.get("embeds"):
             body = {**body, "embeds": []}  # Discord silently drops embeds without Embed Links
         msg = self._new_message(channel.id, body, source="channel", files=call.rec.files,
                                 flags=int(body.get("flags") or 0) & (FLAG_SUPPRESS_EMBEDS
                                                                      | FLAG_SUPPRESS_NOTIFICATIONS
                                                                      | FLAG_COMPONENTS_V2))
+        if nonce is not None:
+            self._nonces[(channel.id, str(nonce))] = (int(msg["id"]), time.monotonic())
         await self._announce(msg, "MESSAGE_CREATE")
-        return json_response(copy.deepcopy(msg))
+        return json_response(copy.deepcopy(msg)), msg
+
+    def _nonce_message(self, channel_id: int, nonce: str) -> int | None:
+        """The id of the bot's message with this nonce in the channel, created within the
+        last ``nonce_window`` seconds (Discord's ``enforce_nonce`` check), if any."""
+        now = time.monotonic()
+        for key in [k for k, (_, at) in self._nonces.items() if now - at > self.nonce_window]:
+            del self._nonces[key]
+        found = self._nonces.get((channel_id, nonce))
+        return found[0] if found is not None else None
+
+    async def _hold(self, stall: StalledSend, request: web.Request) -> bool:
+        """Keep a request waiting until it is released (True) or its client disconnects or
+        the double stops (False)."""
+        self.stalls.append(stall)
+        self.notifier.notify()
+
+        def gone() -> bool:
+            transport = request.transport
+            return self._stopping or transport is None or transport.is_closing()
+
+        # aiohttp does not cancel handlers on disconnect, so look at the socket meanwhile.
+        while not stall.wake.is_set() and not gone():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.02):
+                    await stall.wake.wait()
+        stall.state = "dropped" if gone() else "released"
+        if stall.state == "dropped" and request.transport is not None:
+            request.transport.close()  # the double stopped: the client sees a disconnect
+        self.notifier.notify()
+        return stall.state == "released"
+
+    @staticmethod
+    def _dropped() -> web.Response:
+        """The answer to a held request whose client is gone (nobody reads it)."""
+        return error_response(499, 0, "Client Closed Request")
 
     def _channel_message(self, call: RestCall, channel: Channel) -> JSON:
         raw = call.params["message_id"]

@@ -10,19 +10,14 @@ sends nothing twice after the restart; a 5xx is retried after a backoff.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import copy
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bot.core.parser import parse_digest
-from tests.discord_double import DiscordDouble, InteractionHandle, json_response
-from tests.discord_double.server import RestCall
+from tests.discord_double import DiscordDouble, InteractionHandle
 from tests.e2e.harness import BotProcess, bot_env, copy_seeds, run_cli_async
 from tests.e2e.payloads import button, embed_text, is_ephemeral
 
@@ -57,39 +52,7 @@ def alert_ids(messages: Sequence[JSON]) -> list[str]:
     return out
 
 
-class NonceDouble(DiscordDouble):
-    """The double plus two behaviours of the real API this module needs.
-
-    * ``enforce_nonce``: a message create repeating the nonce of a message the bot already
-      created in that channel returns that message instead of posting another (Discord does
-      this for a few minutes; discord.py always sets ``enforce_nonce``).
-    * ``stall``: a message create in these channels is carried out, but the answer is held
-      back until ``release`` -- the bot never learns it succeeded (a crash window).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stall: set[int] = set()
-        self.release = asyncio.Event()
-        self.deduplicated = 0
-
-    async def _create_message(self, call: RestCall) -> web.Response:
-        body: Mapping[str, Any] = call.body if isinstance(call.body, Mapping) else {}
-        channel_id = int(call.params["channel_id"])
-        nonce = body.get("nonce")
-        if body.get("enforce_nonce") and nonce is not None:
-            for message in self.channel_messages(channel_id):
-                if message.get("nonce") == nonce:
-                    self.deduplicated += 1
-                    return json_response(copy.deepcopy(message))
-        response = await super()._create_message(call)
-        if channel_id in self.stall:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.release.wait(), timeout=30)
-        return response
-
-
-async def start_bot(double: NonceDouble, workdir: Path, digests: Path, identify: int,
+async def start_bot(double: DiscordDouble, workdir: Path, digests: Path, identify: int,
                     bot: BotProcess | None = None) -> BotProcess:
     if bot is None:
         env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
@@ -115,7 +78,7 @@ async def subscribe(double: DiscordDouble, query: str, channel: Any, user: Any) 
 
 async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) -> None:
     digests = copy_seeds(tmp_path / "digests")
-    double = NonceDouble()
+    double = DiscordDouble()
     async with double:
         bot = await start_bot(double, tmp_path, digests, identify=1)
         try:
@@ -273,7 +236,7 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
 
 async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: Path) -> None:
     digests = copy_seeds(tmp_path / "digests")
-    double = NonceDouble()
+    double = DiscordDouble()
     async with double:
         bot = await start_bot(double, tmp_path, digests, identify=1)
         try:
@@ -288,15 +251,19 @@ async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: 
             ids = sorted(paper_ids(text, "100_zeolites.txt").values())
 
             # Discord creates the first message, but the bot never hears back; then it dies.
-            double.stall.add(alerts.id)
+            double.stall_channel(alerts.id, after_create=True)
             cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)
             assert cli.returncode == 0 and "Alerts queued: 12" in cli.stdout, cli.stdout
             await double.wait_for_messages(alerts.id, 1, timeout=15)
+            [stalled] = await double.wait_for_stalled(alerts.id, 1, timeout=15)
+            assert stalled.message is not None
+            assert double.channel_messages(alerts.id) == [stalled.message]
             assert bot.proc is not None
             bot.proc.kill()
             bot.proc.wait(5)
-            double.stall.clear()
-            double.release.set()
+            # The double sees the connection go: the answer was never delivered.
+            await double.wait_until(lambda: stalled.state == "dropped", 5, "the dropped send")
+            double.release_channel(alerts.id)
 
             # The restarted bot re-sends the unconfirmed batch with the same nonce (Discord
             # returns the message it already has), then sends the rest.
@@ -307,7 +274,10 @@ async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: 
             assert len(messages) == 2
             delivered = alert_ids(messages)
             assert sorted(delivered) == ids and len(delivered) == len(set(delivered))
-            assert double.deduplicated == 1
+            assert len(double.deduplicated) == 1
+            # ... answered from the nonce of the send the dead bot never heard back from.
+            assert double.deduplicated[0].json["nonce"] == stalled.request.json["nonce"]
+            assert double.deduplicated[0].status == 200
             assert [len(m["embeds"]) for m in messages] == [10, 2]
 
             db = sqlite3.connect(tmp_path / "data" / "digest.db")
@@ -330,6 +300,6 @@ async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: 
             assert alert_ids(messages[2:]) == list(paper_ids(late, "200_late.txt").values())
             double.assert_no_violations()
         finally:
-            double.release.set()
+            double.release_channel(double.alerts.id)
             code = await bot.stop()
         assert code == 0, bot.log_text()[-3000:]
