@@ -1,0 +1,362 @@
+"""The Catalogue: the one facade the CLI and the Discord cogs call.
+
+It owns the database (:class:`~bot.store.db.Database` + :class:`~bot.store.papers.PaperStore`)
+and the in-memory search index (:class:`~bot.core.index.Index`). The index is persisted in
+``settings.index_dir`` together with the catalogue version it reflects: :meth:`Catalogue.open`
+memory-maps it when the versions match, and otherwise builds it from the store in a worker
+thread (the event loop keeps serving) and saves it.
+
+Every change of index is ONE attribute assignment (``self._index = new``): a search running
+concurrently uses the old index or the new one, never a mix. :meth:`reindex` updates the index
+incrementally from what the ingest reports changed; :meth:`refresh_if_changed` notices a
+reindex made by another process (the CLI) and loads that process's saved index, or rebuilds.
+Searches over large indexes run in a worker thread so the event loop never stalls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from bot.core import lookup
+from bot.core.index import Index, IndexBuilder, IndexDoc, index_doc
+from bot.core.models import (
+    AuthorProfile,
+    AuthorSummary,
+    CatalogueStats,
+    Hit,
+    LatestPage,
+    Paper,
+    PaperDetail,
+    ReindexReport,
+    SearchPage,
+    StoredPaper,
+    Suggestion,
+)
+from bot.core.query import ParsedQuery, parse_query
+from bot.core.snippet import snippet
+from bot.core.text import document_stream
+from bot.ingest import AlertHook, IngestResult, Progress
+from bot.ingest import reindex as ingest_reindex
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.papers import PaperStore
+
+log = logging.getLogger(__name__)
+
+# Above this many documents, index work runs in a worker thread (below, inline is faster).
+THREAD_THRESHOLD = 50_000
+SIMILAR = 5
+
+T = TypeVar("T")
+
+
+class Catalogue:
+    """Search, look up and reindex the catalogue (see the module doc)."""
+
+    def __init__(self, settings: Settings, db: Database, index: Index) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = PaperStore(db)
+        self._index = index
+        self._lock = asyncio.Lock()  # serialises index replacements
+
+    # ---- life cycle -------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Catalogue:
+        """Open the database and load (or build and save) the search index."""
+        db = await Database.open(Path(settings.database_path))
+        try:
+            catalogue = cls(settings, db, Index.empty())
+            catalogue._index = await catalogue._load_or_build()
+        except BaseException:
+            await db.close()
+            raise
+        return catalogue
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    @property
+    def index(self) -> Index:
+        """The current index (replaced, never mutated)."""
+        return self._index
+
+    async def _load_or_build(self) -> Index:
+        version = await self.store.catalogue_version()
+        directory = Path(self.settings.index_dir)
+        if Index.saved_version(directory) == version:
+            try:
+                return await asyncio.to_thread(Index.load, directory)
+            except (OSError, ValueError) as exc:
+                log.warning("cannot load the saved index (%s); rebuilding", exc)
+        return await self._rebuild(version)
+
+    async def _rebuild(self, version: int) -> Index:
+        """Build the index from every stored paper (removed ones left out) and save it."""
+        removed = await self.store.removed_rowids()
+        builder = IndexBuilder()
+        async for batch in self.store.iter_papers():
+            live = [(docno, p) for docno, p in batch if docno not in removed]
+            await asyncio.to_thread(_add_batch, builder, live)
+        index = await asyncio.to_thread(builder.finish, version)
+        return await asyncio.to_thread(self._persist, index)
+
+    def _persist(self, index: Index) -> Index:
+        """Save the index and return it memory-mapped (its pages shared with the page cache)."""
+        directory = Path(self.settings.index_dir)
+        try:
+            index.save(directory)
+            return Index.load(directory)
+        except OSError as exc:
+            log.warning("cannot save the search index in %s: %s", directory, exc)
+            return index
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        """Run index work inline for small indexes, in a thread for large ones."""
+        if self._index.n_docs >= THREAD_THRESHOLD:
+            return await asyncio.to_thread(fn)
+        return fn()
+
+    # ---- search -----------------------------------------------------------------------------
+
+    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
+        """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
+        parsed = parse_query(query)
+        index = self._index
+        limit = max(0, min(limit, 100))
+        offset = max(0, offset)
+        result = await self._call(lambda: index.search(parsed, limit, offset))
+        suggestion: str | None = None
+        if result.total == 0:
+            suggestion = await self._call(lambda: _suggest(index, parsed))
+        ids = [h.paper_id for h in result.hits]
+        stored = await self.store.get_papers(ids) if ids else {}
+        marks = _mark_terms(parsed)
+        hits = tuple(
+            Hit(
+                paper=stored[h.paper_id],
+                score=h.score,
+                snippet=snippet(stored[h.paper_id].paper.abstract, marks),
+            )
+            for h in result.hits
+            if h.paper_id in stored
+        )
+        return SearchPage(
+            query=query,
+            canonical=str(parsed),
+            total=result.total,
+            offset=offset,
+            limit=limit,
+            hits=hits,
+            suggestion=suggestion,
+            total_exact=result.exact,
+        )
+
+    # ---- papers -----------------------------------------------------------------------------
+
+    async def paper(self, id_or_title: str) -> PaperDetail | None:
+        """A paper by id (case and reading aids forgiven) or by title (typos allowed)."""
+        text = id_or_title.strip()
+        if not text:
+            return None
+        index = self._index
+        found: StoredPaper | None = None
+        candidates: tuple[StoredPaper, ...] = ()
+        matched_by: str = "id"
+        if " " not in text and len(text) <= 16:
+            found = await self.store.get_paper(lookup.normalise_id(text))
+        if found is None:
+            matches = await self._call(lambda: lookup.find_titles(index, text, limit=6))
+            if not matches or matches[0].score < 50:
+                return None
+            by_id = await self.store.get_papers([m.paper_id for m in matches])
+            best = matches[0]
+            found = by_id.get(best.paper_id)
+            if found is None:
+                return None
+            matched_by = "title"
+            close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
+            candidates = tuple(by_id[m.paper_id] for m in close if m.paper_id in by_id)
+        similar = await self._similar(found)
+        return PaperDetail(
+            paper=found,
+            matched_by="title" if matched_by == "title" else "id",
+            similar=similar,
+            candidates=candidates,
+        )
+
+    async def _similar(self, stored: StoredPaper) -> tuple[StoredPaper, ...]:
+        index = self._index
+        docno = index.docno_of(stored.paper.id)
+        if docno is None:
+            return ()
+        p = stored.paper
+        terms, _ = document_stream(p.title, p.abstract, [a.display for a in p.authors])
+        hits = await self._call(lambda: index.similar(docno, terms, SIMILAR))
+        found = await self.store.get_papers([h.paper_id for h in hits]) if hits else {}
+        return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
+
+    # ---- authors ----------------------------------------------------------------------------
+
+    async def author(self, name: str) -> AuthorProfile | None:
+        """An author by name in any order, case, accents or initials (spelling forgiven)."""
+        index = self._index
+        matches = await self._call(lambda: lookup.find_authors(index, name, limit=10))
+        matches = [m for m in matches if m.papers > 0]
+        if not matches:
+            return None
+        best = matches[0]
+        papers = await self.store.papers_by_author(best.key)
+        live = tuple(p for p in papers if not p.removed) or tuple(papers)
+        co: Counter[str] = Counter()
+        venues: Counter[str] = Counter()
+        for sp in live:
+            venues[sp.paper.venue] += 1 if sp.paper.venue else 0
+            for a in sp.paper.authors:
+                if a.key != best.key:
+                    co[a.display] += 1
+        return AuthorProfile(
+            key=best.key,
+            name=best.display,
+            papers=live,
+            coauthors=tuple(co.most_common(10)),
+            venues=tuple((v, n) for v, n in venues.most_common(10) if v),
+            other_matches=tuple(AuthorSummary(m.key, m.display, m.papers) for m in matches[1:6]),
+        )
+
+    # ---- autocomplete -----------------------------------------------------------------------
+
+    async def suggest_papers(self, prefix: str, limit: int = 25) -> list[Suggestion]:
+        index = self._index
+        return await self._call(lambda: lookup.suggest_papers(index, prefix, limit))
+
+    async def suggest_authors(self, prefix: str, limit: int = 25) -> list[Suggestion]:
+        index = self._index
+        return await self._call(lambda: lookup.suggest_authors(index, prefix, limit))
+
+    # ---- browsing and stats -----------------------------------------------------------------
+
+    async def latest(self, offset: int = 0, limit: int = 10) -> LatestPage:
+        """A page of the latest digest's papers, in file order."""
+        digest = await self.store.latest_digest()
+        if digest is None:
+            return LatestPage(None, (), 0, 0)
+        papers = await self.store.digest_papers(digest.path)
+        offset = max(0, offset)
+        return LatestPage(
+            digest, tuple(papers[offset : offset + max(0, limit)]), len(papers), offset
+        )
+
+    async def stats(self) -> CatalogueStats:
+        return await self.store.stats()
+
+    # ---- changes ----------------------------------------------------------------------------
+
+    async def reindex(
+        self,
+        *,
+        alert_hook: AlertHook | None = None,
+        progress: Progress | None = None,
+        force: bool = False,
+    ) -> ReindexReport:
+        """Reindex the digest folder, then update the index and swap it in."""
+        async with self._lock:
+            before = self._index.version
+            result = await ingest_reindex(
+                self.db,
+                Path(self.settings.digest_dir),
+                alert_hook=alert_hook,
+                progress=progress,
+                force=force,
+            )
+            await self._apply(result, before)
+            return result.report
+
+    async def _apply(self, result: IngestResult, before: int) -> None:
+        if result.version == self._index.version:
+            return
+        if not (result.changed or result.removed or result.restored) or before != (
+            result.version - 1
+        ):
+            # nothing to index, or someone else changed the catalogue in between: rebuild
+            if result.changed or result.removed or result.restored or before != result.version:
+                self._index = await self._rebuild(result.version)
+            return
+        index = self._index
+        restored: list[tuple[int, Paper]] = []
+        if result.restored:
+            ids = [index.paper_id(d) for d in result.restored if d <= index.max_docno]
+            found = await self.store.get_papers(ids)
+            restored = [(d, found[index.paper_id(d)].paper) for d in result.restored
+                        if d <= index.max_docno and index.paper_id(d) in found]  # fmt: skip
+            if len(restored) != len(result.restored):
+                self._index = await self._rebuild(result.version)
+                return
+        changed = sorted([*result.changed, *restored], key=lambda x: x[0])
+        removed = list(result.removed)
+
+        def update() -> Index:
+            docs = _tokenize(changed)
+            return self._persist(index.updated(docs, removed=removed, version=result.version))
+
+        self._index = await asyncio.to_thread(update)
+
+    async def refresh_if_changed(self) -> bool:
+        """Reload the index if another process changed the catalogue; True if it did."""
+        async with self._lock:
+            version = await self.store.catalogue_version()
+            if version == self._index.version:
+                return False
+            self._index = await self._load_or_build()
+            return True
+
+
+def _add_batch(builder: IndexBuilder, papers: Sequence[tuple[int, Paper]]) -> None:
+    builder.add(_tokenize(papers))
+
+
+def _tokenize(papers: Sequence[tuple[int, Paper]]) -> list[IndexDoc]:
+    return [index_doc(docno, p) for docno, p in papers]
+
+
+def _mark_terms(parsed: ParsedQuery) -> tuple[str, ...]:
+    return parsed.required_terms
+
+
+def _suggest(index: Index, parsed: ParsedQuery) -> str | None:
+    suggestion = lookup.did_you_mean(index, parsed)
+    if suggestion is None:
+        return None
+    try:
+        again = parse_query(suggestion)
+    except ValueError:
+        return None
+    return suggestion if index.search(again, 1).total > 0 else None
+
+
+async def update_saved_index(
+    settings: Settings, db: Database, result: IngestResult, before: int
+) -> bool:
+    """Bring the saved index up to date after a reindex run outside a Catalogue (the CLI).
+
+    ``before`` is the catalogue version before that reindex. When the saved index is at that
+    version it is updated incrementally and saved, so a running bot's
+    :meth:`Catalogue.refresh_if_changed` just loads it; otherwise nothing is done (the bot
+    rebuilds). Returns whether the saved index is now current.
+    """
+    directory = Path(settings.index_dir)
+    saved = Index.saved_version(directory)
+    if saved == result.version:
+        return True
+    if saved != before:
+        return False
+    index = await asyncio.to_thread(Index.load, directory)
+    catalogue = Catalogue(settings, db, index)
+    await catalogue._apply(result, before)
+    return Index.saved_version(directory) == result.version

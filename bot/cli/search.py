@@ -1,0 +1,240 @@
+"""``digest-bot search QUERY``, ``digest-bot paper ID_OR_TITLE``, ``digest-bot author NAME``.
+
+The same :class:`~bot.catalogue.Catalogue` the bot uses. Human output is a readable card;
+``--json`` prints one JSON document on stdout. Exit codes: 0 found; 1 nothing found (the
+message on stderr, with a "did you mean" when there is one) or the catalogue is empty; 2 a
+query that cannot be understood (the message says what to fix) or bad settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bot.catalogue import Catalogue
+from bot.cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    load_settings,
+    run_command,
+)
+from bot.core.models import StoredPaper
+from bot.core.query import QueryError
+from bot.core.snippet import render
+from bot.settings import Settings
+from bot.store.db import StoreError
+
+EMPTY = "the catalogue is empty: run `digest-bot reindex` first"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    search = subparsers.add_parser(
+        "search",
+        help="search the catalogue",
+        description=(
+            'Search papers: words (all required, ranked by BM25), "phrases", author:name, '
+            "venue:name, -exclusions. Exit 1 when nothing matches, 2 for a query that "
+            "cannot be understood."
+        ),
+    )
+    search.add_argument("query", nargs="+", help="the query (quote it in the shell)")
+    search.add_argument("--limit", type=int, default=10, metavar="N", help="hits to show")
+    search.add_argument("--offset", type=int, default=0, metavar="N", help="hits to skip")
+    _common(search)
+    search.set_defaults(func=lambda a: run_command(_search(a)))
+
+    paper = subparsers.add_parser(
+        "paper",
+        help="show a paper by id or title",
+        description="Show a paper by its id, or by its title (typos allowed), with similar papers.",
+    )
+    paper.add_argument("id_or_title", nargs="+", help="a paper id or (part of) its title")
+    _common(paper)
+    paper.set_defaults(func=lambda a: run_command(_paper(a)))
+
+    author = subparsers.add_parser(
+        "author",
+        help="show an author's papers",
+        description="Show an author by name (any order, case, accents or initials).",
+    )
+    author.add_argument("name", nargs="+", help='e.g. "zihan yao", "Yao, Zihan", "Z. Yao"')
+    _common(author)
+    author.set_defaults(func=lambda a: run_command(_author(a)))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="SQLite database (default: DATABASE_PATH)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if args.db is not None:
+        index_dir = (
+            settings.index_dir if os.environ.get("INDEX_DIR") else Path(args.db).parent / "index"
+        )
+        settings = replace(settings, database_path=Path(args.db), index_dir=index_dir)
+    return settings
+
+
+async def _open(args: argparse.Namespace) -> Catalogue:
+    settings = _settings(args)
+    if not Path(settings.database_path).exists():
+        raise CliError(f"{EMPTY} (no database at {settings.database_path})", EXIT_NOT_FOUND)
+    try:
+        catalogue = await Catalogue.open(settings)
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_NOT_FOUND) from None
+    if catalogue.index.n_docs == 0 and (await catalogue.stats()).papers == 0:
+        await catalogue.close()
+        raise CliError(EMPTY, EXIT_NOT_FOUND)
+    return catalogue
+
+
+def _emit(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _paper_json(sp: StoredPaper) -> dict[str, Any]:
+    p = sp.paper
+    return {
+        "id": p.id,
+        "title": p.title,
+        "authors": [a.display for a in p.authors],
+        "venue": p.venue,
+    }
+
+
+def _byline(sp: StoredPaper) -> str:
+    names = [a.display for a in sp.paper.authors]
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return " · ".join(x for x in (shown, sp.paper.venue) if x)
+
+
+async def _search(args: argparse.Namespace) -> int:
+    text = " ".join(args.query)
+    catalogue = await _open(args)
+    try:
+        try:
+            page = await catalogue.search(text, limit=max(1, args.limit), offset=args.offset)
+        except QueryError as exc:
+            raise CliError(f"cannot understand the query: {exc}", EXIT_USAGE) from None
+    finally:
+        await catalogue.close()
+    if not page.hits:
+        hint = f"; did you mean: {page.suggestion}" if page.suggestion else ""
+        raise CliError(f"no papers match {text!r}{hint}", EXIT_NOT_FOUND)
+    if args.json:
+        _emit(
+            [
+                {
+                    **_paper_json(h.paper),
+                    "score": h.score,
+                    "snippet": render(h.snippet),
+                    "digests": [d.path for d in h.paper.digests],
+                }
+                for h in page.hits
+            ]
+        )
+        return EXIT_OK
+    first, last = page.offset + 1, page.offset + len(page.hits)
+    about = "" if page.total_exact else "about "
+    print(f"{about}{page.total:,} papers match {page.canonical!r} (showing {first}-{last})\n")
+    for n, hit in enumerate(page.hits, start=first):
+        p = hit.paper.paper
+        print(f"{n}. {p.title}  [{p.id}]  score {hit.score:.3f}")
+        print(f"   {_byline(hit.paper)}")
+        if hit.snippet:
+            print(f"   {render(hit.snippet)}")
+        print()
+    return EXIT_OK
+
+
+async def _paper(args: argparse.Namespace) -> int:
+    text = " ".join(args.id_or_title)
+    catalogue = await _open(args)
+    try:
+        detail = await catalogue.paper(text)
+    finally:
+        await catalogue.close()
+    if detail is None:
+        raise CliError(f"no paper with id or title {text!r}", EXIT_NOT_FOUND)
+    sp = detail.paper
+    if args.json:
+        _emit(
+            {
+                **_paper_json(sp),
+                "abstract": sp.paper.abstract,
+                "digests": [
+                    {"path": d.path, "heading": d.heading, "indexed_at": d.indexed_at}
+                    for d in sp.digests
+                ],
+                "first_seen": sp.first_seen,
+                "removed": sp.removed,
+                "matched_by": detail.matched_by,
+                "similar": [_paper_json(s) for s in detail.similar],
+                "candidates": [_paper_json(s) for s in detail.candidates],
+            }
+        )
+        return EXIT_OK
+    p = sp.paper
+    print(f"{p.title}\n[{p.id}]{'  (removed: its digests are gone)' if sp.removed else ''}")
+    print(_byline(sp))
+    if sp.digests:
+        print("Digests: " + ", ".join(d.path for d in sp.digests))
+    print(f"\n{p.abstract}\n")
+    if detail.candidates:
+        print("Other close titles:")
+        for c in detail.candidates:
+            print(f"  [{c.paper.id}] {c.paper.title}")
+    if detail.similar:
+        print("Similar papers:")
+        for s in detail.similar:
+            print(f"  [{s.paper.id}] {s.paper.title}")
+    return EXIT_OK
+
+
+async def _author(args: argparse.Namespace) -> int:
+    name = " ".join(args.name)
+    catalogue = await _open(args)
+    try:
+        profile = await catalogue.author(name)
+    finally:
+        await catalogue.close()
+    if profile is None:
+        raise CliError(f"no author named {name!r}", EXIT_NOT_FOUND)
+    if args.json:
+        _emit(
+            {
+                "name": profile.name,
+                "key": profile.key,
+                "papers": [_paper_json(p) for p in profile.papers],
+                "coauthors": [{"name": n, "papers": c} for n, c in profile.coauthors],
+                "venues": [{"venue": v, "papers": c} for v, c in profile.venues],
+                "other_matches": [
+                    {"name": a.display, "papers": a.paper_count} for a in profile.other_matches
+                ],
+            }
+        )
+        return EXIT_OK
+    count = len(profile.papers)
+    print(f"{profile.name} — {count} paper{'s' if count != 1 else ''}\n")
+    for sp in profile.papers:
+        print(f"  [{sp.paper.id}] {sp.paper.title}  ({sp.paper.venue})")
+    if profile.coauthors:
+        print("\nFrequent co-authors: " + ", ".join(f"{n} ({c})" for n, c in profile.coauthors))
+    if profile.venues:
+        print("Venues: " + ", ".join(f"{v} ({c})" for v, c in profile.venues))
+    if profile.other_matches:
+        print("Also matching: " + ", ".join(a.display for a in profile.other_matches))
+    return EXIT_OK

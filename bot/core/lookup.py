@@ -1,0 +1,359 @@
+"""Typo-tolerant lookups over an :class:`~bot.core.index.Index`.
+
+* :func:`find_titles` — a paper by (part of) its title, typos allowed: each word is matched
+  exactly or corrected against the title vocabulary (rapidfuzz, edit distance), candidates are
+  the papers holding the rarest words, re-ranked by fuzzy similarity of the whole title.
+* :func:`find_authors` — people by name in any order, case, accents or initials ("zihan yao",
+  "Yao, Zihan", "Z. Yao", "Muller" for Müller), with spelling correction as a fallback.
+* :func:`did_you_mean` — a respelling of a query's words when it finds nothing.
+* :func:`suggest_papers` / :func:`suggest_authors` — prefix suggestions for autocomplete
+  (at most 25 choices, names of 1-100 characters).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.core.index import Index, _member, _unique
+from bot.core.models import Suggestion
+from bot.core.query import ParsedQuery, author_query_words, name_words
+from bot.core.text import STOPWORDS, query_terms, stem, surface_words
+
+MAX_CHOICES = 25
+CHOICE_MAX_LEN = 100
+_ID_RE = re.compile(r"^[0-9a-z]{3,12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleMatch:
+    docno: int
+    paper_id: str
+    title: str
+    score: float  # 0-100 similarity of the whole title
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorMatch:
+    author: int  # the index's author id
+    key: str
+    display: str
+    papers: int
+    exact: bool  # every word of the name matched (not only through spelling correction)
+
+
+Choice = Suggestion  # one autocomplete choice: ``name`` shown (1-100 chars), ``value`` sent
+
+
+def clamp_choice(text: str) -> str:
+    text = " ".join(text.split()) or "?"
+    return text if len(text) <= CHOICE_MAX_LEN else text[: CHOICE_MAX_LEN - 1] + "…"
+
+
+_ID_FIXES = str.maketrans("oil", "011")
+
+
+def normalise_id(text: str) -> str:
+    """A typed paper id in canonical form (Crockford: case-free, o->0, i/l->1)."""
+    return text.strip().lower().translate(_ID_FIXES)
+
+
+# --------------------------------------------------------------------------------------------
+# Spelling correction
+# --------------------------------------------------------------------------------------------
+
+
+class _Vocabulary:
+    """A word list bucketed by length for fast edit-distance candidates (per index)."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.by_len: dict[int, list[str]] = {}
+        for w in words:
+            self.by_len.setdefault(len(w), []).append(w)
+
+    def near(self, word: str, max_dist: int, limit: int = 8) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for n in range(len(word) - max_dist, len(word) + max_dist + 1):
+            bucket = self.by_len.get(n)
+            if not bucket:
+                continue
+            for cand, dist, _ in process.extract(
+                word, bucket, scorer=OSA.distance, score_cutoff=max_dist, limit=limit
+            ):
+                out.append((cand, int(dist)))
+        out.sort(key=lambda x: x[1])
+        return out[:limit]
+
+
+_VOCAB_CACHE: dict[tuple[int, str], _Vocabulary] = {}
+
+
+def _vocab(index: Index, kind: str) -> _Vocabulary:
+    key = (id(index), kind)
+    vocab = _VOCAB_CACHE.get(key)
+    if vocab is None:
+        words = index.title_words_sorted()[0] if kind == "title" else index.author_words()
+        vocab = _Vocabulary(words)
+        if len(_VOCAB_CACHE) > 8:
+            _VOCAB_CACHE.clear()
+        _VOCAB_CACHE[key] = vocab
+    return vocab
+
+
+def _max_edits(word: str) -> int:
+    return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
+
+
+def _title_word_id(index: Index, word: str) -> int | None:
+    words, ids = index.title_words_sorted()
+    i = bisect_left(words, word)
+    return int(ids[i]) if i < len(words) and words[i] == word else None
+
+
+def correct_word(index: Index, word: str) -> str | None:
+    """The closest title word whose term is in the index (fewest edits, then most papers)."""
+    best: tuple[int, int, str] | None = None
+    for cand, dist in _vocab(index, "title").near(word, _max_edits(word), limit=16):
+        if cand == word or cand in STOPWORDS:
+            continue
+        wid = _title_word_id(index, cand)
+        if wid is None:
+            continue
+        terms = query_terms(cand)
+        if not terms or any(index.doc_freq(t) == 0 for t in terms):
+            continue
+        key = (dist, -index.title_word_df(wid), cand)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+def did_you_mean(index: Index, query: ParsedQuery) -> str | None:
+    """A respelled query when some of its words are unknown to the index, else None."""
+    if not query.words:
+        return None
+    changed = False
+    out: list[str] = []
+    for word in query.words:
+        terms = query_terms(word)
+        if terms and all(index.doc_freq(t) > 0 for t in terms):
+            out.append(word)
+            continue
+        fixed = [
+            (w if index.doc_freq(stem(w)) > 0 else correct_word(index, w) or w)
+            for w in surface_words(word)
+        ]
+        respelled = " ".join(fixed)
+        changed = changed or respelled != " ".join(surface_words(word))
+        out.append(respelled)
+    if not changed:
+        return None
+    rest = str(query)
+    for word in query.words:  # keep the phrases, filters and exclusions as they were
+        rest = rest.replace(word, "", 1)
+    return " ".join([*out, rest.strip()]).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Titles
+# --------------------------------------------------------------------------------------------
+
+
+def find_titles(index: Index, text: str, limit: int = 5) -> list[TitleMatch]:
+    """Papers whose title looks like ``text`` (typos allowed), best first."""
+    words = [w for w in surface_words(text) if w not in STOPWORDS]
+    if not words or index.n_docs == 0:
+        return []
+    n = max(index.n_docs, 1)
+    parts_docs: list[np.ndarray] = []
+    parts_w: list[np.ndarray] = []
+    for word in dict.fromkeys(words):
+        wid = _title_word_id(index, word)
+        options: list[int] = []
+        if wid is not None:
+            options.append(wid)
+        else:
+            for cand, _ in _vocab(index, "title").near(word, _max_edits(word), limit=3):
+                cid = _title_word_id(index, cand)
+                if cid is not None:
+                    options.append(cid)
+        for wid_ in options:
+            df = index.title_word_df(wid_)
+            if df == 0 or (df > max(n // 5, 1000) and len(words) > 2):
+                continue  # very common title words do not pick candidates
+            docs = index.title_word_docs(wid_)
+            parts_docs.append(docs)
+            parts_w.append(np.full(len(docs), math.log(1 + n / df)))
+    if not parts_docs:
+        return []
+    all_docs = np.concatenate(parts_docs)
+    docs_u = _unique(all_docs)
+    weight = np.bincount(
+        np.searchsorted(docs_u, all_docs), weights=np.concatenate(parts_w), minlength=len(docs_u)
+    )
+    alive = index.alive_mask(docs_u)
+    docs_u, weight = docs_u[alive], weight[alive]
+    top = np.argsort(-weight, kind="stable")[:50]
+    query = " ".join(surface_words(text))
+    scored: list[TitleMatch] = []
+    for i in top.tolist():
+        docno = int(docs_u[i])
+        title = index.title(docno)
+        score = float(fuzz.token_set_ratio(query, " ".join(surface_words(title))))
+        score = (score + float(fuzz.ratio(query, " ".join(surface_words(title))))) / 2
+        scored.append(TitleMatch(docno, index.paper_id(docno), title, score))
+    scored.sort(key=lambda m: (-m.score, -m.docno))
+    return scored[:limit]
+
+
+# --------------------------------------------------------------------------------------------
+# Authors
+# --------------------------------------------------------------------------------------------
+
+
+def find_authors(index: Index, name: str, limit: int = 10) -> list[AuthorMatch]:
+    """People whose name matches ``name`` (any order, case, accents, initials), best first."""
+    words = author_query_words(name)
+    if not any(len(w) > 1 for w in words):
+        return []
+    exact = True
+    ids = index.matching_authors(words)
+    if not ids:
+        exact = False
+        fixed: list[str] = []
+        vocab = _vocab(index, "author")
+        for w in words:
+            if len(w) == 1 or len(index.authors_with_word(w)):
+                fixed.append(w)
+                continue
+            near = vocab.near(w, _max_edits(w), limit=1)
+            fixed.append(near[0][0] if near else w)
+        ids = index.matching_authors(fixed)
+    if not ids:
+        return []
+    names = index.author_names()
+    wanted = set(words)
+    out = []
+    for aid in ids:
+        display = names[aid]
+        out.append(
+            AuthorMatch(
+                author=aid,
+                key=index.author_key(aid),
+                display=display,
+                papers=index.author_paper_count(aid),
+                exact=exact,
+            )
+        )
+    # the whole name first (no extra words), then the most papers
+    out.sort(key=lambda m: (name_words(m.display) - wanted != set(), -m.papers, m.display))
+    return out[:limit]
+
+
+def suggest_authors(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
+    """People whose name words start with what was typed (most papers first)."""
+    limit = min(limit, MAX_CHOICES)
+    words = author_query_words(prefix)
+    if not words:
+        return []
+    *complete, last = words
+    lists = [index.authors_with_word(w) for w in complete if len(w) > 1]
+    vocab = index.author_words_sorted()
+    lo = bisect_left(vocab, last)
+    hi = bisect_left(vocab, last + "\U0010ffff")
+    prefixed = [index.authors_with_word(w) for w in vocab[lo : min(hi, lo + 200)]]
+    if not prefixed:
+        return []
+    cand = _unique(np.concatenate(prefixed))
+    for other in lists:
+        cand = cand[_member(other, cand)]
+    names = index.author_names()
+    counts = [(index.author_paper_count(int(a)), names[int(a)]) for a in cand.tolist()]
+    counts.sort(key=lambda x: (-x[0], x[1]))
+    seen: set[str] = set()
+    out: list[Choice] = []
+    for count, display in counts:
+        if display in seen or count == 0:
+            continue
+        seen.add(display)
+        label = f"{display} ({count} paper{'s' if count != 1 else ''})"
+        out.append(Choice(clamp_choice(label), clamp_choice(display)))
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Paper autocomplete
+# --------------------------------------------------------------------------------------------
+
+
+def suggest_papers(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
+    """Papers whose title has the typed words (the last one as a prefix), newest first.
+
+    An id prefix ("8t72") also suggests the papers whose id starts with it.
+    """
+    limit = min(limit, MAX_CHOICES)
+    out: list[Choice] = []
+    seen: set[str] = set()
+
+    def add(docno: int) -> bool:
+        pid = index.paper_id(docno)
+        if pid not in seen:
+            seen.add(pid)
+            room = CHOICE_MAX_LEN - len(pid) - 3
+            out.append(Choice(f"{clamp_choice(index.title(docno))[:room]} · {pid}", pid))
+        return len(out) >= limit
+
+    typed = prefix.strip()
+    if _ID_RE.match(normalise_id(typed)):
+        for _, docno in index.paper_ids_with_prefix(normalise_id(typed), limit):
+            if add(docno):
+                return out
+    words = surface_words(typed)
+    if not words:
+        for docno in index.docnos()[::-1][: limit * 2].tolist():
+            if add(int(docno)):
+                break
+        return out
+    complete = [w for w in (words if typed.endswith(" ") else words[:-1]) if w not in STOPWORDS]
+    last = None if typed.endswith(" ") else words[-1]
+    sorted_words, sorted_ids = index.title_words_sorted()
+    driver: np.ndarray | None = None
+    for w in complete:
+        wid = _title_word_id(index, w)
+        if wid is None:
+            return out
+        docs = index.title_word_docs(wid)
+        driver = docs if driver is None else driver[_member(docs, driver)]
+    if driver is None:
+        if last is None:
+            return out
+        lo = bisect_left(sorted_words, last)
+        hi = bisect_left(sorted_words, last + "\U0010ffff")
+        tails = [index.title_word_docs(int(w))[-limit * 4 :] for w in sorted_ids[lo:hi][:500]]
+        if not tails:
+            return out
+        driver = _unique(np.concatenate(tails))
+        last = None  # every driver doc has a word with the prefix
+    scanned = 0
+    for docno in driver[::-1].tolist():
+        if not index.is_live(int(docno)):
+            continue
+        scanned += 1
+        if scanned > 3000:
+            break
+        if last is not None and not any(
+            w.startswith(last) for w in surface_words(index.title(int(docno)))
+        ):
+            continue
+        if add(int(docno)):
+            break
+    return out

@@ -1,0 +1,299 @@
+"""The index: rank-bm25's exact scores, AND semantics, filters, pruning, updates, persistence."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+import bot.core.index as index_module
+from bot.core.generate import digest_text
+from bot.core.index import Index, IndexDoc, index_doc
+from bot.core.models import Author, Paper
+from bot.core.parser import parse_digest
+from bot.core.query import match_doc, matches, parse_query
+
+
+def _papers(count: int, seed: int = 7, start: int = 0) -> list[Paper]:
+    out: list[Paper] = []
+    i = start
+    while len(out) < count:
+        out.extend(parse_digest(digest_text(seed, i, 800).encode(), f"f{i}").papers)
+        i += 1
+    return out[:count]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[IndexDoc], list[Paper]]:
+    papers = _papers(1600)
+    # sparse docnos, as rowids can be
+    return [index_doc(3 * i + 1, p) for i, p in enumerate(papers)], papers
+
+
+@pytest.fixture(scope="module")
+def reference(corpus: tuple[list[IndexDoc], list[Paper]]) -> BM25Okapi:
+    return BM25Okapi([d.terms for d in corpus[0]])
+
+
+def _expected(
+    bm: BM25Okapi, docs: list[IndexDoc], terms: list[str], k: int, mode: str
+) -> list[tuple[int, float]]:
+    scores = bm.get_scores(terms)
+    need = all if mode == "and" else any
+    rows = [
+        (-scores[i], docs[i].docno)
+        for i, f in enumerate(bm.doc_freqs)
+        if need(t in f for t in terms)
+    ]
+    rows.sort()
+    return [(d, -s) for s, d in rows[:k]]
+
+
+def _query_terms(docs: list[IndexDoc], rng: random.Random) -> list[list[str]]:
+    out: list[list[str]] = []
+    for _ in range(80):
+        doc = docs[rng.randrange(len(docs))]
+        n = rng.choice((1, 1, 2, 2, 3, 4))
+        out.append(rng.sample(sorted(set(doc.terms)), min(n, len(set(doc.terms)))))
+    return out
+
+
+def test_scores_equal_rank_bm25(
+    corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
+) -> None:
+    docs, _ = corpus
+    index = Index.build(docs)
+    assert index.n_docs == len(docs)
+    assert index.avgdl == reference.avgdl
+    assert index.average_idf() == reference.average_idf
+    rng = random.Random(1)
+    for terms in _query_terms(docs, rng):
+        for mode in ("and", "or"):
+            got = index.search_terms(terms, 10, mode=mode)
+            want = _expected(reference, docs, terms, 10, mode)
+            assert [(h.docno, h.score) for h in got.hits] == want, (terms, mode)
+    # scores for any docs, like get_batch_scores, bit-identical
+    sample = [d.docno for d in docs[:50]]
+    terms = ["model", "learn", "deep", "absent-term"]
+    batch = reference.get_batch_scores(terms, list(range(50)))
+    assert index.scores_for(terms, sample).tolist() == batch
+
+
+def test_repeated_query_terms_count_twice(
+    corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
+) -> None:
+    docs, _ = corpus
+    index = Index.build(docs)
+    terms = ["model", "model", "learn"]
+    got = index.search_terms(terms, 10)
+    assert [(h.docno, h.score) for h in got.hits] == _expected(reference, docs, terms, 10, "and")
+
+
+def test_champion_pruning_is_exact(
+    corpus: tuple[list[IndexDoc], list[Paper]],
+    reference: BM25Okapi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs, _ = corpus
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    index = Index.build(docs)
+    common = [index.term(int(t)) for t in index._a["common_terms"][:25]]
+    assert common
+    pruned = 0
+    rng = random.Random(2)
+    queries = [[t] for t in common] + [rng.sample(common, 2) for _ in range(30)]
+    for terms in queries:
+        got = index.search_terms(terms, 10)
+        pruned += got.pruned
+        assert [(h.docno, h.score) for h in got.hits] == _expected(
+            reference, docs, terms, 10, "and"
+        ), terms
+        assert got.total == sum(all(t in f for t in terms) for f in reference.doc_freqs)
+    assert pruned > 0  # the champion path was taken and proved exact
+    counted = index.search(parse_query(common[0]), 0)
+    assert counted.hits == () and counted.total == index.doc_freq(common[0])
+    # with an exclusion and a venue filter, still the plain path's answer
+    q = parse_query(f"{common[0]} -{common[1]} venue:arxiv")
+    plain = {h.docno for h in index.search(q, 10_000).hits}
+    assert [h.docno for h in index.search(q, 10).hits] == [
+        h.docno for h in index.search(q, 10_000).hits[:10]
+    ]
+    assert len(plain) == index.search(q, 10).total
+
+
+def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
+    docs, papers = corpus
+    index = Index.build(docs)
+    mdocs = {d.docno: match_doc(p) for d, p in zip(docs, papers, strict=True)}
+    rng = random.Random(3)
+    queries = [
+        '"feature learning"',
+        '"scaling laws" model',
+        "model -learning",
+        'learning -"neural networks"',
+        "venue:neurips",
+        "venue:arxiv attention",
+        "venue:icml venue:iclr",
+        "-venue:arxiv model",
+        "multi-layer",
+        "depth-muP",
+    ]
+    for _ in range(8):
+        p = papers[rng.randrange(len(papers))]
+        if p.authors:
+            a = p.authors[0]
+            queries.append(f'author:"{a.last}"')
+            queries.append(f'author:"{a.first[:1]}. {a.last}" model')
+            queries.append(f'model -author:"{a.last}"')
+    for text in queries:
+        q = parse_query(text)
+        result = index.search(q, 100_000)
+        got = {h.docno for h in result.hits}
+        want = {d for d, m in mdocs.items() if matches(q, m)}
+        assert got == want, text
+        assert result.total == len(want)
+
+
+def test_empty_corpus() -> None:
+    index = Index.build([])
+    assert index.n_docs == 0
+    assert index.search(parse_query("anything"), 10).hits == ()
+    assert index.search_terms(["x"], 10, mode="or").total == 0
+
+
+def _doc(docno: int, text: str, authors: tuple[str, ...] = ()) -> IndexDoc:
+    auths = tuple(Author(a, a.split()[-1], a.split()[0], a.lower()) for a in authors)
+    return index_doc(docno, Paper(f"p{docno}", f"k{docno}", text, auths, "", "Venue", ""))
+
+
+def test_term_in_exactly_half_the_docs_still_found() -> None:
+    docs = [_doc(1, "alpha beta"), _doc(2, "alpha gamma"), _doc(3, "delta"), _doc(4, "omega")]
+    index = Index.build(docs)
+    result = index.search(parse_query("alpha"), 10)
+    assert [h.docno for h in result.hits] == [1, 2]  # idf 0: score 0, still returned, by docno
+    assert all(h.score == 0.0 for h in result.hits)
+    bm = BM25Okapi([d.terms for d in docs])
+    assert bm.get_scores(["alpha"]).tolist()[:2] == [0.0, 0.0]
+
+
+def test_negative_idf_uses_the_epsilon_floor() -> None:
+    docs = [_doc(1, "alpha beta"), _doc(2, "alpha gamma"), _doc(3, "alpha"), _doc(4, "zeta")]
+    index = Index.build(docs)
+    bm = BM25Okapi([d.terms for d in docs])
+    got = index.search_terms(["alpha", "beta"], 10, mode="or")
+    want = _expected(bm, docs, ["alpha", "beta"], 10, "or")
+    assert [(h.docno, h.score) for h in got.hits] == want
+    assert index.idf("alpha") == bm.idf["alpha"] > 0
+
+
+def test_ties_keep_docno_order() -> None:
+    docs = [_doc(n, "same words here") for n in (9, 4, 7, 1)]
+    index = Index.build(docs)
+    assert [h.docno for h in index.search(parse_query("words"), 10).hits] == [1, 4, 7, 9]
+    assert [h.docno for h in index.search(parse_query("words"), 2, offset=1).hits] == [4, 7]
+
+
+def test_save_load_round_trip(tmp_path: Path, corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
+    docs, _ = corpus
+    index = Index.build(docs[:500], version=7)
+    index.save(tmp_path / "ix")
+    assert Index.saved_version(tmp_path / "ix") == 7
+    loaded = Index.load(tmp_path / "ix")
+    assert loaded.version == 7
+    for text in ("model learning", '"feature learning"', "author:smith", "venue:neurips deep"):
+        q = parse_query(text)
+        assert loaded.search(q, 10) == index.search(q, 10)
+    assert Index.saved_version(tmp_path / "missing") is None
+
+
+def test_incremental_update_equals_rebuild(
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path
+) -> None:
+    docs, papers = corpus
+    base = Index.build(docs[:1200])
+    base.save(tmp_path / "ix")
+    loaded = Index.load(tmp_path / "ix")
+    # append 500, replace 3 (same docno, new text), remove 4
+    replaced = [index_doc(docs[i].docno, papers[1500 + i]) for i in (0, 5, 10)]
+    removed = [docs[i].docno for i in (1, 2, 3, 1199)]
+    updated = loaded.updated([*replaced, *docs[1200:1400]], removed=removed, version=2)
+    final: dict[int, IndexDoc] = {d.docno: d for d in docs[:1400]}
+    for d in replaced:
+        final[d.docno] = d
+    for r in removed:
+        del final[r]
+    ordered = [final[k] for k in sorted(final)]
+    bm = BM25Okapi([d.terms for d in ordered])
+    assert updated.n_docs == len(ordered)
+    assert updated.average_idf() == bm.average_idf
+    rng = random.Random(4)
+    for terms in _query_terms(ordered, rng)[:60]:
+        got = updated.search_terms(terms, 10)
+        assert [(h.docno, h.score) for h in got.hits] == _expected(bm, ordered, terms, 10, "and")
+    rebuilt = Index.build(ordered)
+    for text in ('"feature learning"', "venue:arxiv model", "author:smith", "model -learning"):
+        q = parse_query(text)
+        assert updated.search(q, 20) == rebuilt.search(q, 20)
+    assert not updated.is_live(docs[1].docno)
+    assert updated.paper_id(docs[0].docno) == papers[1500].id
+
+
+def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
+    docs, _ = corpus
+    index = Index.build(docs)
+    hits = index.similar(docs[0].docno, docs[0].terms, 5)
+    assert 0 < len(hits) <= 5
+    assert docs[0].docno not in {h.docno for h in hits}
+    assert index.key_terms(docs[0].terms, 5)
+
+
+def test_doc_freq_and_ids(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
+    docs, papers = corpus
+    index = Index.build(docs)
+    assert index.doc_freq("model") == sum("model" in d.terms for d in docs)
+    assert index.doc_freq("never-seen") == 0
+    assert index.docno_of(papers[10].id) == docs[10].docno
+    assert index.docno_of("zzzzzzzz") is None
+    assert index.title(docs[10].docno) == papers[10].title
+    assert np.all(np.diff(index.docnos()) > 0)
+
+
+def test_phrase_over_many_candidates_is_verified_best_first(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, _ = corpus
+    index = Index.build(docs)
+    q = parse_query('"feature learning" model')
+    exact = index.search(q, 10)
+    assert exact.exact and exact.total > 20
+    monkeypatch.setattr(index_module, "PHRASE_LAZY", 10)
+    monkeypatch.setattr(index_module, "PHRASE_CHUNK", 64)
+    monkeypatch.setattr(index_module, "PHRASE_SAMPLE", 16)
+    lazy = index.search(q, 10)
+    assert lazy.hits == exact.hits  # the top k stays exact
+    assert lazy.total > 0
+    assert index.search(q, 5, offset=5).hits == exact.hits[5:10]
+
+
+def test_chunked_builds_equal_one_chunk(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, _ = corpus
+    docs = docs[:600]
+    whole = Index.build(docs)
+    monkeypatch.setattr(index_module, "_BUILD_CHUNK", 97)
+    chunked = Index.build(docs)
+    shuffled = list(docs)
+    random.Random(5).shuffle(shuffled)
+    unordered = Index.build(shuffled)
+    assert unordered.average_idf() == whole.average_idf()
+    for text in ("model", "model learning", '"feature learning"', "author:smith deep"):
+        q = parse_query(text)
+        assert chunked.search(q, 20) == whole.search(q, 20) == unordered.search(q, 20)
+    for name in ("docs", "tfs", "pos", "ptr"):
+        assert np.array_equal(chunked._a[name], whole._a[name])

@@ -1,0 +1,132 @@
+"""Typo-tolerant lookups: titles, authors, autocomplete, did-you-mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.index import Index, index_doc
+from bot.core.lookup import (
+    CHOICE_MAX_LEN,
+    MAX_CHOICES,
+    correct_word,
+    did_you_mean,
+    find_authors,
+    find_titles,
+    normalise_id,
+    suggest_authors,
+    suggest_papers,
+)
+from bot.core.models import Paper
+from bot.core.parser import parse_digest, parse_text
+from bot.core.query import parse_query
+
+EXTRA = """Header
+
+
+Scaling Laws for Müller Networks
+
+Müller, Thomas, O'Brien, Seán, García-López, Ana
+
+Neural Information Processing Systems
+
+We revisit scaling laws for networks with many layers and report stable training.
+"""
+
+
+@pytest.fixture(scope="module")
+def papers(seed_path: Path) -> list[Paper]:
+    seed = parse_digest(seed_path.read_bytes(), "seed.txt").papers
+    extra = parse_text(EXTRA, "extra.txt").papers
+    return [*seed, *extra]
+
+
+@pytest.fixture(scope="module")
+def index(papers: list[Paper]) -> Index:
+    return Index.build([index_doc(i + 1, p) for i, p in enumerate(papers)])
+
+
+@pytest.fixture(scope="module")
+def seed_path() -> Path:
+    return Path(__file__).resolve().parents[2] / "seeds" / "000_3fb66f32c462d8d6.txt"
+
+
+def test_title_with_typos_finds_the_first_seed_paper(index: Index, papers: list[Paper]) -> None:
+    found = find_titles(index, "scalling laws feature learnig dynamics")
+    assert found and found[0].paper_id == papers[0].id
+    assert found[0].title.startswith("Understanding Scaling Laws")
+
+
+def test_title_exact_ranks_first(index: Index, papers: list[Paper]) -> None:
+    found = find_titles(index, "SUPERChem: A Multimodal Reasoning Benchmark in Chemistry")
+    assert found[0].paper_id == papers[3].id and found[0].score > 90
+    assert find_titles(index, "the of and") == []
+
+
+@pytest.mark.parametrize("name", ["zihan yao", "Yao, Zihan", "Z. Yao", "ZIHAN YAO", "yao z"])
+def test_author_any_order_case_initials(index: Index, name: str) -> None:
+    found = find_authors(index, name)
+    assert found and found[0].display == "Zihan Yao" and found[0].exact
+
+
+def test_author_accents_and_particles(index: Index) -> None:
+    assert find_authors(index, "Muller")[0].display == "Thomas Müller"
+    assert find_authors(index, "garcia-lopez")[0].display == "Ana García-López"
+    assert find_authors(index, "obrien")[0].display == "Seán O'Brien"
+    assert find_authors(index, "Sean O'Brien")[0].display == "Seán O'Brien"
+
+
+def test_author_typo_falls_back_to_spelling(index: Index) -> None:
+    found = find_authors(index, "Barbeir")
+    assert found and found[0].display == "Jean Barbier" and not found[0].exact
+    assert find_authors(index, "Qwxyzzz") == []
+    assert find_authors(index, "J.") == []
+
+
+def test_several_people_share_a_name(index: Index) -> None:
+    zhous = find_authors(index, "zhou")
+    assert {m.display for m in zhous} >= {"Junting Zhou", "Kun Zhou", "Zhanchao Zhou"}
+
+
+def test_did_you_mean(index: Index) -> None:
+    assert did_you_mean(index, parse_query("scalling lwas")) == "scaling laws"
+    assert did_you_mean(index, parse_query("feature learnig author:barbier")) == (
+        "feature learning author:barbier"
+    )
+    assert did_you_mean(index, parse_query("feature learning")) is None
+    assert correct_word(index, "perceptorn") == "perceptron"
+
+
+def test_suggest_papers_prefix_and_limits(index: Index, papers: list[Paper]) -> None:
+    choices = suggest_papers(index, "scal")
+    assert {c.value for c in choices} >= {papers[0].id, papers[-1].id}
+    assert all(1 <= len(c.name) <= CHOICE_MAX_LEN for c in choices)
+    deep = suggest_papers(index, "deep lea")
+    assert [c.value for c in deep] == [papers[1].id, papers[0].id]  # newest first
+    by_id = suggest_papers(index, papers[2].id[:4].upper())
+    assert by_id[0].value == papers[2].id
+    assert len(suggest_papers(index, "")) <= MAX_CHOICES
+    assert suggest_papers(index, "zzzzqq") == []
+
+
+def test_suggest_authors(index: Index) -> None:
+    choices = suggest_authors(index, "zh")
+    assert choices and all(1 <= len(c.name) <= CHOICE_MAX_LEN for c in choices)
+    assert "Zihan Yao" not in {c.value for c in suggest_authors(index, "zhou")}
+    assert "Ana García-López" in {c.value for c in suggest_authors(index, "garc")}
+    assert len(choices) <= MAX_CHOICES
+
+
+def test_similar_papers(index: Index, papers: list[Paper]) -> None:
+    from bot.core.text import document_stream
+
+    p = papers[0]
+    terms, _ = document_stream(p.title, p.abstract, [a.display for a in p.authors])
+    similar = index.similar(1, terms, 3)
+    assert similar and 1 not in {h.docno for h in similar}
+
+
+def test_normalise_id() -> None:
+    assert normalise_id(" 8T72ZH2V ") == "8t72zh2v"
+    assert normalise_id("O1IL") == "0111"

@@ -1,0 +1,175 @@
+"""The Catalogue facade on a real SQLite database and the seed digest."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue import Catalogue
+from bot.core.index import Index
+from bot.core.query import QueryError
+from bot.settings import Settings
+
+EXTRA = """Header
+
+
+Scaling Laws Revisited for Chemistry
+
+Müller, Thomas, Barbier, Jean
+
+Neural Information Processing Systems
+
+We revisit scaling laws for molecular chemistry models and report stable training.
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, seed_path: Path) -> Settings:
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    shutil.copy(seed_path, digests / seed_path.name)
+    return Settings(
+        digest_dir=digests, database_path=tmp_path / "db.sqlite", index_dir=tmp_path / "index"
+    )
+
+
+async def _opened(settings: Settings) -> Catalogue:
+    catalogue = await Catalogue.open(settings)
+    await catalogue.reindex()
+    return catalogue
+
+
+async def test_search_page(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    try:
+        page = await catalogue.search("scaling laws")
+        assert page.total == 2 and len(page.hits) == 2
+        assert page.hits[0].paper.paper.title.startswith("Understanding Scaling Laws")
+        assert page.hits[0].score >= page.hits[1].score > 0
+        assert any(s.match for s in page.hits[0].snippet)
+        assert page.canonical == "scaling laws" and not page.has_more
+        second = await catalogue.search("scaling laws", limit=1, offset=1)
+        assert second.hits[0].paper.id == page.hits[1].paper.id and not second.has_more
+        empty = await catalogue.search("scalling lwas")
+        assert empty.total == 0 and empty.suggestion == "scaling laws"
+        with pytest.raises(QueryError):
+            await catalogue.search('"unbalanced')
+    finally:
+        await catalogue.close()
+
+
+async def test_paper_author_latest_stats(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    try:
+        by_title = await catalogue.paper("scalling laws feature learnig dynamics")
+        assert by_title is not None and by_title.matched_by == "title"
+        first = by_title.paper
+        assert first.paper.title.startswith("Understanding Scaling Laws")
+        assert first.id not in {s.id for s in by_title.similar} and by_title.similar
+        by_id = await catalogue.paper(first.id.upper())
+        assert by_id is not None and by_id.matched_by == "id" and by_id.paper.id == first.id
+        assert await catalogue.paper("qqqq zzzz xxxx") is None
+        author = await catalogue.author("Yao, Zihan")
+        assert author is not None and author.name == "Zihan Yao"
+        assert [p.id for p in author.papers] == [first.id]
+        assert ("Ruoyu Wu", 1) in author.coauthors
+        assert author.venues == (("arXiv.org Machine Learning", 1),)
+        assert await catalogue.author("Nobody Atall") is None
+        latest = await catalogue.latest(0, 3)
+        assert latest.total == 8 and len(latest.papers) == 3 and latest.digest is not None
+        stats = await catalogue.stats()
+        assert stats.papers == 8 and stats.version == catalogue.index.version
+        assert (await catalogue.suggest_papers("scal"))[0].value
+        assert (await catalogue.suggest_authors("barb"))[0].value == "Jean Barbier"
+    finally:
+        await catalogue.close()
+
+
+async def test_reindex_swaps_index_and_persists(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    try:
+        old = catalogue.index
+        assert (await catalogue.search("chemistry")).total == 1
+        (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
+        # searches running while the reindex happens see a whole index, old or new
+        searches = [catalogue.search("chemistry") for _ in range(5)]
+        report, pages = await asyncio.gather(catalogue.reindex(), asyncio.gather(*searches))
+        assert report.added == 1
+        assert all(p.total in (1, 2) for p in pages)
+        assert catalogue.index is not old and catalogue.index.n_docs == 9
+        page = await catalogue.search("chemistry author:barbier")
+        assert page.total == 1 and page.hits[0].paper.paper.title.startswith("Scaling Laws Rev")
+        assert Index.saved_version(settings.index_dir) == catalogue.index.version
+    finally:
+        await catalogue.close()
+    # a new process loads the saved index instead of rebuilding it
+    again = await Catalogue.open(settings)
+    try:
+        assert again.index.n_docs == 9
+        assert (await again.search("venue:neurips chemistry")).total == 1
+    finally:
+        await again.close()
+
+
+async def test_refresh_after_another_process_reindexed(settings: Settings) -> None:
+    bot_side = await _opened(settings)
+    try:
+        assert await bot_side.refresh_if_changed() is False
+        (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
+        cli_side = await Catalogue.open(settings)
+        try:
+            await cli_side.reindex()
+        finally:
+            await cli_side.close()
+        assert await bot_side.refresh_if_changed() is True
+        assert bot_side.index.n_docs == 9
+    finally:
+        await bot_side.close()
+
+
+async def test_removed_digest_drops_its_papers_from_search(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    try:
+        extra = Path(settings.digest_dir) / "001_extra.txt"
+        extra.write_text(EXTRA, encoding="utf-8")
+        await catalogue.reindex()
+        assert (await catalogue.search("molecular")).total == 1
+        extra.unlink()
+        await catalogue.reindex()
+        assert (await catalogue.search("molecular")).total == 0
+        assert (await catalogue.search("scaling laws")).total == 2
+    finally:
+        await catalogue.close()
+
+
+async def test_index_built_on_open_when_missing(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    await catalogue.close()
+    shutil.rmtree(settings.index_dir)
+    again = await Catalogue.open(settings)
+    try:
+        assert again.index.n_docs == 8
+        assert Index.saved_version(settings.index_dir) == again.index.version
+    finally:
+        await again.close()
+
+
+async def test_cli_style_reindex_updates_the_saved_index(settings: Settings) -> None:
+    from bot.catalogue import update_saved_index
+    from bot.ingest import reindex
+    from bot.store.papers import PaperStore
+
+    bot_side = await _opened(settings)
+    try:
+        (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
+        before = await PaperStore(bot_side.db).catalogue_version()
+        result = await reindex(bot_side.db, Path(settings.digest_dir))
+        assert await update_saved_index(settings, bot_side.db, result, before)
+        assert Index.saved_version(settings.index_dir) == result.version
+        assert await bot_side.refresh_if_changed()
+        assert (await bot_side.search("molecular chemistry")).total == 1
+    finally:
+        await bot_side.close()
