@@ -10,14 +10,16 @@ Every change of index is ONE attribute assignment (``self._index = new``): a sea
 concurrently uses the old index or the new one, never a mix. :meth:`reindex` updates the index
 incrementally from what the ingest reports changed; :meth:`refresh_if_changed` notices a
 reindex made by another process (the CLI) and loads that process's saved index, or rebuilds.
-Searches over large indexes run in a worker thread so the event loop never stalls.
+Searches over large indexes run in a worker thread so the event loop never stalls, and every
+new index has its lazy lookup caches built in a worker thread before it is swapped in. Author
+profiles and the latest digest are paged in SQL; stats and author aggregates are cached per
+catalogue version.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -51,6 +53,10 @@ log = logging.getLogger(__name__)
 # Above this many documents, index work runs in a worker thread (below, inline is faster).
 THREAD_THRESHOLD = 50_000
 SIMILAR = 5
+AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
+
+# (live papers, all papers, frequent co-authors, venues) of one author
+_AuthorSummary = tuple[int, int, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
 
 T = TypeVar("T")
 
@@ -64,15 +70,23 @@ class Catalogue:
         self.store = PaperStore(db)
         self._index = index
         self._lock = asyncio.Lock()  # serialises index replacements
+        self._stats: CatalogueStats | None = None  # cached for the index's version
+        self._authors: dict[tuple[int, str], _AuthorSummary] = {}  # (version, key) -> summary
+        self.warm_caches = True  # build an index's lookup caches before swapping it in
 
     # ---- life cycle -------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, settings: Settings) -> Catalogue:
-        """Open the database and load (or build and save) the search index."""
+    async def open(cls, settings: Settings, *, warm: bool = True) -> Catalogue:
+        """Open the database and load (or build and save) the search index.
+
+        ``warm``: build the index's lookup caches before serving (and after every swap), so
+        no lookup builds them on the event loop; a one-shot CLI command does without.
+        """
         db = await Database.open(Path(settings.database_path))
         try:
             catalogue = cls(settings, db, Index.empty())
+            catalogue.warm_caches = warm
             catalogue._index = await catalogue._load_or_build()
         except BaseException:
             await db.close()
@@ -92,7 +106,7 @@ class Catalogue:
         directory = Path(self.settings.index_dir)
         if Index.saved_version(directory) == version:
             try:
-                return await asyncio.to_thread(Index.load, directory)
+                return await asyncio.to_thread(lambda: self._warmed(Index.load(directory)))
             except (OSError, ValueError) as exc:
                 log.warning("cannot load the saved index (%s); rebuilding", exc)
         return await self._rebuild(version)
@@ -112,10 +126,17 @@ class Catalogue:
         directory = Path(self.settings.index_dir)
         try:
             index.save(directory)
-            return Index.load(directory)
+            index = Index.load(directory)
         except OSError as exc:
             log.warning("cannot save the search index in %s: %s", directory, exc)
-            return index
+        return self._warmed(index)
+
+    def _warmed(self, index: Index) -> Index:
+        """``index`` with its lazy lookup caches built (in a worker thread, before the swap:
+        the first lookup after a swap must not build them on the event loop)."""
+        if self.warm_caches:
+            lookup.warm(index)
+        return index
 
     async def _call(self, fn: Callable[[], T]) -> T:
         """Run index work inline for small indexes, in a thread for large ones."""
@@ -204,31 +225,55 @@ class Catalogue:
 
     # ---- authors ----------------------------------------------------------------------------
 
-    async def author(self, name: str) -> AuthorProfile | None:
-        """An author by name in any order, case, accents or initials (spelling forgiven)."""
+    async def author(
+        self, name: str, *, offset: int = 0, limit: int | None = None
+    ) -> AuthorProfile | None:
+        """An author by name in any order, case, accents or initials (spelling forgiven).
+
+        The profile holds the page ``offset`` / ``limit`` of the author's papers (None: every
+        paper) and their total count; co-authors and venues are counted in SQL.
+        """
         index = self._index
         matches = await self._call(lambda: lookup.find_authors(index, name, limit=10))
         matches = [m for m in matches if m.papers > 0]
         if not matches:
             return None
         best = matches[0]
-        papers = await self.store.papers_by_author(best.key)
-        live = tuple(p for p in papers if not p.removed) or tuple(papers)
-        co: Counter[str] = Counter()
-        venues: Counter[str] = Counter()
-        for sp in live:
-            venues[sp.paper.venue] += 1 if sp.paper.venue else 0
-            for a in sp.paper.authors:
-                if a.key != best.key:
-                    co[a.display] += 1
+        summary = await self._author_summary(best.key, index.version)
+        live, every, coauthors, venues = summary
+        live_only = 0 < live < every  # an author whose papers are all removed shows them all
+        offset = max(0, offset)
+        papers = await self.store.papers_by_author(
+            best.key, limit=limit, offset=offset, live_only=live_only
+        )
         return AuthorProfile(
             key=best.key,
             name=best.display,
-            papers=live,
-            coauthors=tuple(co.most_common(10)),
-            venues=tuple((v, n) for v, n in venues.most_common(10) if v),
+            papers=tuple(papers),
+            coauthors=tuple(coauthors),
+            venues=tuple(venues),
             other_matches=tuple(AuthorSummary(m.key, m.display, m.papers) for m in matches[1:6]),
+            total=live if live_only else every,
+            offset=offset,
         )
+
+    async def _author_summary(self, key: str, version: int) -> _AuthorSummary:
+        """Paper counts, co-authors and venues of an author (SQL aggregates), cached for the
+        catalogue version: paging through an author's papers recounts nothing."""
+        cache_key = (version, key)
+        found = self._authors.get(cache_key)
+        if found is not None:
+            return found
+        live, every = await self.store.author_paper_counts(key)
+        live_only = 0 < live < every
+        coauthors = await self.store.author_coauthors(key, 10, live_only=live_only)
+        venues = await self.store.author_venues(key, 10, live_only=live_only)
+        summary = (live, every, tuple(coauthors), tuple(venues))
+        if version == self._index.version:
+            if len(self._authors) >= AUTHOR_CACHE:
+                self._authors.clear()
+            self._authors[cache_key] = summary
+        return summary
 
     # ---- autocomplete -----------------------------------------------------------------------
 
@@ -247,14 +292,19 @@ class Catalogue:
         digest = await self.store.latest_digest()
         if digest is None:
             return LatestPage(None, (), 0, 0)
-        papers = await self.store.digest_papers(digest.path)
         offset = max(0, offset)
-        return LatestPage(
-            digest, tuple(papers[offset : offset + max(0, limit)]), len(papers), offset
-        )
+        total = await self.store.digest_paper_count(digest.path)
+        papers = await self.store.digest_papers(digest.path, offset, max(0, limit))
+        return LatestPage(digest, tuple(papers), total, offset)
 
     async def stats(self) -> CatalogueStats:
-        return await self.store.stats()
+        """Catalogue counts (cached per catalogue version; reindexing refreshes them)."""
+        cached = self._stats
+        if cached is not None and cached.version == self._index.version:
+            return cached
+        stats = await self.store.stats()
+        self._stats = stats if stats.version == self._index.version else None
+        return stats
 
     # ---- changes ----------------------------------------------------------------------------
 
@@ -276,6 +326,8 @@ class Catalogue:
                 force=force,
             )
             await self._apply(result, before)
+            self._stats = None
+            self._authors.clear()
             return result.report
 
     async def _apply(self, result: IngestResult, before: int) -> None:
@@ -314,6 +366,8 @@ class Catalogue:
             if version == self._index.version:
                 return False
             self._index = await self._load_or_build()
+            self._stats = None
+            self._authors.clear()
             return True
 
 
@@ -358,5 +412,6 @@ async def update_saved_index(
         return False
     index = await asyncio.to_thread(Index.load, directory)
     catalogue = Catalogue(settings, db, index)
+    catalogue.warm_caches = False  # the CLI saves the index; it does not serve lookups
     await catalogue._apply(result, before)
     return Index.saved_version(directory) == result.version

@@ -173,3 +173,47 @@ async def test_cli_style_reindex_updates_the_saved_index(settings: Settings) -> 
         assert (await bot_side.search("molecular chemistry")).total == 1
     finally:
         await bot_side.close()
+
+
+async def test_author_pages_and_cached_stats(settings: Settings) -> None:
+    catalogue = await _opened(settings)
+    try:
+        whole = await catalogue.author("Yao, Zihan")
+        assert whole is not None and whole.paper_count == len(whole.papers) == 1
+        page = await catalogue.author("Yao, Zihan", offset=0, limit=0)
+        assert page is not None and page.papers == () and page.paper_count == 1
+        assert page.coauthors == whole.coauthors and page.venues == whole.venues
+        past = await catalogue.author("Yao, Zihan", offset=5, limit=5)
+        assert past is not None and past.papers == () and past.offset == 5
+        assert past.paper_count == 1
+
+        stats = await catalogue.stats()
+        assert await catalogue.stats() is stats  # cached for this version
+        (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
+        await catalogue.reindex()
+        fresh = await catalogue.stats()
+        assert fresh.papers == stats.papers + 1 and fresh.version == catalogue.index.version
+    finally:
+        await catalogue.close()
+
+
+def test_suggest_authors_ranked_like_a_full_sort(seed_path: Path) -> None:
+    from bot.core import lookup
+    from bot.core.parser import parse_digest
+    from bot.core.query import author_query_words, name_words
+
+    papers = parse_digest(seed_path.read_bytes(), "seed.txt").papers
+    index = Index.from_papers(list(enumerate(papers)))
+    lookup.warm(index)
+    names = index.author_names()
+    for prefix in ("j", "ji", "wu", "t", "zhang"):
+        got = lookup.suggest_authors(index, prefix)
+        words = author_query_words(prefix)
+        expected = sorted(
+            (-index.author_paper_count(a), names[a])
+            for a in range(index.n_authors)
+            if index.author_paper_count(a) > 0
+            and any(w.startswith(words[-1]) for w in name_words(names[a]))
+        )
+        shown = list(dict.fromkeys(n for _, n in expected))[: lookup.MAX_CHOICES]
+        assert [c.value for c in got] == shown and (shown or prefix == "zhang"), prefix

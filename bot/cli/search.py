@@ -91,7 +91,7 @@ async def _open(args: argparse.Namespace) -> Catalogue:
     if not Path(settings.database_path).exists():
         raise CliError(f"{EMPTY} (no database at {settings.database_path})", EXIT_NOT_FOUND)
     try:
-        catalogue = await Catalogue.open(settings)
+        catalogue = await Catalogue.open(settings, warm=False)  # one command: no warm-up
     except StoreError as exc:
         raise CliError(str(exc), EXIT_NOT_FOUND) from None
     if catalogue.index.n_docs == 0 and (await catalogue.stats()).papers == 0:

@@ -240,7 +240,7 @@ class Search(commands.Cog):
         catalogue = self.bot.catalogue
 
         async def work() -> tuple[AuthorProfile | None, str]:
-            profile = await catalogue.author(text)
+            profile = await catalogue.author(text, offset=0, limit=AUTHOR_PER_PAGE)
             ref = await self._ref("a", AUTHOR_PER_PAGE, profile.key) if profile else ""
             return profile, ref
 
@@ -261,14 +261,22 @@ class Search(commands.Cog):
                            values: list[str]) -> None:
         assert isinstance(action, PageAction)
 
+        per = min(action.per, 25)
+        page = max(action.page, 0)
+        catalogue = self.bot.catalogue
+
         async def work() -> AuthorProfile | None:
-            return await self.bot.catalogue.author(await self._resolve(action.ref))
+            name = await self._resolve(action.ref)
+            profile = await catalogue.author(name, offset=page * per, limit=per)
+            if profile is not None and profile.paper_count and not profile.papers:
+                last = page_count(profile.paper_count, per) - 1  # past the end: the last page
+                profile = await catalogue.author(name, offset=last * per, limit=per)
+            return profile
 
         profile = await run_within(interaction, work())
         if profile is None:
             raise UserFacingError("That author is no longer in the catalogue.")
-        per = min(action.per, 25)
-        await show_page(interaction, author_card(profile, page=action.page, per=per,
+        await show_page(interaction, author_card(profile, page=profile.offset // per, per=per,
                                                  ref=action.ref))
 
     # ------------------------------------------------------------------ /latest

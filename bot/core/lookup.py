@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import weakref
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -257,6 +259,58 @@ def find_authors(index: Index, name: str, limit: int = 10) -> list[AuthorMatch]:
     return out[:limit]
 
 
+class _AuthorRanking:
+    """Per index: every author ranked by (most papers, then name), for autocomplete.
+
+    ``rank[author]`` is the author's place in that order, ``by_rank`` its inverse; picking
+    the best of any set of authors is then a numpy sort of small integers.
+    """
+
+    def __init__(self, index: Index) -> None:
+        n = index.n_authors
+        names = index.author_names()
+        self.counts = np.fromiter(
+            (index.author_paper_count(a) for a in range(n)), dtype=np.int64, count=n
+        )
+        counts = self.counts.tolist()
+        order = sorted(range(n), key=lambda a: (-counts[a], names[a]))
+        self.by_rank = np.asarray(order, dtype=np.int64)
+        self.rank = np.empty(n, dtype=np.int64)
+        self.rank[self.by_rank] = np.arange(n, dtype=np.int64)
+        self.names = names
+
+
+_RANKINGS: weakref.WeakKeyDictionary[Index, _AuthorRanking] = weakref.WeakKeyDictionary()
+_RANKINGS_LOCK = threading.Lock()
+
+
+def _author_ranking(index: Index) -> _AuthorRanking:
+    ranking = _RANKINGS.get(index)
+    if ranking is None:
+        with _RANKINGS_LOCK:
+            ranking = _RANKINGS.get(index)
+            if ranking is None:
+                ranking = _AuthorRanking(index)
+                _RANKINGS[index] = ranking
+    return ranking
+
+
+def warm(index: Index) -> None:
+    """Build the lazily computed structures lookups and searches use, now.
+
+    Call it in a worker thread right after an index is loaded, built or updated, before it is
+    swapped in: otherwise the first lookup after each swap builds them on the event loop.
+    """
+    index.author_names()
+    index.author_words_sorted()
+    index.title_words_sorted()
+    index.docno_of("")
+    index.average_idf()
+    _vocab(index, "title")
+    _vocab(index, "author")
+    _author_ranking(index)
+
+
 def suggest_authors(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """People whose name words start with what was typed (most papers first)."""
     limit = min(limit, MAX_CHOICES)
@@ -274,13 +328,16 @@ def suggest_authors(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list
     cand = _unique(np.concatenate(prefixed))
     for other in lists:
         cand = cand[_member(other, cand)]
-    names = index.author_names()
-    counts = [(index.author_paper_count(int(a)), names[int(a)]) for a in cand.tolist()]
-    counts.sort(key=lambda x: (-x[0], x[1]))
+    ranking = _author_ranking(index)
+    ranks = np.sort(ranking.rank[cand.astype(np.int64)])
     seen: set[str] = set()
     out: list[Choice] = []
-    for count, display in counts:
-        if display in seen or count == 0:
+    for author in ranking.by_rank[ranks].tolist():
+        count = int(ranking.counts[author])
+        if count == 0:
+            break  # ranked last: every author after this one has no paper either
+        display = ranking.names[author]
+        if display in seen:
             continue
         seen.add(display)
         label = f"{display} ({count} paper{'s' if count != 1 else ''})"

@@ -202,7 +202,8 @@ class PaperDetail:
 
 @dataclass(frozen=True, slots=True)
 class AuthorProfile:
-    """An author's papers (newest first), frequent co-authors and venues with counts."""
+    """An author's papers (newest first, possibly one page), frequent co-authors and venues
+    with counts."""
 
     key: str
     name: str
@@ -210,6 +211,14 @@ class AuthorProfile:
     coauthors: tuple[tuple[str, int], ...] = ()
     venues: tuple[tuple[str, int], ...] = ()
     other_matches: tuple[AuthorSummary, ...] = ()  # other people the name could mean
+    # ``papers`` may be one page of them: the ``total`` count, and where the page starts
+    total: int | None = None  # None: ``papers`` holds every paper
+    offset: int = 0
+
+    @property
+    def paper_count(self) -> int:
+        """How many papers the author has (``papers`` may hold only a page of them)."""
+        return len(self.papers) if self.total is None else self.total
 
 
 @dataclass(frozen=True, slots=True)

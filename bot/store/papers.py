@@ -207,17 +207,70 @@ class PaperStore:
         stored = await self._stored(rows)
         return {s.paper.id: s for s in stored}
 
-    async def papers_by_author(self, author_key: str) -> list[StoredPaper]:
-        """Every paper of the author with this key (removed ones too), newest first seen first."""
+    async def papers_by_author(
+        self,
+        author_key: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        live_only: bool = False,
+    ) -> list[StoredPaper]:
+        """The papers of the author with this key (removed ones too unless ``live_only``),
+        newest first seen first; ``limit`` / ``offset`` page them (None: every paper).
+
+        Rowids are given in the order papers are first seen, so the newest is the highest:
+        the (author, paper) index yields a page without reading the author's other papers.
+        """
         key = normalise_space(fold(author_key))
         rows = await self.db.fetchall(
-            f"SELECT DISTINCT {_PAPER_COLUMNS} FROM authors a "
-            "JOIN paper_authors pa ON pa.author = a.id "
-            "JOIN papers p ON p.rowid = pa.paper "
-            "WHERE a.key = ? ORDER BY p.first_seen DESC, p.rowid DESC",
-            (key,),
+            _author_papers(live_only)
+            + f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid IN ("
+            "  SELECT paper FROM mine ORDER BY paper DESC LIMIT ? OFFSET ?) "
+            "ORDER BY p.first_seen DESC, p.rowid DESC",
+            (key, -1 if limit is None else max(0, limit), max(0, offset)),
         )
         return await self._stored(rows)
+
+    async def author_paper_counts(self, author_key: str) -> tuple[int, int]:
+        """``(live, all)``: how many papers the author with this key has (not removed, any)."""
+        key = normalise_space(fold(author_key))
+        row = await self.db.fetchone(
+            "SELECT a.paper_count, (SELECT count(DISTINCT pa.paper) FROM paper_authors pa "
+            "WHERE pa.author = a.id) FROM authors a WHERE a.key = ?",
+            (key,),
+        )
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    async def author_coauthors(
+        self, author_key: str, limit: int = 10, *, live_only: bool = False
+    ) -> list[tuple[str, int]]:
+        """The author's most frequent co-authors as ``(name as written, papers)``, most first
+        (ties: the most recently seen first); removed papers count unless ``live_only``."""
+        key = normalise_space(fold(author_key))
+        rows = await self.db.fetchrows(
+            _author_papers(live_only)
+            + "SELECT trim(o.first || ' ' || o.last) AS name, count(*) AS n "
+            "FROM mine JOIN paper_authors o ON o.paper = mine.paper "
+            "WHERE o.author != mine.author "
+            "GROUP BY name ORDER BY n DESC, max(o.paper) DESC, name LIMIT ?",
+            (key, max(0, limit)),
+        )
+        return [(str(name), int(n)) for name, n in rows]
+
+    async def author_venues(
+        self, author_key: str, limit: int = 10, *, live_only: bool = False
+    ) -> list[tuple[str, int]]:
+        """The venues the author published in as ``(venue, papers)``, most first (ties: the
+        most recently seen first); papers without a venue are left out."""
+        key = normalise_space(fold(author_key))
+        rows = await self.db.fetchrows(
+            _author_papers(live_only)
+            + "SELECT p.venue, count(*) AS n FROM mine JOIN papers p ON p.rowid = mine.paper "
+            "WHERE p.venue != '' GROUP BY p.venue ORDER BY n DESC, max(p.rowid) DESC, p.venue "
+            "LIMIT ?",
+            (key, max(0, limit)),
+        )
+        return [(str(venue), int(n)) for venue, n in rows]
 
     async def removed_rowids(self) -> frozenset[int]:
         """Document numbers of the papers marked removed (for the search index to skip)."""
@@ -259,16 +312,28 @@ class PaperStore:
         )
         return {str(r[0]): DigestStamp(str(r[1]), int(r[2]), int(r[3])) for r in rows}
 
-    async def digest_papers(self, path: str) -> list[StoredPaper]:
-        """The papers of a digest's latest indexed content, in file order."""
+    async def digest_papers(
+        self, path: str, offset: int = 0, limit: int | None = None
+    ) -> list[StoredPaper]:
+        """The papers of a digest's latest indexed content, in file order; ``offset`` /
+        ``limit`` page them (None: every paper)."""
         rows = await self.db.fetchall(
             f"SELECT {_PAPER_COLUMNS} FROM digests d "
             "JOIN paper_digests pd ON pd.digest = d.id AND pd.present = 1 "
             "JOIN papers p ON p.rowid = pd.paper "
-            "WHERE d.path = ? ORDER BY pd.line, p.rowid",
-            (path,),
+            "WHERE d.path = ? ORDER BY pd.line, pd.paper LIMIT ? OFFSET ?",
+            (path, -1 if limit is None else max(0, limit), max(0, offset)),
         )
         return await self._stored(rows)
+
+    async def digest_paper_count(self, path: str) -> int:
+        """How many papers :meth:`digest_papers` lists for this digest."""
+        value = await self.db.fetchvalue(
+            "SELECT count(*) FROM digests d "
+            "JOIN paper_digests pd ON pd.digest = d.id AND pd.present = 1 WHERE d.path = ?",
+            (path,),
+        )
+        return int(value or 0)
 
     # -- catalogue ---------------------------------------------------------------------------
 
@@ -716,6 +781,17 @@ async def _assign_ids(tx: Transaction, keys: Sequence[str]) -> dict[str, str]:
                 taken_here.add(candidate)
         pending = retry
     return assigned
+
+
+def _author_papers(live_only: bool) -> str:
+    """A ``mine (paper, author)`` CTE: the distinct papers of the author whose key is the
+    first parameter (only those not removed with ``live_only``)."""
+    live = "JOIN papers q ON q.rowid = pa.paper AND q.removed = 0 " if live_only else ""
+    return (
+        "WITH mine AS (SELECT DISTINCT pa.paper AS paper, pa.author AS author "
+        f"FROM paper_authors pa {live}"
+        "WHERE pa.author = (SELECT id FROM authors WHERE key = ?)) "
+    )
 
 
 def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:

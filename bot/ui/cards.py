@@ -247,10 +247,12 @@ def not_found_paper_text(typed: str, suggestions: Sequence[str]) -> str:
 
 
 def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Card:
-    papers = profile.papers
-    pages = page_count(len(papers), per)
+    # profile.papers starts at paper profile.offset (it may hold just the page asked for)
+    count = profile.paper_count
+    pages = page_count(count, per)
     page = min(max(page, 0), pages - 1)
-    shown = papers[page * per : (page + 1) * per]
+    start = max(page * per - profile.offset, 0)
+    shown = profile.papers[start : start + per]
     embed = discord.Embed(title=safe_clamped(profile.name, EMBED_TITLE), colour=COLOUR)
     if profile.coauthors:
         embed.add_field(
@@ -267,7 +269,7 @@ def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Car
         embed.add_field(name="Not this person? Also found", value=clamp(others, FIELD_VALUE),
                         inline=False)
     embed.set_footer(
-        text=_plain(f"page {page + 1}/{pages} · {plural(len(papers), 'paper')}", 200)
+        text=_plain(f"page {page + 1}/{pages} · {plural(count, 'paper')}", 200)
     )
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(shown, start=page * per + 1, limit=room)

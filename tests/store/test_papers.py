@@ -152,3 +152,96 @@ async def test_stored_paper_model_is_the_parsed_one(
     assert {k: v.paper for k, v in stored.items()} == parsed
     toc = stored["rc8h0ww3"].paper
     assert toc == replace(parsed["rc8h0ww3"])
+
+
+def _entries(specs: list[tuple[str, str, str]]) -> str:
+    """A digest's text from (title, authors as "Last, First, Last, First", venue) entries."""
+    body = "".join(
+        f"{title}\n\n{authors}\n\n{venue}\n\n"
+        + f"An abstract about {title.lower()} that is long enough not to be a venue line. " * 2
+        + "\n\n\n"
+        for title, authors, venue in specs
+    )
+    return "Goto\n\n\u00a0Paging County\n\n\n" + body
+
+
+def _prolific(first: int, count: int) -> list[tuple[str, str, str]]:
+    """``count`` papers by Ada Prolific with rotating co-authors and venues."""
+    coauthors = ["Turing, Alan", "Hopper, Grace", "Liskov, Barbara"]
+    venues = ["NeurIPS", "ICML", "NeurIPS", ""]
+    return [
+        (
+            f"Prolific Paper Number {i}",
+            "Prolific, Ada, " + ", ".join(coauthors[: 1 + i % 3]),
+            venues[i % 4] or "arXiv.org Machine Learning",
+        )
+        for i in range(first, first + count)
+    ]
+
+
+async def test_author_paging_counts_and_aggregates(
+    db: Database, store: PaperStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "paging"
+    folder.mkdir()
+    (folder / "001_first.txt").write_text(_entries(_prolific(0, 7)), encoding="utf-8")
+    await reindex(db, folder)
+    (folder / "002_second.txt").write_text(_entries(_prolific(7, 5)), encoding="utf-8")
+    await reindex(db, folder)
+
+    every = await store.papers_by_author("ada prolific")
+    assert len(every) == 12
+    assert await store.author_paper_counts("Ada  PROLIFIC") == (12, 12)
+    assert await store.author_paper_counts("nobody") == (0, 0)
+    # pages, newest first seen first, join up to the whole list
+    pages = [await store.papers_by_author("ada prolific", limit=5, offset=o) for o in (0, 5, 10)]
+    assert [len(p) for p in pages] == [5, 5, 2]
+    assert [p for page in pages for p in page] == every
+    assert await store.papers_by_author("ada prolific", limit=5, offset=12) == []
+    assert await store.papers_by_author("ada prolific", limit=0) == []
+
+    # the aggregates count what a scan of every paper counts
+    co: dict[str, int] = {}
+    venues: dict[str, int] = {}
+    for sp in every:
+        venues[sp.paper.venue] = venues.get(sp.paper.venue, 0) + 1
+        for a in sp.paper.authors:
+            if a.key != "ada prolific":
+                co[a.display] = co.get(a.display, 0) + 1
+    assert await store.author_coauthors("ada prolific") == sorted(co.items(), key=lambda x: -x[1])
+    assert dict(await store.author_venues("ada prolific")) == venues
+    assert [n for _, n in await store.author_venues("ada prolific")] == sorted(
+        venues.values(), reverse=True
+    )
+    assert await store.author_coauthors("ada prolific", 1) == [("Alan Turing", 12)]
+    assert await store.author_coauthors("nobody") == []
+    assert await store.author_venues("nobody") == []
+
+    # removed papers: counted apart, and left out of pages and aggregates with live_only
+    (folder / "002_second.txt").unlink()
+    await reindex(db, folder)
+    assert await store.author_paper_counts("ada prolific") == (7, 12)
+    live = await store.papers_by_author("ada prolific", live_only=True)
+    assert [p.paper.title for p in live] == [f"Prolific Paper Number {i}" for i in range(6, -1, -1)]
+    assert not any(p.removed for p in live)
+    assert len(await store.papers_by_author("ada prolific")) == 12
+    assert await store.papers_by_author("ada prolific", limit=3, offset=6, live_only=True) == [
+        live[6]
+    ]
+    live_co = dict(await store.author_coauthors("ada prolific", live_only=True))
+    assert live_co == {"Alan Turing": 7, "Grace Hopper": 4, "Barbara Liskov": 2}
+    assert sum(n for _, n in await store.author_venues("ada prolific", live_only=True)) == 7
+
+
+async def test_digest_papers_paged(
+    db: Database, store: PaperStore, indexed: Path, seed_path: Path
+) -> None:
+    titles = [p.title for p in parse_digest(seed_path.read_bytes(), "x").papers]
+    assert await store.digest_paper_count(SEED_NAME) == 8
+    assert await store.digest_paper_count("no-such-digest.txt") == 0
+    pages = [await store.digest_papers(SEED_NAME, offset, 3) for offset in (0, 3, 6, 9)]
+    assert [[p.paper.title for p in page] for page in pages] == [
+        titles[0:3], titles[3:6], titles[6:8], []
+    ]
+    assert [p.paper.title for p in await store.digest_papers(SEED_NAME, 5)] == titles[5:]
+    assert await store.digest_papers(SEED_NAME, 0, 0) == []
