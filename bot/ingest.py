@@ -155,19 +155,10 @@ async def reindex(
             if restamps:
                 async with db.transaction() as tx:
                     await PaperStore.restamp(tx, restamps)
-            stats = await store.stats()
-            report = _report(
-                started,
-                outcomes,
-                diagnostics,
-                added=(),
-                updated=0,
-                removed=(),
-                restored=0,
-                total=stats.papers,
-                alerts=0,
+            version = await store.catalogue_version()
+            return await _nothing_written(
+                store, started, diagnostics, outcomes, version, applied=True
             )
-            return IngestResult(report=report, version=stats.version)
 
         now = utc_now()
         try:
@@ -339,6 +330,19 @@ async def _not_applied(
     outcomes: Sequence[FileOutcome],
     version: int,
 ) -> IngestResult:
+    return await _nothing_written(store, started, diagnostics, outcomes, version, applied=False)
+
+
+async def _nothing_written(
+    store: PaperStore,
+    started: float,
+    diagnostics: Sequence[Diagnostic],
+    outcomes: Sequence[FileOutcome],
+    version: int,
+    *,
+    applied: bool,
+) -> IngestResult:
+    """The report of a reindex that wrote no paper: nothing changed, or nothing could be."""
     stats = await store.stats()
     report = _report(
         started,
@@ -350,6 +354,6 @@ async def _not_applied(
         restored=0,
         total=stats.papers,
         alerts=0,
-        applied=False,
+        applied=applied,
     )
     return IngestResult(report=report, version=version)
