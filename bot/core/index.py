@@ -70,7 +70,7 @@ COMMON_MIN_DF = 8192
 COMMON_MIN_SHARE = 1 / 64
 CHAMPIONS = 8192  # at most this many champions per common term ...
 CHAMPIONS_MIN = 1024  # ... at least this many, and about df / 16 in between
-_BUILD_CHUNK = 65_536
+_BUILD_CHUNK = 32_768
 _CKPT_SHIFT = 4  # positions checkpoint every 16 postings
 # A phrase over more candidates than this is verified best-first (see Index._lazy_phrases).
 PHRASE_LAZY = 8_000
@@ -805,20 +805,27 @@ class Index:
         if any(v <= 0 for v in idfs):
             return None
         a = self._a
-        bits = plan.bitset()
-        if bits is None:
-            return None
-        total = int(np.bitwise_count(bits).sum())
-        if total == 0:
-            return (), 0
         champ_ptr, champ_docs, bound = a["champ_ptr"], a["champ_docs"], a["champ_bound"]
-        pool = _unique(
-            np.concatenate(
-                [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
-            )
-        ).astype(np.int32)
-        inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
-        pool = pool[inside.astype(np.bool_)]
+        q = plan.query
+        if len(tids) == 1 and not (q.venues or q.has_exclusions or q.authors):
+            # one term, no filter: its champions (ascending docnos) all match, total = df
+            slot = slots[tids[0]]
+            pool = champ_docs[champ_ptr[slot] : champ_ptr[slot + 1]]
+            total = self._df(tids[0])
+        else:
+            bits = plan.bitset()
+            if bits is None:
+                return None
+            total = int(np.bitwise_count(bits).sum())
+            if total == 0:
+                return (), 0
+            pool = _unique(
+                np.concatenate(
+                    [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
+                )
+            ).astype(np.int32)
+            inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
+            pool = pool[inside.astype(np.bool_)]
         if len(pool) < want:
             return None
         cols: dict[int, I64] = {}
@@ -1470,30 +1477,51 @@ class IndexBuilder:
         )
 
     def _postings(self) -> _Chunk:
-        """All chunks merged into one (term, doc)-sorted posting set."""
+        """All chunks merged into one (term, doc)-sorted posting set.
+
+        Memory-lean: 32-bit permutation indices, and the positions copied chunk by chunk to
+        their final place instead of through one index array over every position.
+        """
         if not self.chunks:
             return _Chunk(
-                np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64),
-                np.zeros(0, np.int64),
+                np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint8),
+                np.zeros(0, np.uint8),
             )  # fmt: skip
         if len(self.chunks) == 1:
             return self.chunks[0]
-        keys = np.concatenate([c.keys for c in self.chunks])
-        docs = np.concatenate([c.docs for c in self.chunks])
-        tfs = np.concatenate([c.tfs for c in self.chunks])
-        pos = np.concatenate([c.pos for c in self.chunks])
-        pos_start = np.concatenate([[0], np.cumsum(tfs, dtype=np.int64)[:-1]])
+        chunks, self.chunks = self.chunks, []
+        keys = np.concatenate([c.keys for c in chunks])
         ascending = all(
             int(a.docs.max()) < int(b.docs.min())
-            for a, b in itertools.pairwise(self.chunks)
+            for a, b in itertools.pairwise(chunks)
             if len(a.docs) and len(b.docs)
         )
         # chunks of ascending docnos are runs sorted by (term, doc): a stable sort by term
         # merges them (timsort: runs) into (term, doc) order
-        order = np.argsort(keys, kind="stable") if ascending else np.lexsort((docs, keys))
-        self.chunks = []
-        keys, docs, tfs, pos_start = keys[order], docs[order], tfs[order], pos_start[order]
-        pos = pos[_ragged_index(pos_start, tfs)]
+        if ascending:
+            order = np.argsort(keys, kind="stable")
+        else:
+            order = np.lexsort((np.concatenate([c.docs for c in chunks]), keys))
+        idx_type = np.int32 if len(keys) < 2**31 else np.int64
+        order = order.astype(idx_type)
+        keys = keys[order]
+        docs = np.concatenate([c.docs for c in chunks])[order]
+        tfs = np.concatenate([c.tfs for c in chunks])[order]
+        for c in chunks:  # only their term frequencies and positions are needed from here
+            c.keys = c.docs = np.zeros(0, dtype=np.int32)
+        inverse = np.empty(len(order), dtype=idx_type)
+        inverse[order] = np.arange(len(order), dtype=idx_type)
+        del order
+        total = int(sum(len(c.pos) for c in chunks))
+        start_type = np.int32 if total < 2**31 else np.int64
+        starts = np.zeros(len(tfs) + 1, dtype=start_type)
+        np.cumsum(tfs, dtype=start_type, out=starts[1:])
+        pos = np.empty(total, dtype=np.result_type(*[c.pos.dtype for c in chunks]))
+        offset = 0
+        for c in chunks:
+            final = inverse[offset : offset + len(c.tfs)]
+            offset += len(c.tfs)
+            pos[_ragged_index(starts[final].astype(np.int64), c.tfs)] = c.pos
         return _Chunk(keys, docs, tfs, pos)
 
     def _doc_arrays(self, size: int) -> dict[str, AnyArray]:

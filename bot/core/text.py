@@ -37,7 +37,6 @@ _SPECIAL_FOLDS = str.maketrans(
 )
 
 
-
 def normalise_space(text: str) -> str:
     """Collapse every run of Unicode white space (no-break spaces included) to one space."""
     # str.split() splits on every Unicode white space, no-break spaces included.
