@@ -19,10 +19,12 @@ stderr and its exit code.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 import time
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -68,6 +70,15 @@ def load_settings() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise CliError(f"configuration error: {exc}", EXIT_USAGE) from None
+
+
+def settings_with_db(db: Path | None) -> Settings:
+    """The settings, with ``--db`` overriding DATABASE_PATH (and the index beside it)."""
+    settings = load_settings()
+    if db is not None:
+        index_dir = settings.index_dir if os.environ.get("INDEX_DIR") else Path(db).parent / "index"
+        settings = replace(settings, database_path=Path(db), index_dir=index_dir)
+    return settings
 
 
 async def open_database(path: Path, exit_code: int = EXIT_NOT_APPLIED) -> Database:

@@ -16,18 +16,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bot.catalogue import update_saved_index
 from bot.cli.common import (
     EXIT_NOT_APPLIED,
     EXIT_OK,
     Progress,
-    load_settings,
     open_database,
     print_error,
     run_command,
+    settings_with_db,
 )
 from bot.core.models import ReindexReport
 from bot.ingest import IngestResult, reindex
 from bot.store.alerts import AlertStore, make_alert_hook
+from bot.store.papers import PaperStore
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,21 +69,25 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 async def _reindex(args: argparse.Namespace) -> int:
-    digest_dir: Path | None = args.digests
-    db_path: Path | None = args.db
-    if digest_dir is None or db_path is None:
-        settings = load_settings()
-        digest_dir = digest_dir or settings.digest_dir
-        db_path = db_path or settings.database_path
+    settings = settings_with_db(args.db)
+    digest_dir: Path = args.digests or settings.digest_dir
     progress = Progress({"parse": "files", "write": "papers"})
-    async with await open_database(db_path) as db:
+    async with await open_database(settings.database_path) as db:
         hook = make_alert_hook(AlertStore(db))
+        before = await PaperStore(db).catalogue_version()
         try:
             result = await reindex(
                 db, digest_dir, alert_hook=hook, progress=progress, force=args.force
             )
         finally:
             progress.done()
+        if result.report.applied and result.version != before:
+            # Keep the saved search index current, so a running bot loads it instead of
+            # rebuilding it from the store.
+            try:
+                await update_saved_index(settings, db, result, before)
+            except OSError as exc:
+                print_error(f"warning: search index not updated ({exc}); the bot rebuilds it")
     report = result.report
     if args.json:
         print(json.dumps(to_json(result), ensure_ascii=False))

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,12 @@ from bot.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
-    load_settings,
     run_command,
+    settings_with_db,
 )
 from bot.core.models import StoredPaper
 from bot.core.query import QueryError
 from bot.core.snippet import render
-from bot.settings import Settings
 from bot.store.db import StoreError
 
 EMPTY = "the catalogue is empty: run `digest-bot reindex` first"
@@ -76,18 +73,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if args.db is not None:
-        index_dir = (
-            settings.index_dir if os.environ.get("INDEX_DIR") else Path(args.db).parent / "index"
-        )
-        settings = replace(settings, database_path=Path(args.db), index_dir=index_dir)
-    return settings
-
-
 async def _open(args: argparse.Namespace) -> Catalogue:
-    settings = _settings(args)
+    settings = settings_with_db(args.db)
     if not Path(settings.database_path).exists():
         raise CliError(f"{EMPTY} (no database at {settings.database_path})", EXIT_NOT_FOUND)
     try:

@@ -154,3 +154,35 @@ def test_bad_setting_exits_2(tmp_path: Path, digests: Path) -> None:
     assert proc.returncode == 2
     assert "LOG_LEVEL" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_reindex_keeps_the_saved_search_index_current(tmp_path: Path, digests: Path) -> None:
+    """After a CLI reindex a running bot loads the saved index instead of rebuilding it."""
+    from bot.core.index import Index
+
+    db = tmp_path / "data" / "digest.db"
+    index_dir = tmp_path / "data" / "index"
+    assert run(["--digests", str(digests), "--db", str(db)], tmp_path).returncode == 0
+    environ = {k: v for k, v in os.environ.items() if k not in {"DIGEST_DIR", "DATABASE_PATH"}}
+    environ["PYTHONPATH"] = str(REPO)
+    searched = subprocess.run(  # the search CLI builds and saves the index
+        [sys.executable, "-m", "bot", "search", "scaling", "--db", str(db), "--json"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert searched.returncode == 0, searched.stderr
+    assert Index.saved_version(index_dir) == 1
+    (digests / "001_new.txt").write_text(
+        "Sparse Kernel Tricks for Quasar Detection\n\nDoe, Jane\n\narXiv.org Astrophysics\n\n"
+        "We detect quasars with sparse kernels in survey images.\n"
+    )
+    second = run(["--digests", str(digests), "--db", str(db), "--json"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    data = as_json(second)
+    assert data["added"] == 1
+    assert Index.saved_version(index_dir) == data["version"] == 2
+    index = Index.load(index_dir)
+    assert index.n_docs == 9
