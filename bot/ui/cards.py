@@ -118,7 +118,8 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
     )
     embed.set_footer(
         text=_plain(
-            f"page {page + 1}/{pages} · {plural(result.total, 'result')} · {result.canonical}",
+            f"page {page + 1}/{pages} · {'' if result.total_exact else 'about '}"
+            f"{plural(result.total, 'result')} · {result.canonical}",
             200,
         )
     )
