@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -523,55 +524,36 @@ class PaperStore:
 
         # 4. Papers.
         total_writes = len(added) + len(updated)
-        done = 0
-        for start in range(0, len(added), _WRITE_CHUNK):
-            chunk = added[start : start + _WRITE_CHUNK]
-            await tx.executemany(
-                "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
-                "entry_hash, first_seen, updated_at, removed) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                [
-                    (
-                        rowid,
-                        p.id,
-                        p.key,
-                        p.title,
-                        p.authors_raw,
-                        p.venue,
-                        p.abstract,
-                        p.line,
-                        plan.merged[p.key][1],
-                        now,
-                        now,
-                    )
-                    for rowid, p in chunk
-                ],
-            )
-            done += len(chunk)
-            if progress is not None:
-                progress("write", done, total_writes)
-        for start in range(0, len(updated), _WRITE_CHUNK):
-            chunk = updated[start : start + _WRITE_CHUNK]
-            await tx.executemany(
-                "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
-                "line = ?, entry_hash = ?, updated_at = ? WHERE rowid = ?",
-                [
-                    (
-                        p.title,
-                        p.authors_raw,
-                        p.venue,
-                        p.abstract,
-                        p.line,
-                        plan.merged[p.key][1],
-                        now,
-                        rowid,
-                    )
-                    for rowid, p in chunk
-                ],
-            )
-            done += len(chunk)
-            if progress is not None:
-                progress("write", done, total_writes)
+        # generators: rows are built chunk by chunk, never all at once (1M papers)
+        insert_rows = (
+            (rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line,
+             plan.merged[p.key][1], now, now)
+            for rowid, p in added
+        )  # fmt: skip
+        update_rows = (
+            (p.title, p.authors_raw, p.venue, p.abstract, p.line, plan.merged[p.key][1], now,
+             rowid)
+            for rowid, p in updated
+        )  # fmt: skip
+        done = await _write_chunks(
+            tx,
+            "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
+            "entry_hash, first_seen, updated_at, removed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            insert_rows,
+            progress,
+            0,
+            total_writes,
+        )
+        await _write_chunks(
+            tx,
+            "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
+            "line = ?, entry_hash = ?, updated_at = ? WHERE rowid = ?",
+            update_rows,
+            progress,
+            done,
+            total_writes,
+        )
         await tx.executemany("UPDATE papers SET line = ? WHERE rowid = ?", moved)
         await tx.executemany(
             "UPDATE papers SET removed = 0, updated_at = ? WHERE rowid = ?",
@@ -835,3 +817,21 @@ def _group_authors(
         else:
             authors.append(author)
     return {paper: tuple(authors) for paper, authors in grouped.items()}
+
+
+async def _write_chunks(
+    tx: Transaction,
+    sql: str,
+    rows: Iterable[Params],
+    progress: Callable[[str, int, int], None] | None,
+    done: int,
+    total: int,
+) -> int:
+    """``executemany`` in chunks, reporting ("write", done, total) after each; returns done."""
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, _WRITE_CHUNK)):
+        await tx.executemany(sql, chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress("write", done, total)
+    return done
