@@ -983,9 +983,13 @@ class Index:
         return bytes(a["author_key_data"][s:e]).decode()
 
     def author_docs(self, author: int) -> I32:
-        a = self._a
-        docs: I32 = a["author_docs"][a["author_ptr"][author] : a["author_ptr"][author + 1]]
-        return docs
+        return self._row("author_docs", "author_ptr", author)
+
+    def _row(self, data: str, ptr: str, i: int) -> I32:
+        """Row ``i`` of a compressed-sparse-row pair of arrays (``data`` cut by ``ptr``)."""
+        p = self._a[ptr]
+        row: I32 = self._a[data][p[i] : p[i + 1]]
+        return row
 
     def author_paper_count(self, author: int) -> int:
         ptr = self._a["author_ptr"]
@@ -1035,11 +1039,9 @@ class Index:
     def authors_with_word(self, word: str) -> I32:
         """Author ids whose name has ``word`` (a folded name word)."""
         wid = self._word_id("aword", word)
-        a = self._a
         if wid is None:
             return np.zeros(0, dtype=np.int32)
-        out: I32 = a["aword_authors"][a["aword_ptr"][wid] : a["aword_ptr"][wid + 1]]
-        return out
+        return self._row("aword_authors", "aword_ptr", wid)
 
     def matching_authors(self, words: Sequence[str]) -> list[int]:
         """Author ids satisfying :func:`author_matches` for these filter words."""
@@ -1119,9 +1121,7 @@ class Index:
         return d.title_sorted
 
     def title_word_docs(self, wid: int) -> I32:
-        a = self._a
-        docs: I32 = a["tword_docs"][a["tword_ptr"][wid] : a["tword_ptr"][wid + 1]]
-        return docs
+        return self._row("tword_docs", "tword_ptr", wid)
 
     def title_word_df(self, wid: int) -> int:
         ptr = self._a["tword_ptr"]
