@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from bot.cli import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
 from bot.settings import Settings, SettingsError
@@ -50,8 +51,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sync.set_defaults(func=cmd_sync)
 
 
+# Interaction tokens: in the URLs discord.py logs (/interactions/{id}/{token}/callback,
+# /webhooks/{application id}/{token}/...; any webhook token alike) and in the gateway
+# payloads it logs at DEBUG ('token': '...' in INTERACTION_CREATE), as a dict or as JSON.
+_TOKEN_PATTERNS = (
+    re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#'\"]+"),
+    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
+)
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without interaction / webhook tokens and without any of ``secrets``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
+
+
 class RedactingFormatter(logging.Formatter):
-    """Wraps a formatter and replaces every secret in the formatted record."""
+    """Wraps a formatter and redacts the whole formatted record: the message with its
+    arguments, the traceback and the stack (see :func:`redact`)."""
 
     def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
         super().__init__()
@@ -59,14 +81,13 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self._inner.format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(self._inner.format(record), self._secrets)
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL with discord.py's formatter; the token is redacted."""
+    """Log to stderr at LOG_LEVEL with discord.py's formatter on the root logger (so every
+    logger, discord.* included, goes through it); the bot token and every interaction token
+    are redacted."""
     import discord
 
     handler = logging.StreamHandler()
