@@ -13,6 +13,10 @@
 * Cogs reach the shared state as ``bot.catalogue``, ``bot.settings`` and
   ``await bot.is_owner_id(user_id)``; buttons and selects are routed by kind with
   :meth:`DigestBot.register_action`.
+* One gate for every interaction, before any work: :meth:`DigestTree.interaction_check`
+  for slash commands and autocomplete, :meth:`DigestBot.admit_component` for buttons and
+  menus. It starts the interaction's 3-second clock (:func:`bot.replies.start_clock`) and
+  applies the per-member cooldown (:class:`MemberCooldown`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -31,7 +36,7 @@ from discord.ext import commands
 from bot.catalogue import Catalogue
 from bot.discord_endpoints import configure_gateway
 from bot.ingest import AlertHook
-from bot.replies import reply_ephemeral
+from bot.replies import ResponseTooLate, reply_ephemeral, start_clock
 from bot.settings import Settings
 from bot.ui import actions
 from bot.ui.actions import Action
@@ -67,12 +72,79 @@ class UserFacingError(Exception):
     """An error whose message is meant for the user (shown ephemerally, as is)."""
 
 
+def slow_down(retry_after: float) -> str:
+    """What a member on cooldown is told (privately)."""
+    return f"Slow down — try again in {max(1, math.ceil(retry_after))} s."
+
+
+def _member_key(interaction: discord.Interaction[Any]) -> int:
+    return interaction.user.id
+
+
+class MemberCooldown:
+    """At most ``rate`` commands, buttons and menus per member (user id) per ``per`` s.
+
+    discord.py's own bucket mapping (``commands.CooldownMapping``, which also forgets idle
+    members), checked once for every interaction by the bot's gate rather than per command
+    (``app_commands.checks.cooldown`` would give each command its own budget and cannot see
+    buttons). ``rate`` or ``per`` 0: no limit.
+    """
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rule = app_commands.Cooldown(max(rate, 1), max(per, 1.0))
+        self._mapping: commands.CooldownMapping[discord.Interaction[Any]] | None = (
+            commands.CooldownMapping(self.rule, _member_key) if rate > 0 and per > 0 else None
+        )
+
+    def hit(self, interaction: discord.Interaction[Any], now: float | None = None) -> float:
+        """Count one use; the seconds to wait when over the limit (then it is not counted)."""
+        if self._mapping is None:
+            return 0.0
+        bucket = self._mapping.get_bucket(interaction, now)
+        return (bucket.update_rate_limit(now) or 0.0) if bucket is not None else 0.0
+
+    def waiting(self, interaction: discord.Interaction[Any], now: float | None = None) -> float:
+        """The seconds this member must still wait, without counting a use."""
+        if self._mapping is None:
+            return 0.0
+        bucket = self._mapping.get_bucket(interaction, now)
+        return bucket.get_retry_after(now) if bucket is not None else 0.0
+
+
 class DigestTree(app_commands.CommandTree["DigestBot"]):
-    """The command tree with the bot's one error handler for every slash command."""
+    """The command tree with the bot's one gate and one error handler for slash commands."""
+
+    async def interaction_check(self, interaction: discord.Interaction[DigestBot]) -> bool:
+        """Every slash command and autocomplete passes here first.
+
+        Starts the 3-second clock. A command over the member's cooldown is refused with a
+        private "slow down" (through :meth:`on_error`). Autocomplete does not count (it
+        fires at every keystroke), but a member on cooldown gets no choices, computed from
+        nothing: the one response it gets is sent here.
+        """
+        start_clock(interaction)
+        cooldown = self.client.cooldown
+        if interaction.type is discord.InteractionType.autocomplete:
+            if not cooldown.waiting(interaction):
+                return True
+            if not interaction.response.is_done():
+                try:
+                    await interaction.response.autocomplete([])
+                except discord.HTTPException:
+                    log.warning("could not answer autocomplete %s", interaction.id,
+                                exc_info=True)
+            return False
+        retry_after = cooldown.hit(interaction)
+        if retry_after:
+            raise app_commands.CommandOnCooldown(cooldown.rule, retry_after)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[DigestBot], error: app_commands.AppCommandError
     ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else None
+        if isinstance(original, ResponseTooLate):
+            return  # logged once already; nothing can be sent any more
         await reply_ephemeral(interaction, describe_command_error(interaction, error))
 
 
@@ -86,7 +158,7 @@ def describe_command_error(
     if isinstance(original, UserFacingError):
         return str(original)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        return slow_down(error.retry_after)
     if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
         return str(error)
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -136,6 +208,7 @@ class DigestBot(commands.Bot):
         self.alert_hook: AlertHook | None = None
         self._catalogue: Catalogue | None = None
         self._actions: dict[str, ActionHandler] = {}
+        self.cooldown = MemberCooldown(settings.cooldown_commands, settings.cooldown_seconds)
 
     # ------------------------------------------------------------------ shared state
     @property
@@ -235,6 +308,17 @@ class DigestBot(commands.Bot):
         return True
 
     # ------------------------------------------------------------------ components
+    async def admit_component(self, interaction: discord.Interaction[Any]) -> bool:
+        """The gate for every button and menu (their ``interaction_check``): the 3-second
+        clock, and the cooldown, which they count against like commands (a click pages
+        through a search or opens a card: the same work). Refused: a private "slow down"."""
+        start_clock(interaction)
+        retry_after = self.cooldown.hit(interaction)
+        if retry_after:
+            await reply_ephemeral(interaction, slow_down(retry_after))
+            return False
+        return True
+
     async def route_action(self, interaction: discord.Interaction[DigestBot], custom_id: str,
                            values: list[str]) -> None:
         """Answer a button or select of ours; one place for expired state and failures."""
@@ -249,6 +333,8 @@ class DigestBot(commands.Bot):
             await reply_ephemeral(interaction, EXPIRED)
         except UserFacingError as exc:
             await reply_ephemeral(interaction, str(exc))
+        except ResponseTooLate:
+            pass  # logged once already; nothing can be sent any more
         except Exception:
             log.exception("component %r failed for user %s", custom_id, interaction.user.id)
             await reply_ephemeral(interaction, SOMETHING_WENT_WRONG)

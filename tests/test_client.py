@@ -14,6 +14,7 @@ from bot.client import (
     EXTENSIONS,
     SOMETHING_WENT_WRONG,
     DigestBot,
+    MemberCooldown,
     UserFacingError,
     describe_command_error,
     tree_hash,
@@ -74,7 +75,9 @@ def test_user_facing_errors_are_shown_as_written() -> None:
 
 def test_check_failures_and_cooldowns_are_explained() -> None:
     cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 4.2)
-    assert "try again in 4 s" in describe_command_error(_interaction(), cooldown)
+    assert describe_command_error(_interaction(), cooldown) == "Slow down — try again in 5 s."
+    soon = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 0.2)
+    assert "try again in 1 s" in describe_command_error(_interaction(), soon)
     assert describe_command_error(_interaction(), app_commands.CheckFailure()) == (
         "You are not allowed to use that command here."
     )
@@ -88,3 +91,27 @@ def test_unexpected_errors_are_logged_and_never_shown(caplog: pytest.LogCaptureF
     assert text == SOMETHING_WENT_WRONG
     assert "secret detail" not in text
     assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+
+
+def _member(user_id: int) -> discord.Interaction[Any]:
+    return cast(discord.Interaction[Any], SimpleNamespace(user=SimpleNamespace(id=user_id)))
+
+
+def test_member_cooldown_allows_rate_per_window_then_says_how_long_to_wait() -> None:
+    cooldown = MemberCooldown(5, 10)
+    alice, bob = _member(1), _member(2)
+    assert [cooldown.hit(alice, now=100.0 + i * 0.02) for i in range(5)] == [0.0] * 5
+    assert cooldown.hit(alice, now=101.0) == pytest.approx(9.0)
+    assert cooldown.hit(alice, now=104.0) == pytest.approx(6.0)  # refusals are not counted
+    assert cooldown.waiting(alice, now=104.0) == pytest.approx(6.0)
+    assert cooldown.hit(bob, now=104.0) == 0.0  # per member
+    assert cooldown.waiting(bob, now=104.0) == 0.0
+    assert cooldown.hit(alice, now=110.5) == 0.0  # a new window
+    assert cooldown.waiting(alice, now=110.6) == 0.0
+
+
+def test_member_cooldown_zero_is_off() -> None:
+    for rate, per in ((0, 10), (5, 0)):
+        cooldown = MemberCooldown(rate, per)
+        assert all(cooldown.hit(_member(1), now=1.0) == 0.0 for _ in range(100))
+        assert cooldown.waiting(_member(1), now=1.0) == 0.0

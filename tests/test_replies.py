@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from types import SimpleNamespace
 from typing import Any, cast
 
 import discord
+import pytest
 
 from bot import replies
 
@@ -131,3 +134,43 @@ async def test_when_busy_the_interaction_is_acknowledged_before_the_work_ends() 
     assert fake.log == ["defer ephemeral=False"]
     release.set()
     await asyncio.gather(*running)
+
+
+async def test_an_interaction_still_unanswered_at_the_deadline_is_given_up(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(replies, "ACK_WINDOW", 0.2)
+    monkeypatch.setattr(replies, "GRACE", 0.05)
+    fake = FakeInteraction()
+    fake.id = 77
+    fake.created_at = discord.utils.utcnow()  # type: ignore[attr-defined]
+    fake.user = SimpleNamespace(id=5)  # type: ignore[attr-defined]
+    fake.data = {"name": "search"}  # type: ignore[attr-defined]
+    fake.command = None  # type: ignore[attr-defined]
+    stopped: list[str] = []
+
+    async def hung_defer(*, ephemeral: bool = False) -> None:
+        await asyncio.sleep(30)  # the acknowledgement never comes back
+
+    fake.response.defer = hung_defer  # type: ignore[method-assign]
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.append("work")
+
+    async def handler() -> None:
+        replies.start_clock(_i(fake))
+        assert (replies.time_left(_i(fake)) or 0) <= 0.2
+        await replies.run_within(_i(fake), work(), patience=10)  # short budget: defer now
+        stopped.append("not reached")
+
+    with caplog.at_level(logging.WARNING, logger="bot.replies"):
+        task = asyncio.create_task(handler())
+        await asyncio.wait({task}, timeout=5)
+    assert task.cancelled()
+    assert stopped == ["work"]  # the work was cancelled too: nothing goes on
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "/search from user 5 not answered" in warnings[0]
+    assert replies.time_left(_i(fake)) is None  # the clock is gone

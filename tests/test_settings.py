@@ -20,6 +20,7 @@ def test_defaults_need_no_environment(tmp_path: Path) -> None:
     assert not settings.discord_token
     assert settings.owner_ids == frozenset()
     assert settings.reindex_interval_min == 0
+    assert (settings.cooldown_commands, settings.cooldown_seconds) == (5, 10)
 
 
 def test_environment_overrides_env_file(tmp_path: Path) -> None:
@@ -44,6 +45,8 @@ def test_index_dir_follows_database(tmp_path: Path) -> None:
         ("REINDEX_INTERVAL", "-1"),
         ("LOG_LEVEL", "LOUD"),
         ("MAX_SUBSCRIPTIONS_PER_CHANNEL", "0"),
+        ("COOLDOWN_COMMANDS", "-1"),
+        ("COOLDOWN_SECONDS", "ten"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str) -> None:

@@ -31,6 +31,7 @@ from bot.ui.limits import (
     fit_content,
     fit_message,
 )
+from bot.ui.views import admit
 
 ALERT_COLOUR = discord.Colour(0x2B8A3E)
 PAUSED_COLOUR = discord.Colour(0xC92A2A)
@@ -284,6 +285,9 @@ class SubscribeButton(
         /,
     ) -> SubscribeButton:
         return cls(match["ref"])
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return await admit(interaction)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client

@@ -36,6 +36,19 @@ class ActionRouter(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class ComponentGate(Protocol):
+    async def admit_component(self, interaction: discord.Interaction[Any]) -> bool: ...
+
+
+async def admit(interaction: discord.Interaction[Any]) -> bool:
+    """Every component's ``interaction_check``: the client's one gate (clock, cooldown),
+    which answers a refused click itself."""
+    client = interaction.client
+    return await client.admit_component(interaction) if isinstance(client, ComponentGate) \
+        else True
+
+
 class ActionItem(
     discord.ui.DynamicItem[discord.ui.Item[Any]],
     template=actions.TEMPLATE,
@@ -55,6 +68,9 @@ class ActionItem(
     ) -> ActionItem:
         # Never raise here: discord.py would drop the click and Discord show a failure.
         return cls(item)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return await admit(interaction)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         values = list(getattr(self.item, "values", []) or [])

@@ -47,6 +47,8 @@ def bot_env(
         WATCH_INTERVAL="0",
         OWNER_IDS="",
         DEV_GUILD_ID="",
+        # Tests drive many interactions as one member; the cooldown has its own tests.
+        COOLDOWN_COMMANDS="0",
     )
     if api_base is not None:
         env["DISCORD_API_BASE"] = api_base
