@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, print_error
+from bot.cli.common import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE, print_error
 
 # name -> function(context) -> list of (label, value) rows; see register_section
 SECTIONS: dict[str, Callable[[BenchContext], list[tuple[str, str]]]] = {}
@@ -106,9 +106,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print_error("--papers and --per-file must be at least 1")
         return EXIT_USAGE
     started = time.perf_counter()
-    files = write_digests(
-        args.out, args.papers, seed=args.seed, per_file=args.per_file, workers=args.workers
-    )
+    try:
+        files = write_digests(
+            args.out, args.papers, seed=args.seed, per_file=args.per_file, workers=args.workers
+        )
+    except OSError as exc:
+        print_error(f"cannot write to {args.out}: {exc.strerror or exc}")
+        return EXIT_NOT_APPLIED
     print(
         f"wrote {args.papers:,} papers in {len(files)} files to {args.out} "
         f"in {time.perf_counter() - started:.1f} s"

@@ -3,7 +3,8 @@
 The same :class:`~bot.catalogue.Catalogue` the bot uses. Human output is a readable card;
 ``--json`` prints one JSON document on stdout. Exit codes: 0 found; 1 nothing found (the
 message on stderr, with a "did you mean" when there is one) or the catalogue is empty; 2 a
-query that cannot be understood (the message says what to fix) or bad settings.
+query that cannot be understood (the message says what to fix) or bad settings; 3 a database
+that cannot be used (not a database, unreadable, or from a newer digest-bot).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from bot.catalogue import Catalogue
 from bot.cli.common import (
+    EXIT_NOT_APPLIED,
     EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
@@ -80,7 +82,7 @@ async def _open(args: argparse.Namespace) -> Catalogue:
     try:
         catalogue = await Catalogue.open(settings, warm=False)  # one command: no warm-up
     except StoreError as exc:
-        raise CliError(str(exc), EXIT_NOT_FOUND) from None
+        raise CliError(str(exc), EXIT_NOT_APPLIED) from None
     if catalogue.index.n_docs == 0 and (await catalogue.stats()).papers == 0:
         await catalogue.close()
         raise CliError(EMPTY, EXIT_NOT_FOUND)

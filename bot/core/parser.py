@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from bot.core.models import Author, Diagnostic, Paper, ParseReport
-from bot.core.text import fold, identity_form, normalise_space
+from bot.core.text import fold, identity_form, normalise_space, strip_format
 
 NBSP = "\u00a0"
 ID_LENGTH = 8
@@ -223,7 +223,9 @@ def _parse_entry(blocks: list[_Block], path: str) -> tuple[Paper | None, list[Di
 
 def parse_text(text: str, path: str, digest_hash: str = "") -> ParseReport:
     """Parse decoded digest text. Never raises on bad content."""
-    heading, groups = _split_header(_groups(text))
+    # Invisible format characters (zero-width, bidi controls) go before anything else: every
+    # field is stored, searched and shown as the text it looks like.
+    heading, groups = _split_header(_groups(strip_format(text)))
     papers: list[Paper] = []
     seen: dict[str, Paper] = {}
     diagnostics: list[Diagnostic] = []

@@ -2,6 +2,11 @@
 
 Everything that compares text compares ``fold``-ed text: NFKC, case-folded, accents removed,
 so "Mézard", "MEZARD" and "Mezard" meet.
+
+Invisible format characters (Unicode category Cf: zero-width space, joiner and non-joiner,
+LRM/RLM, bidi embeddings, overrides and isolates, soft hyphen, word joiner, BOM, ...) are
+removed by :func:`strip_format`: the parser drops them from every digest field, and ``fold``
+and the tokenizer drop them too, so "Zero<U+200B>Width" is the word "ZeroWidth" everywhere.
 """
 
 from __future__ import annotations
@@ -37,6 +42,32 @@ _SPECIAL_FOLDS = str.maketrans(
 )
 
 
+# Unicode general category Cf (format characters) as of Unicode 15.1; tests/core/test_text.py
+# checks it against the running Python's unicodedata. A zero-width joiner inside an emoji
+# sequence and the tag characters of subdivision flags go too: harmless in paper metadata.
+# Two classes: the re module tests a class of BMP characters with one table lookup, while
+# each range beyond the BMP costs a comparison per character (3x slower on a digest file).
+_FORMAT_BMP_RE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_FORMAT_ASTRAL_RE = re.compile(
+    "[\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+
+def strip_format(text: str) -> str:
+    """Remove invisible format characters (category Cf): zero-width, bidi controls, ..."""
+    if text.isascii():
+        return text
+    if _FORMAT_BMP_RE.search(text) is not None:
+        text = _FORMAT_BMP_RE.sub("", text)
+    if len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text):  # beyond the BMP
+        text = _FORMAT_ASTRAL_RE.sub("", text)
+    return text
+
+
 def normalise_space(text: str) -> str:
     """Collapse every run of Unicode white space (no-break spaces included) to one space."""
     # str.split() splits on every Unicode white space, no-break spaces included.
@@ -47,7 +78,7 @@ def fold(text: str) -> str:
     """NFKC, case-fold and strip accents: the comparison form of any text."""
     if text.isascii():  # the common case: nothing to decompose, casefold == lower
         return text.lower()
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_FOLDS)
+    text = unicodedata.normalize("NFKC", strip_format(text)).casefold().translate(_SPECIAL_FOLDS)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped)
@@ -295,8 +326,9 @@ def _fold_word(word: str) -> str:
 
 
 def nfc(text: str) -> str:
-    """NFC-normalised text (ASCII returned as is): the text word offsets refer to."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    """NFC-normalised text without format characters (ASCII returned as is): the text word
+    offsets refer to."""
+    return text if text.isascii() else unicodedata.normalize("NFC", strip_format(text))
 
 
 _nfc = nfc

@@ -174,7 +174,15 @@ async def _run(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> Non
 
 
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    pending = aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn = await pending
+    except BaseException:
+        # When the file cannot be opened, aiosqlite stops its worker thread by posting to this
+        # event loop; wait for the thread, or it posts to a closed loop after asyncio.run has
+        # returned and prints a thread traceback at exit.
+        await asyncio.to_thread(pending._thread.join, 5.0)
+        raise
     try:
         conn.row_factory = sqlite3.Row
         await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

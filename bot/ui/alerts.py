@@ -18,7 +18,15 @@ import discord
 from discord.ext import commands
 
 from bot.core.models import Paper
-from bot.ui.format import neutralise_mentions, plural, safe, safe_clamped, short_authors, when
+from bot.ui.format import (
+    neutralise_mentions,
+    plain,
+    plural,
+    safe,
+    safe_clamped,
+    short_authors,
+    when,
+)
 from bot.ui.limits import (
     CUSTOM_ID,
     EMBED_DESCRIPTION,
@@ -160,7 +168,7 @@ def subscriptions_embed(
         return embed
     embed.description = f"Catalogue last reindexed: {reindexed}."
     for line in list(lines)[:max_lines]:
-        name = clamp(f"#{line.id} · " + " ".join(line.query.split()), 256)
+        name = clamp(f"#{line.id} · " + neutralise_mentions(plain(line.query)), 256)
         if line.active:
             state = "**active**"
         else:
@@ -191,7 +199,7 @@ def subscribe_embed(
     """The ``/subscribe`` confirmation: the preview and "starts from now"."""
     verb = "Resumed" if resumed else "Subscribed"
     embed = discord.Embed(
-        title=clamp(f"{verb}: " + " ".join(query.split()), 256),
+        title=clamp(f"{verb}: " + neutralise_mentions(plain(query)), 256),
         colour=ALERT_COLOUR,
     )
     parts = [

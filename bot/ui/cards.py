@@ -28,6 +28,7 @@ from bot.ui.format import (
     bold_segments,
     inline_code,
     parse_iso,
+    plain,
     plural,
     safe,
     safe_clamped,
@@ -74,8 +75,9 @@ def _names(paper: StoredPaper) -> list[str]:
 
 
 def _plain(text: str, limit: int) -> str:
-    """Text for places Discord shows literally (select options, footers): spaces collapsed."""
-    return clamp(" ".join(text.split()), limit)
+    """Text for places Discord shows literally (select options, footers): spaces collapsed,
+    invisible format characters removed."""
+    return clamp(plain(text), limit)
 
 
 def _choice(paper: StoredPaper) -> Choice:

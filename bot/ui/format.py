@@ -1,9 +1,19 @@
 """Making digest text safe and tidy inside Discord messages.
 
 Digest text is untrusted: titles and abstracts can hold Markdown (``*``, ``_``, ``#``, masked
-links) and mentions (``@everyone``, ``<@123…>``). :func:`safe` escapes the Markdown with
-``discord.utils.escape_markdown`` and breaks every mention with a zero-width space; the
-client's ``AllowedMentions.none()`` is the second line of defence.
+links), mentions (``@everyone``, ``<@123…>``) and invisible characters (zero-width, bidi
+overrides). :func:`safe` removes the invisible format characters (Unicode category Cf, see
+:func:`bot.core.text.strip_format`; a database indexed before they were dropped at parse time
+may still hold some), escapes the Markdown with ``discord.utils.escape_markdown`` and breaks
+every mention with a zero-width space; the client's ``AllowedMentions.none()`` is the second
+line of defence.
+
+Mentions: ``discord.utils.escape_mentions`` breaks ``@everyone``, ``@here`` and user/role
+mentions with 17-20 digit ids only, so :func:`neutralise_mentions` also breaks every other
+``<…>`` form Discord draws as something else than its text, whatever the id's length: user
+``<@1>`` / ``<@!1>``, role ``<@&1>``, channel ``<#1>``, slash command ``</name:1>``, custom
+emoji ``<:name:1>`` / ``<a:name:1>``, timestamp ``<t:1:R>`` and guild navigation
+``<id:customize>``.
 """
 
 from __future__ import annotations
@@ -15,24 +25,33 @@ from datetime import UTC, datetime
 import discord
 
 from bot.core.models import Segment
+from bot.core.text import strip_format
 from bot.ui.limits import ELLIPSIS, clamp, dlen, join_clamped
 
 ZWSP = "\u200b"
 _SPACE_RE = re.compile(r"[ \t\r\f\v]+")
-# Mentions escape_mentions leaves alone: channel mentions and slash-command mentions.
-_EXTRA_MENTION_RE = re.compile(r"<(#|/)")
+# The start of every <…> markup Discord renders (see the module docstring), any id length.
+_MARKUP_RE = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)
 
 
 def neutralise_mentions(text: str) -> str:
-    """Break ``@everyone``, ``@here``, user/role and channel mentions with a zero-width space."""
-    text = discord.utils.escape_mentions(text)
-    return _EXTRA_MENTION_RE.sub(lambda m: "<" + ZWSP + m.group(1), text)
+    """Invisible format characters removed, then ``@everyone``, ``@here`` and every mention
+    or other rendered ``<…>`` markup broken with a zero-width space."""
+    text = discord.utils.escape_mentions(strip_format(text))
+    return _MARKUP_RE.sub("<" + ZWSP, text)
 
 
 def safe(text: str) -> str:
-    """Digest text made inert: Markdown escaped, mentions neutralised, spaces collapsed."""
-    text = _SPACE_RE.sub(" ", text).strip()
+    """Digest text made inert: invisible characters removed, Markdown escaped, mentions
+    neutralised, spaces collapsed."""
+    text = _SPACE_RE.sub(" ", strip_format(text)).strip()
     return neutralise_mentions(discord.utils.escape_markdown(text))
+
+
+def plain(text: str) -> str:
+    """Text for places Discord shows literally (select options, autocomplete, footers, titles
+    echoing a query): invisible format characters removed, white space collapsed."""
+    return " ".join(strip_format(text).split())
 
 
 def safe_clamped(text: str, limit: int) -> str:
@@ -41,8 +60,9 @@ def safe_clamped(text: str, limit: int) -> str:
 
 
 def inline_code(text: str) -> str:
-    """Text shown as inline code (ids); backticks removed so the span cannot be broken."""
-    cleaned = text.replace("`", "'").strip() or "?"
+    """Text shown as inline code (ids, queries); backticks and invisible characters removed so
+    the span cannot be broken or disguised."""
+    cleaned = strip_format(text).replace("`", "'").strip() or "?"
     return f"`{cleaned}`"
 
 

@@ -296,3 +296,42 @@ def test_empty_file_is_a_warning_not_a_crash() -> None:
     report = parse_digest(b"", "empty.txt")
     assert report.ok and report.papers == ()
     assert [d.severity for d in report.diagnostics] == ["warning"]
+
+
+def test_invisible_format_characters_are_removed_from_every_field() -> None:
+    """Zero-width and bidi characters are invisible: the paper is the one its text shows."""
+    dirty = (
+        "\u00a0Invisible\u200b County\n\n\n"
+        "Zero\u200bWidth \u202eTXT.EXE\u202c Networks\n\n"
+        "M\u00fcl\u200dler, Anna\u2066, \u200eO'Brien, Sean\n\n"
+        "arXiv.org \u2067Machine\u2069 Learning\n\n"
+        "We train multi\u00adlayer nets\ufeff. \u200f\n"
+    )
+    clean = (
+        "\u00a0Invisible County\n\n\n"
+        "ZeroWidth TXT.EXE Networks\n\n"
+        "Müller, Anna, O'Brien, Sean\n\n"
+        "arXiv.org Machine Learning\n\n"
+        "We train multilayer nets.\n"
+    )
+    got = parse_digest(dirty.encode(), "dirty.txt")
+    want = parse_digest(clean.encode(), "clean.txt")
+    assert got.ok and got.heading == "Invisible County"
+    (paper,) = got.papers
+    (expected,) = want.papers
+    assert paper.title == "ZeroWidth TXT.EXE Networks"
+    assert [a.display for a in paper.authors] == ["Anna Müller", "Sean O'Brien"]
+    assert [a.key for a in paper.authors] == ["anna muller", "sean o'brien"]
+    assert paper.authors_raw == "Müller, Anna, O'Brien, Sean"
+    assert paper.venue == "arXiv.org Machine Learning"
+    assert paper.abstract == "We train multilayer nets."
+    assert (paper.id, paper.key) == (expected.id, expected.key)
+
+
+def test_a_line_of_only_invisible_characters_is_blank() -> None:
+    text = (
+        "Title One\n\nDoe, Jane\n\nVenue\n\nAbstract one.\n\u200b\n\u2060\n"
+        "Title Two\n\nRoe, Rick\n\nVenue\n\nAbstract two.\n"
+    )
+    report = parse_digest(text.encode(), "x.txt")
+    assert [p.title for p in report.papers] == ["Title One", "Title Two"]

@@ -5,11 +5,16 @@ from __future__ import annotations
 from bot.core.text import (
     STOPWORDS,
     document_terms,
+    fold,
+    identity_form,
+    nfc,
     phrase_terms,
     positioned_terms,
     query_terms,
     span_terms,
     stem,
+    strip_format,
+    surface_words,
     terms,
     word_spans,
 )
@@ -78,3 +83,48 @@ def test_nfc_and_nfd_input_agree() -> None:
 
     word = "Mézard"
     assert terms(unicodedata.normalize("NFD", word)) == terms(word) == ["mezard"]
+
+
+# -- invisible format characters (Unicode category Cf) ----------------------------------------
+
+ZERO_WIDTH_AND_BIDI = (
+    "\u200b\u200c\u200d\u200e\u200f"  # zero-width space, non-joiner, joiner, LRM, RLM
+    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # bidi isolates
+    "\u00ad\u2060\ufeff"  # soft hyphen, word joiner, BOM
+)
+
+
+def test_format_characters_are_removed() -> None:
+    assert strip_format("Zero\u200bWidth") == "ZeroWidth"
+    assert strip_format("\u202eTXT.EXE") == "TXT.EXE"
+    assert strip_format(f"a{ZERO_WIDTH_AND_BIDI}b") == "ab"
+    assert strip_format("multi\u00adlayer Müller\u2069") == "multilayer Müller"
+    assert strip_format("plain ascii") == "plain ascii"
+
+
+def test_every_format_character_and_nothing_else_is_removed() -> None:
+    import sys
+    import unicodedata
+
+    everything = "".join(
+        chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
+    )
+    kept = strip_format(everything)
+    removed = set(everything) - set(kept)
+    categories = {unicodedata.category(ch) for ch in removed}
+    assert categories <= {"Cf", "Cn"}, categories  # Cn: assigned in a later Unicode version
+    assert not [ch for ch in kept if unicodedata.category(ch) == "Cf"]
+    assert len(kept) + len(removed) == len(everything)
+
+
+def test_zero_width_words_are_searchable_as_the_visible_word() -> None:
+    assert fold("Zero\u200bWidth") == fold("ZeroWidth") == "zerowidth"
+    assert identity_form("Zero\u200bWidth \u202eTXT.EXE") == "zerowidth txt exe"
+    assert terms("Zero\u200bWidth models") == terms("ZeroWidth models")
+    assert query_terms("Zero\u200bWidth") == query_terms("zerowidth") == ["zerowidth"]
+    assert phrase_terms("\u2066Zero\u200bWidth models\u2069") == phrase_terms("zerowidth models")
+    assert surface_words("multi\u00adlayer") == ["multilayer"]
+    text = "Zero\u200bWidth \u202eTXT"
+    assert [w for _, _, w in word_spans(text)] == ["ZeroWidth", "TXT"]
+    assert nfc(text) == "ZeroWidth TXT"

@@ -1,4 +1,5 @@
-"""A digest made to break Discord limits: a huge abstract, 60 authors, ``@everyone``, Markdown."""
+"""A digest made to break Discord limits: a huge abstract, 60 authors, ``@everyone``, Markdown,
+mentions with short ids and invisible (zero-width, bidi) characters."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ NBSP = "\u00a0"
 
 STRESS_TITLE = (
     "@everyone Hyperbolic **Stress** Tests of _Embedding_ Limits with <@123456789012345678> "
-    "and `code` in the Title"
+    "<@&999> <#12> and `code` in the Zero\u200bWidth \u202eTitle"
 )
 STRESS_VENUE = "Journal of *Pathological* Inputs"
 STRESS_AUTHORS = [(f"Zyxwvut{i:02d}", f"Quintessa{i:02d}") for i in range(60)]

@@ -317,6 +317,26 @@ async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: R
     double.assert_no_violations()
 
 
+async def test_short_mentions_and_invisible_characters_stay_inert(running: Running) -> None:
+    """The stress title holds ``<@&999> <#12>`` and ``Zero<ZWSP>Width <RLO>Title``."""
+    double = running.double
+    search = await double.invoke_slash("search", {"query": "zerowidth", "limit": 1})
+    body = data(await search.response(timeout=3))
+    assert "Hyperbolic" in embed(body)["fields"][0]["name"]  # found by the word it shows
+    stress_id = select(body)["options"][0]["value"]
+    paper = await double.invoke_slash("paper", {"paper": stress_id})
+    pbody = data(await paper.response(timeout=3))
+    title = embed(pbody)["title"]
+    assert f"<{ZWSP}@&999> <{ZWSP}#12>" in title and title.endswith("ZeroWidth Title")
+    for message in (body, pbody):
+        text = embed_text(message)
+        assert "<@&999>" not in text and "<#12>" not in text
+        assert "\u202e" not in text and "Zero\u200bWidth" not in text
+        labels = [o["label"] for o in select(message)["options"]] if components(message) else []
+        assert all("\u200b" not in label and "\u202e" not in label for label in labels)
+    double.assert_no_violations()
+
+
 async def test_twenty_interactions_in_flight_are_all_answered_quickly(running: Running) -> None:
     double = running.double
     queries = ["scaling laws", "feature learning", "chemistry", "hyperbolic", "learning"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.discord_double import DiscordDouble
-from tests.e2e.harness import bot_env, copy_seeds, run_cli, run_cli_async
+from tests.e2e.harness import BotProcess, bot_env, copy_seeds, run_cli, run_cli_async
 
 
 def _one_line_error(stderr: str, needle: str) -> None:
@@ -56,3 +57,47 @@ async def test_sync_pushes_the_commands_to_a_guild_and_exits(tmp_path: Path) -> 
         assert again.returncode == 0 and double.command_overwrites(guild) == 2
         assert double.token not in result.stderr + again.stderr
         double.assert_no_violations()
+
+
+def _newer_database(path: Path) -> None:
+    """A database stamped with a schema version this code does not know."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+
+
+@pytest.mark.parametrize("args", [["run"], ["sync", "--guild", "1"]], ids=["run", "sync"])
+async def test_database_newer_than_the_code_exits_3_with_one_line(
+    tmp_path: Path, args: list[str]
+) -> None:
+    async with DiscordDouble() as double:
+        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
+                      digest_dir=copy_seeds(tmp_path / "d"), extra={"LOG_LEVEL": "WARNING"})
+        _newer_database(Path(env["DATABASE_PATH"]))
+        result = await run_cli_async(args, env, tmp_path)
+        assert result.returncode == 3, result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        _one_line_error(result.stderr, "schema version 999")
+        assert not double.requests_matching("PUT", "commands")
+
+
+async def test_run_with_a_missing_digest_folder_serves_and_says_so_in_its_log(
+    tmp_path: Path,
+) -> None:
+    """The bot is a service: a missing DIGEST_DIR is a warning in its log (``/reindex`` and
+    the periodic job pick the folder up once it exists), not an exit."""
+    async with DiscordDouble() as double:
+        missing = tmp_path / "no-such-folder"
+        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
+                      digest_dir=missing)
+        bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
+        bot.start()
+        try:
+            await bot.wait_ready(double, identify=1)
+        finally:
+            code = await bot.stop()
+        assert code == 0
+        log = bot.log_text()
+        assert "could not index" in log and str(missing) in log
+        assert "Traceback" not in log
