@@ -53,6 +53,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "WATCH_INTERVAL": ("5", "Seconds between checks for a reindex done by the CLI; 0 = off."),
     "MAX_SUBSCRIPTIONS_PER_CHANNEL": ("10", "Most topic subscriptions one channel may have."),
     "MAX_SUBSCRIPTIONS_PER_GUILD": ("50", "Most topic subscriptions one server may have."),
+    "MAX_DIGEST_BYTES": (
+        str(64 * 1024 * 1024),
+        "Largest digest file read, in bytes (64 MiB); a bigger file is reported and skipped.",
+    ),
+    "FOLLOW_SYMLINKS": (
+        "0",
+        "1 = follow symbolic links that lead out of DIGEST_DIR; 0 = report and skip them.",
+    ),
 }
 
 
@@ -64,6 +72,15 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
 
 
 def _optional_id(name: str, raw: str) -> int | None:
@@ -86,6 +103,8 @@ class Settings:
     watch_interval_s: float = 5.0
     max_subscriptions_per_channel: int = 10
     max_subscriptions_per_guild: int = 50
+    max_digest_bytes: int = 64 * 1024 * 1024
+    follow_symlinks: bool = False
 
     @classmethod
     def from_env(
@@ -130,4 +149,6 @@ class Settings:
             max_subscriptions_per_guild=_int(
                 "MAX_SUBSCRIPTIONS_PER_GUILD", values["MAX_SUBSCRIPTIONS_PER_GUILD"], 1
             ),
+            max_digest_bytes=_int("MAX_DIGEST_BYTES", values["MAX_DIGEST_BYTES"], 1),
+            follow_symlinks=_bool("FOLLOW_SYMLINKS", values["FOLLOW_SYMLINKS"]),
         )
