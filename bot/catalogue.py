@@ -324,6 +324,8 @@ class Catalogue:
                 alert_hook=alert_hook,
                 progress=progress,
                 force=force,
+                max_bytes=self.settings.max_digest_bytes,
+                follow_symlinks=self.settings.follow_symlinks,
             )
             await self._apply(result, before)
             self._stats = None

@@ -2,18 +2,29 @@
 
 One path for the CLI (``digest-bot reindex``), ``/reindex`` and the periodic job:
 
-1. List ``*.txt`` under the digest folder (sorted by relative path, hidden files skipped), read
-   and hash them, and parse the ones whose content changed, in a worker thread.
-   A file that is not UTF-8 text (or cannot be read) is *rejected*: it changes nothing, so
-   whatever the catalogue held for it stays.
-2. One ``BEGIN IMMEDIATE`` transaction: :meth:`PaperStore.write_digests` upserts digests,
+1. List ``*.txt`` under the digest folder (sorted by relative path, hidden files and folders
+   skipped), read and hash them, and parse the ones whose content changed, in a worker
+   thread. Only regular files are read, at most ``max_bytes`` each (``MAX_DIGEST_BYTES``),
+   and never more than that from any file; symbolic links are followed when they stay inside
+   the folder, and out of it only with ``follow_symlinks`` (``FOLLOW_SYMLINKS=1``). A file
+   that cannot be read, is not a regular file, is too big, is a link not followed or is not
+   UTF-8 text is *rejected*; a folder that cannot be read (or a link to a folder not
+   followed) is reported the same way. Either way it is a diagnostic and changes nothing:
+   whatever the catalogue held from it stays.
+2. A paper found in several digests takes its text from the newest digest: the latest date
+   in the file name (``...YYYY-MM-DD...``), else the file's modification time when its
+   current content was indexed; on the same date, the later file name. Digests not read this
+   time are taken into account through the catalogue (and re-read when one of them becomes
+   the paper's source), so the rule holds across reindexes. Two versions that differ give a
+   warning naming both places.
+3. One ``BEGIN IMMEDIATE`` transaction: :meth:`PaperStore.write_digests` upserts digests,
    papers, authors and memberships and marks the papers left in no digest as removed; the
    alert hook sees the papers the catalogue has never seen and writes its outbox in the same
    transaction; the catalogue version is bumped when anything changed.
-3. The caller updates its search index from :attr:`IngestResult.changed`.
+4. The caller updates its search index from :attr:`IngestResult.changed`.
 
 A crash anywhere leaves the old catalogue or the new one, never a mix. If another process
-changes the catalogue between steps 1 and 2, the reindex starts over (the catalogue version
+changes the catalogue between steps 1 and 3, the reindex starts over (the catalogue version
 tells).
 """
 
@@ -21,10 +32,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import stat
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from bot.core.models import (
@@ -37,12 +51,41 @@ from bot.core.models import (
 )
 from bot.core.parser import content_hash, parse_digest
 from bot.store.db import Database, StoreError, Transaction
-from bot.store.papers import DigestContent, DigestStamp, PaperStore, utc_now
+from bot.store.papers import (
+    Appearance,
+    DigestContent,
+    DigestStamp,
+    PaperStore,
+    entry_hash,
+    utc_now,
+)
 
 AlertHook = Callable[[Transaction, Sequence[tuple[int, Paper]]], Awaitable[int]]
 Progress = Callable[[str, int, int], None]
 
+# The largest digest file read (MAX_DIGEST_BYTES). Parsing takes a few times a file's size in
+# memory; 64 MiB is some 45,000 entries, far above any real digest (the seed is 12 KB for
+# 8 papers, a 1,000-paper digest about 1.5 MB), and keeps one file's parse to a few hundred MB.
+MAX_DIGEST_BYTES = 64 * 1024 * 1024
+
 _ATTEMPTS = 3
+_READ_CHUNK = 1 << 20  # bytes per read once a file has proved longer than its size said
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # a named pipe must never block the open
+    | getattr(os, "O_NOFOLLOW", 0)  # the path was checked: a link swapped in is not followed
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_NOT_FOLLOWED = "not followed (FOLLOW_SYMLINKS=1 allows it)"
+_KEEPS_STATE = "the digests in it keep their current state"
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +114,39 @@ class _Read:
     size: int = 0
     mtime_ns: int = 0
     restamp: bool = False  # unchanged content, but a new size / modification time
+    reason: str = ""  # why a file with no diagnostic of its own was rejected
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A ``*.txt`` entry of the folder: ``path`` is what to open (a followed link's target);
+    ``problem`` set means rejected while listing, for that reason."""
+
+    name: str
+    path: Path
+    problem: str = ""
+
+
+@dataclass(slots=True)
+class _Listing:
+    files: list[_Found] = field(default_factory=list)
+    # folders not read, as (relative path, diagnostic, reason for the file outcomes): the
+    # catalogue's digests under them keep their state
+    blocked: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    """A digest's date: from its name (a day, UTC) or its content's modification time."""
+
+    ns: int
+    from_name: bool
+
+    def __str__(self) -> str:
+        moment = datetime.fromtimestamp(self.ns / 1e9, UTC)
+        if self.from_name:
+            return moment.strftime("%Y-%m-%d")
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC (modified)")
 
 
 class _FolderError(Exception):
@@ -88,13 +164,16 @@ async def reindex(
     alert_hook: AlertHook | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    max_bytes: int = MAX_DIGEST_BYTES,
+    follow_symlinks: bool = False,
 ) -> IngestResult:
     """Bring the catalogue in line with the digest folder; see the module docstring.
 
     ``force`` re-parses files whose content is unchanged, and lets an empty folder mark every
     digest as gone (without it an empty folder is refused: a mistyped path must not empty the
-    catalogue). Expected problems (missing folder, every file rejected) come back as a report
-    with ``applied=False`` and a diagnostic; only database failures raise.
+    catalogue). ``max_bytes`` caps the size of a digest file; ``follow_symlinks`` follows
+    links out of the folder. Expected problems (missing folder, every file rejected) come back
+    as a report with ``applied=False`` and a diagnostic; only database failures raise.
     """
     started = time.perf_counter()
     store = PaperStore(db)
@@ -109,20 +188,23 @@ async def reindex(
         version = await store.catalogue_version()
         known = {d.path: d for d in await store.digests()}
         try:
-            files = await asyncio.to_thread(_list_files, root)
+            listing = await asyncio.to_thread(_list_files, root, follow_symlinks)
         except _FolderError as exc:
             return await _not_applied(
                 store, started, [Diagnostic(str(root), 0, str(exc))], [], version
             )
         stamps = await store.digest_stamps()
-        reads = await asyncio.to_thread(_read_all, files, stamps, force, notify)
+        reads = await asyncio.to_thread(
+            _read_all, listing.files, stamps, force, notify, max_bytes
+        )
+        reads.extend(_kept_unread(listing, known, {r.path for r in reads}))
+        reads.sort(key=lambda r: r.path)
 
         listed = {r.path for r in reads}
         gone = sorted(path for path in known if path not in listed)
+        dates = _Dates(stamps)
         contents = [
-            DigestContent(
-                r.path, r.content_hash, r.report.heading, r.report.papers, r.size, r.mtime_ns
-            )
+            _content(r, dates.new(r.path, r.content_hash, r.mtime_ns))
             for r in reads
             if r.status == "parsed" and r.report is not None
         ]
@@ -130,7 +212,8 @@ async def reindex(
             (r.path, DigestStamp(r.content_hash, r.size, r.mtime_ns)) for r in reads if r.restamp
         ]
         outcomes = _outcomes(reads, known, gone)
-        diagnostics = [d for r in reads for d in r.diagnostics]
+        blocked = [Diagnostic(folder, 1, why) for folder, why, _ in listing.blocked]
+        diagnostics = _by_file([*(d for r in reads for d in r.diagnostics), *blocked])
 
         if reads and all(r.status == "rejected" for r in reads):
             diagnostics.append(
@@ -160,12 +243,38 @@ async def reindex(
                 store, started, diagnostics, outcomes, version, applied=True
             )
 
+        # Which digest gives each paper its text (the newest), and what differs.
+        unreadable = {r.path for r in reads if r.status == "rejected"}
+        present = set(stamps)
+        others = present - {c.path for c in contents} - set(gone)
+        appearances: list[Appearance] = []
+        if others:
+            appearances = await store.appearances(
+                {p.key for c in contents for p in c.papers}, [*(c.path for c in contents), *gone]
+            )
+        judged = _arbitrate(contents, appearances, dates, set(gone), unreadable)
+        if judged.extra:
+            where = {f.name: f for f in listing.files}
+            again = [where[path] for path in sorted(judged.extra) if path in where]
+            extra = await asyncio.to_thread(_read_extra, again, max_bytes)
+            judged = judged.with_extra(
+                [_content(r, dates.new(r.path, r.content_hash, r.mtime_ns)) for r in extra]
+            )
+            contents = sorted([*contents, *judged.added], key=lambda c: c.path)
+        stored: dict[str, Paper] = {}
+        if ids := judged.stored_ids():
+            stored = {s.paper.key: s.paper for s in (await store.get_papers(ids)).values()}
+        if conflicts := judged.conflicts(dates, stored):  # (files were read: no folder line)
+            diagnostics = _by_file([*diagnostics, *conflicts])
+
         now = utc_now()
         try:
             async with db.transaction() as tx:
                 if await PaperStore.version_in(tx) != version:
                     raise _Stale
-                change = await store.write_digests(tx, contents, gone, now=now, progress=progress)
+                change = await store.write_digests(
+                    tx, contents, gone, now=now, progress=progress, keep_text=judged.keep
+                )
                 await PaperStore.restamp(tx, restamps)
                 alerts = 0
                 if alert_hook is not None and change.added:
@@ -199,53 +308,178 @@ async def reindex(
     )
 
 
-def _list_files(root: Path) -> list[tuple[str, Path]]:
+# -- listing the folder ------------------------------------------------------------------------
+
+
+def _list_files(root: Path, follow_symlinks: bool) -> _Listing:
+    """Every ``*.txt`` under ``root`` (not hidden), and the folders that could not be read.
+
+    A link is followed when its target is inside ``root``, or anywhere with
+    ``follow_symlinks``; a link to a folder inside ``root`` is not followed (its files are
+    read at their real place), and no folder is read twice (links can loop).
+    """
     if not root.exists():
         raise _FolderError(f"digest folder {root} does not exist")
     if not root.is_dir():
         raise _FolderError(f"digest folder {root} is not a folder")
+    real_root = os.path.realpath(root)
+    listing = _Listing()
     try:
-        with os.scandir(root):
-            pass  # surfaces "permission denied", which rglob would silently skip
-        found = []
-        for path in root.rglob("*.txt"):
-            relative = path.relative_to(root)
-            if any(part.startswith(".") for part in relative.parts) or path.is_dir():
-                continue
-            found.append((relative.as_posix(), path))
+        top = os.stat(root)
     except OSError as exc:
-        raise _FolderError(f"cannot read digest folder {root}: {exc.strerror or exc}") from None
-    found.sort()
-    return found
+        raise _FolderError(f"cannot read digest folder {root}: {_why(exc)}") from None
+    visited = {(top.st_dev, top.st_ino)}
+    pending: list[tuple[str, str]] = [("", str(root))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            if not prefix:
+                raise _FolderError(f"cannot read digest folder {root}: {_why(exc)}") from None
+            listing.blocked.append(
+                (
+                    prefix,
+                    f"cannot read the folder ({_why(exc)}); {_KEEPS_STATE}",
+                    "in a folder that cannot be read",
+                )
+            )
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            name = f"{prefix}/{entry.name}" if prefix else entry.name
+            digest = entry.name.endswith(".txt")
+            try:
+                if entry.is_symlink():
+                    _link(entry, name, real_root, follow_symlinks, visited, listing, pending)
+                elif entry.is_dir(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if (st.st_dev, st.st_ino) not in visited:
+                        visited.add((st.st_dev, st.st_ino))
+                        pending.append((name, entry.path))
+                elif digest:
+                    listing.files.append(_Found(name, Path(entry.path)))
+            except OSError as exc:
+                if digest:
+                    problem = f"cannot read the file ({_why(exc)}); file skipped"
+                    listing.files.append(_Found(name, Path(entry.path), problem))
+    listing.files.sort(key=lambda f: f.name)
+    listing.blocked.sort()
+    return listing
+
+
+def _link(
+    entry: os.DirEntry[str],
+    name: str,
+    real_root: str,
+    follow: bool,
+    visited: set[tuple[int, int]],
+    listing: _Listing,
+    pending: list[tuple[str, str]],
+) -> None:
+    """One symbolic link met while listing: follow it, skip it, or say why not."""
+    digest = entry.name.endswith(".txt")
+    target = os.path.realpath(entry.path)
+    inside = target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
+    try:
+        st = os.stat(target)
+    except OSError as exc:
+        if digest:
+            problem = f"symbolic link to {target}, which cannot be read ({_why(exc)}); file skipped"
+            listing.files.append(_Found(name, Path(entry.path), problem))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        if inside or (st.st_dev, st.st_ino) in visited:
+            return  # read at its real place / already read
+        if not follow:
+            why = f"symbolic link to the folder {target}, outside the digest folder; "
+            listing.blocked.append(
+                (name, why + f"{_NOT_FOLLOWED}; {_KEEPS_STATE}", "in a folder that is not followed")
+            )
+            return
+        visited.add((st.st_dev, st.st_ino))
+        pending.append((name, entry.path))
+    elif digest:
+        if inside or follow:
+            listing.files.append(_Found(name, Path(target)))
+        else:
+            problem = f"symbolic link to {target}, outside the digest folder; {_NOT_FOLLOWED}"
+            listing.files.append(_Found(name, Path(entry.path), problem))
+
+
+def _kept_unread(
+    listing: _Listing, known: Mapping[str, DigestInfo], listed: Collection[str]
+) -> list[_Read]:
+    """The catalogue's digests under folders that were not read: rejected, so they stay."""
+    kept = []
+    for path in known:
+        if path in listed:
+            continue
+        for folder, _, reason in listing.blocked:
+            if path.startswith(folder + "/"):
+                kept.append(_Read(path, "rejected", reason=reason))
+                break
+    return kept
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+# -- reading -----------------------------------------------------------------------------------
 
 
 def _read_all(
-    files: Sequence[tuple[str, Path]],
+    files: Sequence[_Found],
     known: dict[str, DigestStamp],
     force: bool,
     notify: Progress,
+    max_bytes: int,
 ) -> list[_Read]:
     """Read, hash and (when changed) parse every file. Runs in a worker thread."""
     reads: list[_Read] = []
-    for done, (name, path) in enumerate(files, start=1):
-        reads.append(_read_one(name, path, known.get(name), force))
+    for done, found in enumerate(files, start=1):
+        reads.append(_read_one(found, known.get(found.name), force, max_bytes))
         notify("parse", done, len(files))
     return reads
 
 
-def _read_one(name: str, path: Path, known: DigestStamp | None, force: bool) -> _Read:
-    """One file: same size and modification time as last time -> unchanged without reading;
-    else read and hash it (same hash -> unchanged) and parse it."""
+def _read_extra(files: Sequence[_Found], max_bytes: int) -> list[_Read]:
+    """Re-read unchanged digests that now give a paper its text. Runs in a worker thread."""
+    reads = [_read_one(found, None, True, max_bytes) for found in files]
+    return [r for r in reads if r.status == "parsed"]
+
+
+def _read_one(found: _Found, known: DigestStamp | None, force: bool, max_bytes: int) -> _Read:
+    """One file: rejected if it is not a regular file, too big or unreadable; same size and
+    modification time as last time -> unchanged without reading; else read (at most
+    ``max_bytes``) and hash it (same hash -> unchanged) and parse it."""
+    name = found.name
+    if found.problem:
+        return _rejected(name, found.problem)
     try:
-        stat = path.stat()  # before reading: a later change shows up as a newer stamp
-        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        st = os.stat(found.path, follow_symlinks=False)  # never open what is not a file
+        if not stat.S_ISREG(st.st_mode):
+            return _rejected(name, f"not a regular file ({_kind(st.st_mode)}); file skipped")
+        size, mtime_ns = st.st_size, st.st_mtime_ns  # before reading: a later change shows
         if known is not None and not force and (size, mtime_ns) == (known.size, known.mtime_ns):
             return _Read(name, "unchanged", known.content_hash, size=size, mtime_ns=mtime_ns)
-        data = path.read_bytes()
+        if size > max_bytes:
+            return _rejected(name, _too_big(f"{size:,} bytes", max_bytes))
+        fd = os.open(found.path, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # replaced since the check above
+                return _rejected(name, f"not a regular file ({_kind(st.st_mode)}); file skipped")
+            data = _read_capped(fd, st.st_size, max_bytes)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        problem = Diagnostic(name, 1, f"cannot read the file ({reason}); file skipped")
-        return _Read(name, "rejected", diagnostics=(problem,))
+        return _rejected(name, f"cannot read the file ({_why(exc)}); file skipped")
+    if data is None:
+        return _rejected(name, _too_big(f"more than {max_bytes:,} bytes", max_bytes))
     digest_hash = content_hash(data)
     if known is not None and digest_hash == known.content_hash and not force:
         return _Read(name, "unchanged", digest_hash, size=size, mtime_ns=mtime_ns, restamp=True)
@@ -253,6 +487,241 @@ def _read_one(name: str, path: Path, known: DigestStamp | None, force: bool) -> 
     if not report.ok:
         return _Read(name, "rejected", digest_hash, diagnostics=report.diagnostics)
     return _Read(name, "parsed", digest_hash, report, report.diagnostics, size, mtime_ns)
+
+
+def _read_capped(fd: int, size: int, max_bytes: int) -> bytes | None:
+    """The file's bytes, or None when it holds more than ``max_bytes``: never reads more
+    than ``max_bytes + 1``, whatever its size said (it may grow; /proc files say 0)."""
+    limit = max_bytes + 1
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        want = size + 1 - total if total <= size else _READ_CHUNK  # one read when size is right
+        chunk = os.read(fd, min(want, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > max_bytes:
+        return None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _rejected(name: str, message: str) -> _Read:
+    return _Read(name, "rejected", diagnostics=(Diagnostic(name, 1, message),))
+
+
+def _too_big(size: str, max_bytes: int) -> str:
+    return (
+        f"the file is {size}, over the limit of {max_bytes:,} bytes (MAX_DIGEST_BYTES); "
+        "file skipped"
+    )
+
+
+def _kind(mode: int) -> str:
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def _content(r: _Read, dated: _Dated) -> DigestContent:
+    assert r.report is not None
+    return DigestContent(
+        r.path, r.content_hash, r.report.heading, r.report.papers, r.size, r.mtime_ns, dated.ns
+    )
+
+
+def _by_file(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics grouped by file (in path order), each file's in the order found."""
+    return sorted(diagnostics, key=lambda d: d.file)
+
+
+# -- which digest gives a paper its text -------------------------------------------------------
+
+
+class _Dates:
+    """Digest dates: the last valid ``YYYY-MM-DD`` in the file name, else the modification
+    time of the file when its current content was indexed."""
+
+    def __init__(self, stamps: Mapping[str, DigestStamp]) -> None:
+        self.stamps = stamps
+        self.current: dict[str, _Dated] = {}
+
+    def old(self, path: str) -> _Dated:
+        """The date the catalogue has for a digest (as of before this reindex)."""
+        stamp = self.stamps.get(path)
+        return _name_date(path) or _Dated(stamp.content_mtime_ns if stamp else 0, False)
+
+    def new(self, path: str, digest_hash: str, mtime_ns: int) -> _Dated:
+        """The date of a digest read now: unchanged content keeps its date."""
+        stamp = self.stamps.get(path)
+        if stamp is not None and stamp.content_hash == digest_hash:
+            mtime_ns = stamp.content_mtime_ns
+        dated = _name_date(path) or _Dated(mtime_ns, False)
+        self.current[path] = dated
+        return dated
+
+    def now(self, path: str) -> _Dated:
+        """The date after this reindex (a digest not read now keeps the one it had)."""
+        return self.current.get(path) or self.old(path)
+
+
+def _name_date(path: str) -> _Dated | None:
+    for match in reversed(list(_DATE_IN_NAME.finditer(PurePosixPath(path).name))):
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            continue
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return _Dated(int(midnight.timestamp()) * 10**9, True)
+    return None
+
+
+@dataclass(slots=True)
+class _Judgement:
+    """For the papers of this reindex: which digest gives each its text.
+
+    ``keep``: stored papers whose text comes from a digest not read now (it stays);
+    ``extra``: digests not read now that become a paper's source (to read and add);
+    ``decided``: the papers held by a digest not read now (judged here);
+    ``winner``: of those, the ones whose source is a digest not read now, and that digest;
+    ``stored_from``: for such a paper, the unread digest (and line) its stored text is from,
+    when that digest still holds it (for the warning, compared with the text read now).
+    """
+
+    contents: list[DigestContent]
+    keep: set[str] = field(default_factory=set)
+    extra: set[str] = field(default_factory=set)
+    decided: set[str] = field(default_factory=set)
+    winner: dict[str, str] = field(default_factory=dict)
+    stored_from: dict[str, tuple[str, int, str, str]] = field(default_factory=dict)
+    added: list[DigestContent] = field(default_factory=list)
+
+    def with_extra(self, added: Sequence[DigestContent]) -> _Judgement:
+        """Add the re-read digests. Their other papers were judged by no one: each is held
+        only by digests not read now, so its stored text is its source's and stays."""
+        for content in added:
+            for paper in content.papers:
+                if paper.key not in self.decided:
+                    self.keep.add(paper.key)
+        missing = self.extra - {c.path for c in added}
+        for key, path in self.winner.items():
+            if path in missing:  # could not be read again: leave the stored text alone
+                self.keep.add(key)
+        self.added = list(added)
+        self.contents = [*self.contents, *added]
+        return self
+
+    def stored_ids(self) -> list[str]:
+        return sorted({paper_id for _, _, paper_id, _ in self.stored_from.values()})
+
+    def conflicts(self, dates: _Dates, stored: Mapping[str, Paper]) -> list[Diagnostic]:
+        """A warning for every version of a paper that differs from the one used, located at
+        that version and naming the place of the one used."""
+        if len(self.contents) < 2 and not self.stored_from:
+            return []
+        versions: dict[str, list[tuple[str, int, Paper]]] = {}
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for content in self.contents:
+            for paper in content.papers:
+                (repeated if paper.key in seen else seen).add(paper.key)
+        for content in self.contents:
+            for paper in content.papers:
+                if paper.key in repeated or paper.key in self.stored_from:
+                    versions.setdefault(paper.key, []).append((content.path, paper.line, paper))
+        for key, (path, line, _, stored_hash) in self.stored_from.items():
+            text = stored.get(key)
+            if text is not None and any(entry_hash(p) != stored_hash for *_, p in versions[key]):
+                versions[key].append((path, line, text))
+        warnings: dict[tuple[str, int, str], Diagnostic] = {}  # one per place and paper
+        for key, found in versions.items():
+            if key in self.keep and key not in self.stored_from:
+                continue  # its text stays, from a digest that could not be read again
+            used = max(found, key=lambda v: (dates.now(v[0]).ns, v[0]))
+            for path, line, paper in found:
+                fields = _differences(paper, used[2])
+                if path == used[0] or not fields:
+                    continue
+                warnings[path, line, key] = Diagnostic(
+                    path,
+                    line,
+                    f"{paper.title[:60]!r} is also at {used[0]}:{used[1]} with a different "
+                    f"{fields}; the text at {used[0]}:{used[1]} is used "
+                    f"({_because(dates.now(used[0]), dates.now(path))})",
+                    "warning",
+                )
+        return list(warnings.values())
+
+
+def _arbitrate(
+    contents: Sequence[DigestContent],
+    appearances: Sequence[Appearance],
+    dates: _Dates,
+    gone: Collection[str],
+    unreadable: Collection[str],
+) -> _Judgement:
+    """Decide, for every paper of ``contents`` or of a digest read or gone now that a digest
+    not read now also holds, which digest is its source (the newest holding it after this
+    reindex) and what that asks for: keep the stored text, or read that digest too.
+
+    The stored text of a paper is its source's at the last reindex (the newest digest then
+    holding it), which is how digests not read now are judged without reading them."""
+    judged = _Judgement(list(contents))
+    if not appearances:
+        return judged
+    read = {c.path for c in contents}
+    holds: dict[str, set[str]] = {}
+    for content in contents:
+        for paper in content.papers:
+            holds.setdefault(paper.key, set()).add(content.path)
+    held: dict[str, list[Appearance]] = {}
+    for appearance in appearances:
+        held.setdefault(appearance.key, []).append(appearance)
+    for key, before in held.items():
+        unread = [a for a in before if a.path not in read and a.path not in gone]
+        if not unread:
+            continue  # every holder is read now: the newest of them wins
+        judged.decided.add(key)
+        old = max(before, key=lambda a: (dates.old(a.path).ns, a.path))
+        after = [a.path for a in unread] + sorted(holds.get(key, ()))
+        source = max(after, key=lambda path: (dates.now(path).ns, path))
+        if source in read:
+            if old.path != source and old.path in {a.path for a in unread}:
+                judged.stored_from[key] = (old.path, old.line, old.paper_id, old.entry_hash)
+            continue
+        judged.winner[key] = source
+        if source == old.path or source in unreadable:
+            judged.keep.add(key)
+            if source == old.path and key in holds:
+                judged.stored_from[key] = (old.path, old.line, old.paper_id, old.entry_hash)
+        else:
+            judged.extra.add(source)
+    return judged
+
+
+def _differences(paper: Paper, used: Paper) -> str:
+    """Which parts of two versions of a paper differ, e.g. "abstract", "title and venue"."""
+    parts = [
+        name
+        for name, a, b in (
+            ("title", paper.title, used.title),
+            ("authors", paper.authors_raw, used.authors_raw),
+            ("venue", paper.venue, used.venue),
+            ("abstract", paper.abstract, used.abstract),
+        )
+        if a != b
+    ]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _because(used: _Dated, other: _Dated) -> str:
+    if used.ns == other.ns:
+        return f"the same date, {used}; the later file name"
+    return f"the newer digest: {used} against {other}"
+
+
+# -- the report --------------------------------------------------------------------------------
 
 
 def _outcomes(
@@ -272,7 +741,7 @@ def _outcomes(
         elif r.status == "unchanged":
             outcomes.append(FileOutcome(r.path, "unchanged", stored_count))
         else:
-            message = r.diagnostics[0].message if r.diagnostics else "rejected"
+            message = r.diagnostics[0].message if r.diagnostics else (r.reason or "rejected")
             if info is not None:
                 message += " (its previous content stays in the catalogue)"
             outcomes.append(FileOutcome(r.path, "rejected", stored_count, message))

@@ -58,6 +58,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "Commands, buttons and menus one member may use per COOLDOWN_SECONDS; 0 = no limit.",
     ),
     "COOLDOWN_SECONDS": ("10", "The cooldown window in seconds; 0 = no limit."),
+    "MAX_DIGEST_BYTES": (
+        str(64 * 1024 * 1024),
+        "Largest digest file read, in bytes (64 MiB); a bigger file is reported and skipped.",
+    ),
+    "FOLLOW_SYMLINKS": (
+        "0",
+        "1 = follow symbolic links that lead out of DIGEST_DIR; 0 = report and skip them.",
+    ),
 }
 
 
@@ -69,6 +77,15 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
 
 
 def _optional_id(name: str, raw: str) -> int | None:
@@ -93,6 +110,8 @@ class Settings:
     max_subscriptions_per_guild: int = 50
     cooldown_commands: int = 5
     cooldown_seconds: int = 10
+    max_digest_bytes: int = 64 * 1024 * 1024
+    follow_symlinks: bool = False
 
     @classmethod
     def from_env(
@@ -139,4 +158,6 @@ class Settings:
             ),
             cooldown_commands=_int("COOLDOWN_COMMANDS", values["COOLDOWN_COMMANDS"]),
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),
+            max_digest_bytes=_int("MAX_DIGEST_BYTES", values["MAX_DIGEST_BYTES"], 1),
+            follow_symlinks=_bool("FOLLOW_SYMLINKS", values["FOLLOW_SYMLINKS"]),
         )

@@ -70,3 +70,17 @@ def test_env_example_and_readme_list_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     for key in DEFAULTS:
         assert f"`{key}`" in readme, key
+
+
+def test_digest_reading_limits(tmp_path: Path) -> None:
+    defaults = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert defaults.max_digest_bytes == 64 * 1024 * 1024 == int(DEFAULTS["MAX_DIGEST_BYTES"][0])
+    assert defaults.follow_symlinks is False
+    custom = Settings.from_env(
+        {"MAX_DIGEST_BYTES": "1000", "FOLLOW_SYMLINKS": "1"}, env_file=tmp_path / "missing.env"
+    )
+    assert (custom.max_digest_bytes, custom.follow_symlinks) == (1000, True)
+    bad = (("MAX_DIGEST_BYTES", "0"), ("MAX_DIGEST_BYTES", "64M"), ("FOLLOW_SYMLINKS", "maybe"))
+    for name, value in bad:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value}, env_file=None)

@@ -523,7 +523,7 @@ async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
     db = await Database.open(ctx.database)
     try:
         t0 = time.perf_counter()
-        result = await reindex(db, digests)
+        result = await reindex(db, digests, follow_symlinks=True)  # links to the cached corpus
         out["ingest_s"] = time.perf_counter() - t0
         out["papers"] = result.report.total
         store = PaperStore(db)
@@ -560,7 +560,12 @@ async def _add_digest(ctx: BenchContext, digests: Path) -> dict[str, Any]:
     from bot.catalogue import Catalogue
     from bot.settings import Settings
 
-    settings = Settings(digest_dir=digests, database_path=ctx.database, index_dir=ctx.index_dir)
+    settings = Settings(
+        digest_dir=digests,
+        database_path=ctx.database,
+        index_dir=ctx.index_dir,
+        follow_symlinks=True,  # the digests are links to the cached corpus
+    )
     catalogue = await Catalogue.open(settings)
     try:
         before = catalogue.index.n_docs

@@ -77,7 +77,13 @@ async def _reindex(args: argparse.Namespace) -> int:
         before = await PaperStore(db).catalogue_version()
         try:
             result = await reindex(
-                db, digest_dir, alert_hook=hook, progress=progress, force=args.force
+                db,
+                digest_dir,
+                alert_hook=hook,
+                progress=progress,
+                force=args.force,
+                max_bytes=settings.max_digest_bytes,
+                follow_symlinks=settings.follow_symlinks,
             )
         finally:
             progress.done()

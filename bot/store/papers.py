@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+import json
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -39,6 +40,7 @@ META_LAST_INDEXED = "last_indexed_at"
 # Bound parameters per IN (...) list / rows per executemany chunk.
 _IN_CHUNK = 500
 _WRITE_CHUNK = 20_000
+_KEYS_CHUNK = 50_000  # paper keys per json_each(?) list (one bound parameter)
 
 # Crockford base32 reading aids: o -> 0, i / l -> 1 (ids never contain o, i, l or u).
 _ID_READING = str.maketrans({"o": "0", "i": "1", "l": "1"})
@@ -89,7 +91,11 @@ def _placeholders(count: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DigestContent:
-    """One digest file that parsed, to be written as that digest's new content."""
+    """One digest file that parsed, to be written as that digest's new content.
+
+    ``date_ns`` is the digest's date (see :mod:`bot.ingest`): of the contents that hold the
+    same paper, the one with the latest ``(date_ns, path)`` gives the paper its text.
+    """
 
     path: str
     content_hash: str
@@ -97,15 +103,32 @@ class DigestContent:
     papers: tuple[Paper, ...]
     size: int = 0
     mtime_ns: int = 0
+    date_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class DigestStamp:
-    """What the reindex remembers of a digest file to skip it cheaply when unchanged."""
+    """What the reindex remembers of a digest file to skip it cheaply when unchanged.
+
+    ``content_mtime_ns`` is the file's modification time when its current content was
+    indexed (a touch, same content, changes ``mtime_ns`` only).
+    """
 
     content_hash: str
     size: int
     mtime_ns: int
+    content_mtime_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Appearance:
+    """A paper in a digest, as the catalogue holds it now (see :meth:`PaperStore.appearances`)."""
+
+    key: str
+    paper_id: str
+    entry_hash: str  # of the paper's stored text
+    path: str  # the digest
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +155,25 @@ class CatalogueChange:
 class _Plan:
     """The pure part of a write, computed off the event loop."""
 
-    merged: dict[str, tuple[Paper, str]]  # key -> (paper, entry hash); the last digest wins
+    merged: dict[str, tuple[Paper, str]]  # key -> (paper, entry hash); the newest digest wins
     order: list[str]  # keys in first-appearance order
     memberships: list[tuple[str, str, int]]  # (key, digest path, line)
 
 
 def _plan(contents: Sequence[DigestContent]) -> _Plan:
     merged: dict[str, tuple[Paper, str]] = {}
+    ranks: dict[str, tuple[int, str]] = {}
     order: list[str] = []
     memberships: list[tuple[str, str, int]] = []
     for content in contents:
+        rank = (content.date_ns, content.path)
         for paper in content.papers:
-            if paper.key not in merged:
+            held = ranks.get(paper.key)
+            if held is None:
                 order.append(paper.key)
-            merged[paper.key] = (paper, entry_hash(paper))
+            if held is None or rank >= held:
+                merged[paper.key] = (paper, entry_hash(paper))
+                ranks[paper.key] = rank
             memberships.append((paper.key, content.path, paper.line))
     return _Plan(merged, order, memberships)
 
@@ -307,11 +335,45 @@ class PaperStore:
         return [_digest(r) for r in rows]
 
     async def digest_stamps(self) -> dict[str, DigestStamp]:
-        """Content hash, size and modification time of every digest in the folder, by path."""
+        """Content hash, size and modification times of every digest in the folder, by path."""
         rows = await self.db.fetchall(
-            "SELECT path, content_hash, size, mtime_ns FROM digests WHERE present = 1"
+            "SELECT path, content_hash, size, mtime_ns, content_mtime_ns FROM digests "
+            "WHERE present = 1"
         )
-        return {str(r[0]): DigestStamp(str(r[1]), int(r[2]), int(r[3])) for r in rows}
+        return {
+            str(r[0]): DigestStamp(str(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows
+        }
+
+    async def appearances(
+        self, keys: Collection[str] = (), digests: Collection[str] = ()
+    ) -> list[Appearance]:
+        """Where the papers with these keys, and the papers now in these digests, appear:
+        each of their appearances in a digest's latest content, in digests still in the
+        folder, by key then path (the reindex picks which digest gives a paper its text)."""
+        # CROSS JOIN fixes the join order: from the few keys / digests asked, never a scan
+        # of every appearance.
+        tail = (
+            "CROSS JOIN paper_digests pd ON pd.paper = p.rowid AND pd.present = 1 "
+            "CROSS JOIN digests d ON d.id = pd.digest AND d.present = 1"
+        )
+        columns = "SELECT p.key, p.id, p.entry_hash, d.path, pd.line FROM "
+        rows: set[tuple[str, str, str, str, int]] = set()
+        for chunk in _chunks(sorted(set(keys)), _KEYS_CHUNK):
+            found = await self.db.fetchrows(
+                columns + "json_each(?) k CROSS JOIN papers p ON p.key = k.value " + tail,
+                (json.dumps(chunk),),
+            )
+            rows.update((str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in found)
+        for chunk in _chunks(sorted(set(digests))):
+            found = await self.db.fetchrows(
+                columns + "digests d2 CROSS JOIN paper_digests pd2 "
+                "ON pd2.digest = d2.id AND pd2.present = 1 "
+                "CROSS JOIN papers p ON p.rowid = pd2.paper " + tail + " "
+                f"WHERE d2.present = 1 AND d2.path IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            rows.update((str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in found)
+        return [Appearance(*row) for row in sorted(rows)]
 
     async def digest_papers(
         self, path: str, offset: int = 0, limit: int | None = None
@@ -421,6 +483,7 @@ class PaperStore:
         *,
         now: str,
         progress: Progress | None = None,
+        keep_text: Collection[str] = frozenset(),
     ) -> CatalogueChange:
         """Write the new content of ``contents`` and mark the digests ``gone`` as gone.
 
@@ -428,7 +491,9 @@ class PaperStore:
         authors, venue or abstract; keeps its id and rowid) or left alone; a paper that was
         removed and appears again is restored. Papers that were in a changed or gone digest
         and are now in no present digest are marked removed. A paper that appears in several
-        of ``contents`` takes its text from the last one (by order given).
+        of ``contents`` takes its text from the newest (latest ``(date_ns, path)``); a stored
+        paper whose key is in ``keep_text`` keeps its text and line (they come from a newer
+        digest that is not among ``contents``), only its digest memberships change.
         """
         plan = await asyncio.to_thread(_plan, contents)
         await _reset_temp_tables(tx)
@@ -452,15 +517,21 @@ class PaperStore:
                 digests_changed = True
         await tx.executemany(
             "INSERT INTO digests (path, content_hash, size, mtime_ns, heading, indexed_at, "
-            "paper_count, present) VALUES (?, ?, ?, ?, ?, ?, ?, 1) "
+            "paper_count, present, content_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) "
             "ON CONFLICT (path) DO UPDATE SET "
             "indexed_at = CASE WHEN digests.content_hash <> excluded.content_hash "
             "  OR digests.present = 0 THEN excluded.indexed_at ELSE digests.indexed_at END, "
+            "content_mtime_ns = CASE WHEN digests.content_hash <> excluded.content_hash "
+            "  OR digests.present = 0 THEN excluded.content_mtime_ns "
+            "  ELSE digests.content_mtime_ns END, "
             "content_hash = excluded.content_hash, size = excluded.size, "
             "mtime_ns = excluded.mtime_ns, heading = excluded.heading, "
             "paper_count = excluded.paper_count, present = 1",
             [
-                (c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers))
+                (
+                    c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers),
+                    c.mtime_ns,
+                )
                 for c in contents
             ],
         )
@@ -512,6 +583,10 @@ class PaperStore:
         moved: list[tuple[int, int]] = []  # (line, rowid): same text, new line
         for key, (rowid, stored_id, stored_hash, was_removed, line) in existing.items():
             rowid_of[key] = rowid
+            if was_removed:
+                restored.append((rowid, stored_id))
+            if key in keep_text:
+                continue
             paper, digest = plan.merged[key]
             if paper.id != stored_id:
                 paper = replace(paper, id=stored_id)
@@ -519,8 +594,6 @@ class PaperStore:
                 updated.append((rowid, paper))
             elif paper.line != line:
                 moved.append((paper.line, rowid))
-            if was_removed:
-                restored.append((rowid, stored_id))
 
         # 4. Papers.
         total_writes = len(added) + len(updated)
