@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from bot.core.models import Segment
-from bot.ui.format import ZWSP, all_authors, bold_segments, safe, short_authors, when
-from bot.ui.limits import dlen
+from bot.ui.format import (
+    ZWSP,
+    all_authors,
+    bold_segments,
+    safe,
+    safe_clamped,
+    short_authors,
+    when,
+)
+from bot.ui.limits import clamp, dlen
 
 
 def test_safe_escapes_markdown_and_breaks_mentions() -> None:
@@ -57,3 +65,15 @@ def test_matches_inside_a_link_are_not_bolded() -> None:
                 Segment(". The "), Segment("SUPERChem", True), Segment(" set")]
     out = bold_segments(segments, 200)
     assert out == "see https://example.org/SUPERChem. The **SUPERChem** set"
+
+
+def test_safe_clamped_on_a_50_mb_abstract_matches_the_short_path() -> None:
+    sentence = "We *study* @everyone and __graphs__ at <@123456789012345678> length. "
+    huge = sentence * (50_000_000 // len(sentence))
+    for limit in (100, 3000):
+        out = safe_clamped(huge, limit)
+        # The same answer as escaping a text just long enough, then clamping it.
+        assert out == clamp(safe(huge[: 10 * limit]), limit)
+        assert dlen(out) <= limit and out.endswith("…")
+        assert "@everyone" not in out and "<@1" not in out
+        assert out.startswith("We \\*study\\* @")
