@@ -10,8 +10,10 @@ Every change of index is ONE attribute assignment (``self._index = new``): a sea
 concurrently uses the old index or the new one, never a mix. :meth:`reindex` updates the index
 incrementally from what the ingest reports changed; :meth:`refresh_if_changed` notices a
 reindex made by another process (the CLI) and loads that process's saved index, or rebuilds.
-Searches over large indexes run in a worker thread so the event loop never stalls, and every
-new index has its lazy lookup caches built in a worker thread before it is swapped in. Author
+Searches over large indexes run in a worker thread so the event loop never stalls, as do the
+snippets and similar-paper terms of long abstracts (a catalogue built before entries were
+bounded may hold megabytes in one); every new index has its lazy lookup caches built in a
+worker thread before it is swapped in. Author
 profiles and the latest digest are paged in SQL; stats and author aggregates are cached per
 catalogue version.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.core import lookup
-from bot.core.index import Index, IndexBuilder, IndexDoc, index_doc
+from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, index_doc
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
@@ -39,8 +41,9 @@ from bot.core.models import (
     StoredPaper,
     Suggestion,
 )
+from bot.core.parser import LIMITS
 from bot.core.query import ParsedQuery, parse_query
-from bot.core.snippet import snippet
+from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
 from bot.ingest import AlertHook, IngestResult, Progress
 from bot.ingest import reindex as ingest_reindex
@@ -52,6 +55,9 @@ log = logging.getLogger(__name__)
 
 # Above this many documents, index work runs in a worker thread (below, inline is faster).
 THREAD_THRESHOLD = 50_000
+# Above this many characters of abstract to read, snippets and similar-paper terms are made
+# in a worker thread (below, a few milliseconds: inline is faster).
+TEXT_THRESHOLD = 20_000
 SIMILAR = 5
 AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
 
@@ -138,9 +144,10 @@ class Catalogue:
             lookup.warm(index)
         return index
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        """Run index work inline for small indexes, in a thread for large ones."""
-        if self._index.n_docs >= THREAD_THRESHOLD:
+    async def _call(self, fn: Callable[[], T], *, heavy: bool = False) -> T:
+        """Run CPU work inline when it is quick (small index, short texts), else in a thread
+        (``heavy``: the caller knows it has long texts to read)."""
+        if heavy or self._index.n_docs >= THREAD_THRESHOLD:
             return await asyncio.to_thread(fn)
         return fn()
 
@@ -159,14 +166,11 @@ class Catalogue:
         ids = [h.paper_id for h in result.hits]
         stored = await self.store.get_papers(ids) if ids else {}
         marks = _mark_terms(parsed)
-        hits = tuple(
-            Hit(
-                paper=stored[h.paper_id],
-                score=h.score,
-                snippet=snippet(stored[h.paper_id].paper.abstract, marks),
-            )
-            for h in result.hits
-            if h.paper_id in stored
+        found = [(stored[h.paper_id], h.score) for h in result.hits if h.paper_id in stored]
+        text = sum(min(len(sp.paper.abstract), SCAN_CHARS) for sp, _ in found)
+        hits = await self._call(
+            lambda: tuple(Hit(sp, score, snippet(sp.paper.abstract, marks)) for sp, score in found),
+            heavy=text > TEXT_THRESHOLD,
         )
         return SearchPage(
             query=query,
@@ -218,8 +222,15 @@ class Catalogue:
         if docno is None:
             return ()
         p = stored.paper
-        terms, _ = document_stream(p.title, p.abstract, [a.display for a in p.authors])
-        hits = await self._call(lambda: index.similar(docno, terms, SIMILAR))
+        # an abstract stored before entries were bounded is read up to the bound
+        abstract = p.abstract[: LIMITS.abstract]
+        names = [a.display for a in p.authors]
+
+        def similar() -> list[IndexHit]:
+            terms, _ = document_stream(p.title, abstract, names)
+            return index.similar(docno, terms, SIMILAR)
+
+        hits = await self._call(similar, heavy=len(abstract) > TEXT_THRESHOLD)
         found = await self.store.get_papers([h.paper_id for h in hits]) if hits else {}
         return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
 

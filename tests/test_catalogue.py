@@ -217,3 +217,47 @@ def test_suggest_authors_ranked_like_a_full_sort(seed_path: Path) -> None:
         )
         shown = list(dict.fromkeys(n for _, n in expected))[: lookup.MAX_CHOICES]
         assert [c.value for c in got] == shown and (shown or prefix == "zhang"), prefix
+
+
+HUGE_TITLE = "Molecular Chemistry With an Enormous Abstract"
+
+
+def _huge_entry(abstract_chars: int) -> str:
+    sentence = "Enormous abstracts repeat themselves about graphs and their spectra. "
+    abstract = (sentence * (abstract_chars // len(sentence) + 1))[:abstract_chars].strip()
+    return (
+        f"\u00a0Huge County\n\n\n{HUGE_TITLE}\n\nMüller, Thomas\n\n"
+        f"Neural Information Processing Systems\n\nMolecular chemistry first. {abstract}\n"
+    )
+
+
+async def test_a_catalogue_built_before_the_bounds_still_answers_and_a_reindex_cuts_it(
+    settings: Settings,
+) -> None:
+    from bot.core import parser
+    from bot.core.parser import LIMITS, EntryLimits
+    from bot.core.snippet import ELLIPSIS
+
+    (Path(settings.digest_dir) / "001_huge.txt").write_text(_huge_entry(2_000_000),
+                                                            encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:  # indexed as before entries were bounded
+        patch.setattr(parser, "LIMITS", EntryLimits(abstract=10**9, line=10**9))
+        catalogue = await _opened(settings)
+    try:
+        page = await catalogue.search("molecular chemistry graphs")
+        (hit,) = page.hits
+        assert len(hit.paper.paper.abstract) > 2_000_000
+        text = "".join(s.text for s in hit.snippet)
+        assert [s.text for s in hit.snippet if s.match][:2] == ["Molecular", "chemistry"]
+        assert text.endswith(ELLIPSIS) and len(text) < 400
+        detail = await catalogue.paper(hit.paper.id)
+        assert detail is not None and detail.similar  # terms from the abstract's start
+
+        report = await catalogue.reindex(force=True)
+        (warning,) = [d for d in report.diagnostics if d.file == "001_huge.txt"]
+        assert str(warning).startswith("001_huge.txt:10: warning: abstract has ")
+        assert "entry kept" in warning.message and report.updated == 1
+        again = (await catalogue.search("molecular chemistry")).hits[0].paper
+        assert again.id == hit.paper.id and len(again.paper.abstract) <= LIMITS.abstract
+    finally:
+        await catalogue.close()

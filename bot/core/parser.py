@@ -7,15 +7,21 @@ paragraphs. Lines of one block are joined with a space.
 
 Parsing never raises on bad content: a malformed entry becomes a :class:`Diagnostic` and
 the rest of the file still parses; a file that is not UTF-8 text is rejected whole.
+
+Entries are bounded (:class:`EntryLimits`): a title, author list, venue, abstract or heading
+longer than its limit is cut (at a word, or an author, boundary) with a warning naming its
+line, and the entry is kept. No line or block is held beyond ``EntryLimits.line`` characters
+while parsing, so one enormous line costs neither time nor memory downstream.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bot.core.models import Author, Diagnostic, Paper, ParseReport
-from bot.core.text import fold, identity_form, normalise_space, strip_format
+from bot.core.text import cut_text, fold, identity_form, normalise_space, strip_format
 
 NBSP = "\u00a0"
 ID_LENGTH = 8
@@ -29,10 +35,31 @@ _TITLE_MAX = 400
 
 
 @dataclass(frozen=True, slots=True)
+class EntryLimits:
+    """The most characters each part of an entry may have (documented in the README).
+
+    Real papers stay far below (the seed: titles ~100 characters, author lists ~400,
+    abstracts ~2,000). A longer part is cut with a warning and its entry kept; ``line``
+    bounds every line and block of lines while reading, wherever it is in the file.
+    """
+
+    title: int = 1_000  # also the digest heading
+    authors: int = 20_000  # the author line, cut at an author boundary
+    venue: int = 1_000
+    abstract: int = 100_000  # every paragraph, together
+    line: int = 100_000
+
+
+LIMITS = EntryLimits()
+
+
+@dataclass(frozen=True, slots=True)
 class _Block:
     line: int  # 1-based line of the block's first line
     text: str  # the block's lines joined by single spaces
     raw_first: str  # the block's first line as written (to spot the no-break-space heading)
+    size: int  # characters the block has in the file (its lines joined), before any cut
+    cut: bool  # the block was longer than EntryLimits.line and was cut while reading
 
 
 def content_hash(data: bytes) -> str:
@@ -106,21 +133,30 @@ def _decode(data: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
     return text, None
 
 
-def _groups(text: str) -> list[list[_Block]]:
-    """Split text into entries (2+ blank lines) made of blocks (1 blank line)."""
+def _groups(text: str, cap: int) -> list[list[_Block]]:
+    """Split text into entries (2+ blank lines) made of blocks (1 blank line).
+
+    A block holds at most ``cap`` characters (about): a longer line is cut and the lines
+    after the cap are skipped, their length counted in the block's ``size``.
+    """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     groups: list[list[_Block]] = []
     blocks: list[_Block] = []
     current: list[str] = []
     start = 0
     blank_run = 0
+    kept = 0  # characters held in current
+    size = 0  # characters of the block in the file
+    truncated = False
 
     def close_block() -> None:
-        nonlocal current
+        nonlocal current, kept, size, truncated
         if current:
             joined = normalise_space(" ".join(current))
-            blocks.append(_Block(line=start, text=joined, raw_first=current[0]))
-            current = []
+            if len(joined) > cap:
+                joined, truncated = cut_text(joined, cap), True
+            blocks.append(_Block(start, joined, current[0], size, truncated))
+            current, kept, size, truncated = [], 0, 0, False
 
     def close_group() -> None:
         nonlocal blocks
@@ -130,7 +166,7 @@ def _groups(text: str) -> list[list[_Block]]:
             blocks = []
 
     for number, line in enumerate(lines, start=1):
-        if not line.strip():  # str.strip() also strips no-break spaces
+        if not line or line.isspace():  # no-break spaces are white space too
             blank_run += 1
             continue
         if blank_run >= 2:
@@ -140,7 +176,15 @@ def _groups(text: str) -> list[list[_Block]]:
         blank_run = 0
         if not current:
             start = number
-        current.append(line)
+        size += len(line) + (1 if current else 0)
+        if kept > cap:
+            truncated = True
+            continue
+        piece = line
+        if len(line) > cap - kept:
+            piece, truncated = cut_text(line, cap - kept + 1), True
+        current.append(piece)
+        kept += len(piece) + 1
     close_group()
     return groups
 
@@ -156,44 +200,112 @@ def _looks_like_entry(blocks: list[_Block]) -> bool:
     return any(len(b.text) > _VENUE_MAX for b in blocks[1:]) or "," in blocks[1].text
 
 
-def _split_header(groups: list[list[_Block]]) -> tuple[str | None, list[list[_Block]]]:
+def _split_header(groups: list[list[_Block]]) -> tuple[_Block | None, list[list[_Block]]]:
     """Remove the page header (navigation lines and heading) before the first entry."""
     if not groups:
         return None, groups
     first = groups[0]
     for i, block in enumerate(first):
         if _is_heading_line(block):
-            heading = block.text or None
             rest = first[i + 1 :]
-            return heading, ([rest] if rest else []) + groups[1:]
+            return block, ([rest] if rest else []) + groups[1:]
     if _looks_like_entry(first):
         return None, groups
-    return first[-1].text or None, groups[1:]
+    return first[-1], groups[1:]
 
 
 def _venue_like(block: _Block) -> bool:
     return len(block.text) <= _VENUE_MAX and not block.text.endswith(".")
 
 
-def _build_paper(
-    title: _Block, authors_block: _Block | None, venue: _Block, abstract: list[_Block]
-) -> Paper:
-    authors_raw = authors_block.text if authors_block else ""
-    authors = parse_authors(authors_raw)
-    key = paper_key(title.text, authors)
-    return Paper(
-        id=short_id(key),
-        key=key,
-        title=title.text,
-        authors=authors,
-        authors_raw=authors_raw,
-        venue=venue.text,
-        abstract="\n\n".join(b.text for b in abstract),
-        line=title.line,
+def _too_long(path: str, line: int, what: str, size: int, limit: int, kept: int,
+              whole: str = "entry") -> Diagnostic:
+    return Diagnostic(
+        path,
+        line,
+        f"{what} has {size:,} characters, more than the {limit:,} allowed; "
+        f"cut to {kept:,} ({whole} kept)",
+        "warning",
     )
 
 
-def _parse_entry(blocks: list[_Block], path: str) -> tuple[Paper | None, list[Diagnostic]]:
+def _cut_authors(raw: str, limit: int) -> str:
+    """At most ``limit`` characters of an author line, cut after a whole author."""
+    if len(raw) <= limit:
+        return raw
+    head = raw[: limit + 1]
+    sep = ";" if ";" in head else ","
+    parts = head.split(sep)[:-1]  # the last part may be cut inside a name
+    if sep == "," and len(parts) % 2:
+        parts.pop()  # keep whole "Last, First" pairs
+    kept = sep.join(parts).strip()
+    return kept or cut_text(raw, limit)
+
+
+def _join_abstract(blocks: list[_Block], limit: int) -> tuple[str, int, bool]:
+    """The abstract's paragraphs joined, at most ``limit`` characters; (text, characters in
+    the file, whether it was cut)."""
+    size = sum(b.size for b in blocks) + 2 * max(len(blocks) - 1, 0)
+    parts: list[str] = []
+    used = 0
+    for block in blocks:
+        if used > limit:
+            break
+        parts.append(block.text)
+        used += len(block.text) + 2
+    text = "\n\n".join(parts)
+    cut = len(parts) < len(blocks) or any(b.cut for b in blocks) or len(text) > limit
+    return cut_text(text, limit), size, cut
+
+
+def _build_paper(
+    title: _Block,
+    authors_block: _Block | None,
+    venue: _Block,
+    abstract: list[_Block],
+    path: str,
+    limits: EntryLimits,
+) -> tuple[Paper, list[Diagnostic]]:
+    """The paper of an entry's blocks; a part over its limit is cut with a warning."""
+    problems: list[Diagnostic] = []
+
+    def bounded(what: str, block: _Block, limit: int, cut: Callable[[str, int], str]) -> str:
+        text = cut(block.text, limit)
+        if block.cut or len(text) < len(block.text):
+            problems.append(_too_long(path, block.line, what, block.size, limit, len(text)))
+        return text
+
+    title_text = bounded("title", title, limits.title, cut_text)
+    authors_raw = (
+        bounded("author list", authors_block, limits.authors, _cut_authors)
+        if authors_block
+        else ""
+    )
+    venue_text = bounded("venue", venue, limits.venue, cut_text)
+    abstract_text, size, cut = _join_abstract(abstract, limits.abstract)
+    if cut:
+        problems.append(
+            _too_long(path, abstract[0].line, "abstract", size, limits.abstract,
+                      len(abstract_text))
+        )
+    authors = parse_authors(authors_raw)
+    key = paper_key(title_text, authors)
+    paper = Paper(
+        id=short_id(key),
+        key=key,
+        title=title_text,
+        authors=authors,
+        authors_raw=authors_raw,
+        venue=venue_text,
+        abstract=abstract_text,
+        line=title.line,
+    )
+    return paper, problems
+
+
+def _parse_entry(
+    blocks: list[_Block], path: str, limits: EntryLimits
+) -> tuple[Paper | None, list[Diagnostic]]:
     title = blocks[0]
     if len(blocks) == 1:
         return None, [
@@ -211,51 +323,90 @@ def _parse_entry(blocks: list[_Block], path: str) -> tuple[Paper | None, list[Di
     if len(blocks) == 3:
         second, third = blocks[1], blocks[2]
         if _venue_like(third) and _venue_like(second):
-            paper = _build_paper(title, second, third, [])
+            paper, problems = _build_paper(title, second, third, [], path, limits)
             return paper, [
-                Diagnostic(path, title.line, "entry has no abstract (cut short?)", "warning")
+                Diagnostic(path, title.line, "entry has no abstract (cut short?)", "warning"),
+                *problems,
             ]
-        return _build_paper(title, None, second, [third]), []
+        return _build_paper(title, None, second, [third], path, limits)
     if _venue_like(blocks[2]):
-        return _build_paper(title, blocks[1], blocks[2], blocks[3:]), []
-    return _build_paper(title, None, blocks[1], blocks[2:]), []
+        return _build_paper(title, blocks[1], blocks[2], blocks[3:], path, limits)
+    return _build_paper(title, None, blocks[1], blocks[2:], path, limits)
 
 
-def parse_text(text: str, path: str, digest_hash: str = "") -> ParseReport:
-    """Parse decoded digest text. Never raises on bad content."""
+def _merge_paragraph(
+    prev: Paper, block: _Block, path: str, limits: EntryLimits, already_cut: bool
+) -> tuple[Paper, list[Diagnostic], bool]:
+    """``prev`` with a paragraph that two blank lines separated from its abstract; and
+    whether its abstract is now cut."""
+    if already_cut:
+        return prev, [
+            Diagnostic(
+                path,
+                block.line,
+                "paragraph separated from its abstract by two blank lines; dropped, the "
+                f"abstract above is already cut to the {limits.abstract:,}-character limit",
+                "warning",
+            )
+        ], True
+    problems = [
+        Diagnostic(
+            path,
+            block.line,
+            "paragraph separated from its abstract by two blank lines; "
+            "kept with the paper above",
+            "warning",
+        )
+    ]
+    merged = (prev.abstract + "\n\n" + block.text).strip()
+    abstract = cut_text(merged, limits.abstract)
+    cut = block.cut or len(abstract) < len(merged)
+    if cut:
+        size = len(prev.abstract) + 2 + block.size
+        problems.append(
+            _too_long(path, block.line, "abstract", size, limits.abstract, len(abstract))
+        )
+    return replace(prev, abstract=abstract), problems, cut
+
+
+def parse_text(
+    text: str, path: str, digest_hash: str = "", *, limits: EntryLimits | None = None
+) -> ParseReport:
+    """Parse decoded digest text. Never raises on bad content.
+
+    ``limits``: the entry bounds (default :data:`LIMITS`, read at call time).
+    """
+    limits = limits or LIMITS
+    cap = max(limits.line, 1)
     # Invisible format characters (zero-width, bidi controls) go before anything else: every
     # field is stored, searched and shown as the text it looks like.
-    heading, groups = _split_header(_groups(strip_format(text)))
+    heading_block, groups = _split_header(_groups(strip_format(text), cap))
     papers: list[Paper] = []
     seen: dict[str, Paper] = {}
+    cut_abstracts: set[str] = set()  # keys of papers whose abstract was cut
     diagnostics: list[Diagnostic] = []
+    heading: str | None = None
+    if heading_block is not None and heading_block.text:
+        heading = cut_text(heading_block.text, limits.title)
+        if heading_block.cut or len(heading) < len(heading_block.text):
+            diagnostics.append(
+                _too_long(path, heading_block.line, "heading", heading_block.size,
+                          limits.title, len(heading), whole="digest")
+            )
     for blocks in groups:
         if len(blocks) == 1 and len(blocks[0].text) > _TITLE_MAX and papers:
             # Two blank lines inside an abstract: keep the paragraph with its paper.
             prev = papers[-1]
-            merged = Paper(
-                id=prev.id,
-                key=prev.key,
-                title=prev.title,
-                authors=prev.authors,
-                authors_raw=prev.authors_raw,
-                venue=prev.venue,
-                abstract=(prev.abstract + "\n\n" + blocks[0].text).strip(),
-                line=prev.line,
+            merged, found, cut = _merge_paragraph(
+                prev, blocks[0], path, limits, prev.key in cut_abstracts
             )
             papers[-1] = merged
             seen[prev.key] = merged
-            diagnostics.append(
-                Diagnostic(
-                    path,
-                    blocks[0].line,
-                    "paragraph separated from its abstract by two blank lines; "
-                    "kept with the paper above",
-                    "warning",
-                )
-            )
+            diagnostics.extend(found)
+            if cut:
+                cut_abstracts.add(prev.key)
             continue
-        paper, found = _parse_entry(blocks, path)
+        paper, found = _parse_entry(blocks, path, limits)
         diagnostics.extend(found)
         if paper is None:
             continue
@@ -270,6 +421,8 @@ def parse_text(text: str, path: str, digest_hash: str = "") -> ParseReport:
                 )
             )
             continue
+        if any(d.message.startswith("abstract has ") for d in found):
+            cut_abstracts.add(paper.key)
         seen[paper.key] = paper
         papers.append(paper)
     if not papers and not any(d.severity == "error" for d in diagnostics):
@@ -283,7 +436,7 @@ def parse_text(text: str, path: str, digest_hash: str = "") -> ParseReport:
     )
 
 
-def parse_digest(data: bytes, path: str) -> ParseReport:
+def parse_digest(data: bytes, path: str, *, limits: EntryLimits | None = None) -> ParseReport:
     """Parse one digest file's bytes (UTF-8, with or without BOM; LF, CRLF or CR)."""
     digest_hash = content_hash(data)
     text, problem = _decode(data, path)
@@ -297,4 +450,4 @@ def parse_digest(data: bytes, path: str) -> ParseReport:
             diagnostics=(problem,),
             ok=False,
         )
-    return parse_text(text, path, digest_hash)
+    return parse_text(text, path, digest_hash, limits=limits)

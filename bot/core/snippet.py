@@ -3,6 +3,10 @@
 A snippet is a tuple of :class:`Segment` — plain text and matched words, in order — so the
 Discord layer escapes each segment's text and bolds the matched ones: escaping the paper's
 Markdown and marking the terms can never get in each other's way.
+
+A snippet reads at most :data:`SCAN_CHARS` characters from the start of the abstract, so its
+cost is bounded whatever the abstract's length (the parser bounds new abstracts, but a
+catalogue built before that may hold longer ones): a match beyond the bound is not marked.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.core.models import Segment
-from bot.core.text import nfc, normalise_space, span_terms, word_spans
+from bot.core.text import cut_text, nfc, normalise_space, span_terms, word_spans
 
-__all__ = ["ELLIPSIS", "Segment", "render", "snippet"]
+__all__ = ["ELLIPSIS", "SCAN_CHARS", "Segment", "render", "snippet"]
 
 ELLIPSIS = "…"
+# Characters of an abstract a snippet reads, at most (real abstracts: a few thousand).
+SCAN_CHARS = 30_000
 
 
 def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segment, ...]:
@@ -22,21 +28,30 @@ def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segmen
 
     The window is the one holding the most distinct matched terms (then the most matches),
     starting at a sentence or word boundary; cut ends get an ellipsis. Without a match, the
-    start of the text.
+    start of the text. Only the first :data:`SCAN_CHARS` characters (at least ``2 * width``)
+    are read: time and memory are O(that), not O(``len(text)``).
     """
-    text = nfc(normalise_space(text))
+    scan = max(SCAN_CHARS, 2 * width)
+    more = len(text) > scan  # the text goes on beyond what is read
+    text = nfc(normalise_space(cut_text(text, scan) if more else text))
     if not text:
         return ()
-    spans = word_spans(text)
     wanted = frozenset(terms)
-    hits = [(s, e) for s, e, w in spans if wanted and span_terms(w) & wanted]
-    hit_terms = [span_terms(w) & wanted for s, e, w in spans if wanted and span_terms(w) & wanted]
+    hits: list[tuple[int, int]] = []
+    hit_terms: list[frozenset[str]] = []
+    if wanted:
+        for s, e, w in word_spans(text):
+            found = span_terms(w) & wanted
+            if found and not (more and e == len(text)):  # a last word may be cut short
+                hits.append((s, e))
+                hit_terms.append(found)
     if len(text) <= width:
         start, end = 0, len(text)
     elif not hits:
         start, end = 0, _cut_end(text, width)
     else:
         best = (-1, -1, 0)
+        best_i = best_j = 0
         j = 0
         for i, (s, _) in enumerate(hits):
             while j < len(hits) and hits[j][1] - s <= width:
@@ -52,7 +67,7 @@ def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segmen
         start = _cut_start(text, max(0, first_s - slack // 3), first_s)
         end = _cut_end(text, start + width) if start + width < len(text) else len(text)
         end = max(end, min(len(text), last_e))
-    return _segments(text, start, end, hits)
+    return _segments(text, start, end, hits, more)
 
 
 def _cut_start(text: str, lo: int, first_hit: int) -> int:
@@ -73,7 +88,9 @@ def _cut_end(text: str, hi: int) -> int:
     return space if space > 0 else hi
 
 
-def _segments(text: str, start: int, end: int, hits: list[tuple[int, int]]) -> tuple[Segment, ...]:
+def _segments(
+    text: str, start: int, end: int, hits: list[tuple[int, int]], more: bool = False
+) -> tuple[Segment, ...]:
     out: list[Segment] = []
     plain = ELLIPSIS if start > 0 else ""
     cursor = start
@@ -87,7 +104,7 @@ def _segments(text: str, start: int, end: int, hits: list[tuple[int, int]]) -> t
         plain = ""
         cursor = e
     plain += text[cursor:end]
-    if end < len(text):
+    if end < len(text) or more:
         plain = plain.rstrip() + " " + ELLIPSIS if plain.strip() else " " + ELLIPSIS
     if plain:
         out.append(Segment(plain))

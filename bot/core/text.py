@@ -512,3 +512,54 @@ def document_terms(
     """The BM25 token list of a paper with each term's position (see :func:`document_stream`)."""
     out, steps = document_stream(title, abstract, authors)
     return out, list(accumulate(steps))
+
+
+# --------------------------------------------------------------------------------------------
+# Cutting long text
+# --------------------------------------------------------------------------------------------
+
+_ZWJ = "\u200d"
+
+
+def _regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _continues(text: str, end: int) -> bool:
+    """Whether ``text[end]`` belongs to the symbol of the character before it (so a cut at
+    ``end`` would split one symbol): combining marks and variation selectors, emoji skin-tone
+    modifiers and tags, either side of a zero-width joiner, the second of a flag's pair."""
+    ch = text[end]
+    if ch == _ZWJ or text[end - 1] == _ZWJ or "\U0001f3fb" <= ch <= "\U0001f3ff":
+        return True
+    if unicodedata.category(ch) in ("Mn", "Mc", "Me") or "\U000e0020" <= ch <= "\U000e007f":
+        return True
+    if _regional(ch):
+        run = 0
+        while end - run - 1 >= 0 and _regional(text[end - run - 1]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
+def cut_text(text: str, limit: int) -> str:
+    """At most ``limit`` characters of the start of ``text`` (``text`` itself if it fits).
+
+    The cut falls on the last white space in the final fifth of the room when there is one
+    (trailing spaces dropped), else between two symbols: never inside a character sequence
+    shown as one symbol (a letter and its accents, an emoji sequence, a flag). Python strings
+    hold code points, so a surrogate pair can never be split. Costs O(``limit``), whatever the
+    length of ``text``.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    head = text[:limit]
+    space = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+    if space >= limit * 4 // 5:
+        return head[:space].rstrip()
+    end = limit
+    while end > 0 and _continues(text, end):
+        end -= 1
+    return text[:end]

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot.core.models import Segment
-from bot.core.text import strip_format
+from bot.core.text import cut_text, strip_format
 from bot.ui.limits import ELLIPSIS, clamp, dlen, join_clamped
 
 ZWSP = "\u200b"
@@ -55,8 +55,16 @@ def plain(text: str) -> str:
 
 
 def safe_clamped(text: str, limit: int) -> str:
-    """:func:`safe` text clamped to ``limit`` (clamping never splits an escape)."""
-    return clamp(safe(text), limit)
+    """:func:`safe` text clamped to ``limit`` (clamping never splits an escape).
+
+    Only a prefix of ``text`` proportional to ``limit`` is read, so a huge text (an abstract
+    of megabytes) costs no more than a short one.
+    """
+    room = 4 * max(limit, 0) + 64  # escaping can grow the prefix; collapsing spaces shrink it
+    if len(text) <= room:
+        return clamp(safe(text), limit)
+    shown = safe(cut_text(text, room))
+    return clamp(shown, limit - dlen(ELLIPSIS), ellipsis="").rstrip() + ELLIPSIS
 
 
 def inline_code(text: str) -> str:

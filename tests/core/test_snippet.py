@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.models import Segment
-from bot.core.snippet import ELLIPSIS, render, snippet
+from bot.core.snippet import ELLIPSIS, SCAN_CHARS, render, snippet
 from bot.core.text import query_terms
 
 ABSTRACT = (
@@ -44,3 +44,47 @@ def test_short_text_whole_and_stems_match() -> None:
 def test_accented_words_match() -> None:
     segs = snippet("Results by Mézard hold.", query_terms("mezard"))
     assert [s.text for s in segs if s.match] == ["Mézard"]
+
+
+# -- bounded work on huge abstracts (issue 8, item 7) ------------------------------------------
+
+FILLER = "deep networks are everywhere and they learn. "  # no query term below in it
+HUGE = 50_000_000
+
+
+def _huge(head: str = "", tail: str = "") -> str:
+    """About 50 MB of abstract: ``head``, filler, ``tail``."""
+    return head + FILLER * (HUGE // len(FILLER)) + tail
+
+
+def test_a_50_mb_abstract_is_only_read_at_its_start() -> None:
+    # The matched word sits at the very end: finding it would mean reading all 50 MB.
+    segs = snippet(_huge(tail="chemistry"), query_terms("chemistry"))
+    text = "".join(s.text for s in segs)
+    assert not any(s.match for s in segs)
+    assert text.startswith("deep networks") and text.endswith(ELLIPSIS)
+    assert len(text) <= 300
+
+
+def test_a_match_near_the_start_of_a_50_mb_abstract_is_marked() -> None:
+    segs = snippet(_huge(head=FILLER * 100 + "Molecular chemistry. "), query_terms("chemistry"))
+    text = "".join(s.text for s in segs)
+    assert [s.text for s in segs if s.match] == ["chemistry"]
+    assert text.startswith(ELLIPSIS) and text.endswith(ELLIPSIS) and len(text) <= 300
+
+
+def test_a_50_mb_word_gives_a_short_snippet() -> None:
+    segs = snippet("x" * HUGE, query_terms("x"))
+    text = "".join(s.text for s in segs)
+    assert text.endswith(ELLIPSIS) and len(text) <= 300
+
+
+def test_the_scan_bound_is_where_matches_stop_being_looked_for() -> None:
+    before = FILLER * ((SCAN_CHARS - 1_000) // len(FILLER))
+    assert len(before) < SCAN_CHARS - 500
+    near = snippet(before + "chemistry " + FILLER * 3000, query_terms("chemistry"))
+    assert [s.text for s in near if s.match] == ["chemistry"]
+    after = FILLER * ((SCAN_CHARS + 1_000) // len(FILLER))
+    far = snippet(after + "chemistry " + FILLER * 3000, query_terms("chemistry"))
+    assert not any(s.match for s in far)
+    assert SCAN_CHARS >= 100 * 280  # real abstracts (a few kB) are read whole

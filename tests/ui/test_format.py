@@ -14,10 +14,11 @@ from bot.ui.format import (
     neutralise_mentions,
     plain,
     safe,
+    safe_clamped,
     short_authors,
     when,
 )
-from bot.ui.limits import dlen
+from bot.ui.limits import clamp, dlen
 
 
 def test_safe_escapes_markdown_and_breaks_mentions() -> None:
@@ -112,3 +113,15 @@ def test_only_the_neutralising_space_is_left_invisible() -> None:
     for index, ch in enumerate(out):
         if unicodedata.category(ch) == "Cf":
             assert ch == ZWSP and out[index - 1] in "<@", (index, out)
+
+
+def test_safe_clamped_on_a_50_mb_abstract_matches_the_short_path() -> None:
+    sentence = "We *study* @everyone and __graphs__ at <@123456789012345678> length. "
+    huge = sentence * (50_000_000 // len(sentence))
+    for limit in (100, 3000):
+        out = safe_clamped(huge, limit)
+        # The same answer as escaping a text just long enough, then clamping it.
+        assert out == clamp(safe(huge[: 10 * limit]), limit)
+        assert dlen(out) <= limit and out.endswith("…")
+        assert "@everyone" not in out and "<@1" not in out
+        assert out.startswith("We \\*study\\* @")
