@@ -53,6 +53,10 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         "- A phrase over very many candidates (more than 8,000 documents holding all its "
         "words) is verified best score first; its top 10 stays exact and its total is an "
         "estimate (`SearchPage.total_exact` is False).",
+        "- *alert matching*: the size's extra 1,000-paper digest against seeded synthetic "
+        "subscriptions drawn from the corpus's first 2,000 papers (`--catalogue`; "
+        "`--counts`: how many); `digest-bot bench --only alerts` runs this part alone, on "
+        "generated digests, and prints its own section (see `docs/alerts.md`).",
         "",
     ]
     for r in results:
@@ -182,4 +186,3 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
                 )
         lines.append("")
     return "\n".join(lines) + "\n"
-
