@@ -26,7 +26,9 @@ from bot.bench.measure import latency, rss_mb
 # --------------------------------------------------------------------------------------------
 
 
-def query_mix(index_dir: Path, seed: int) -> list[tuple[str, str]]:
+# One seeded draw per kind, in a fixed order: splitting it would change the rng sequence,
+# hence the queries, hence every published figure.
+def query_mix(index_dir: Path, seed: int) -> list[tuple[str, str]]:  # noqa: C901
     """A fixed, seeded mix of (kind, query) drawn from the indexed corpus."""
     import numpy as np
 
@@ -198,7 +200,10 @@ def probe(index_dir: str, queries: list[tuple[str, str]], repeat: int, db: str, 
 # --------------------------------------------------------------------------------------------
 
 
-def references(db: str, tops: list[dict[str, Any]], max_queries: int, conn: Any) -> None:
+# A straight script in a child process: corpus, rank-bm25 check, optional references.
+def references(  # noqa: C901
+    db: str, tops: list[dict[str, Any]], max_queries: int, conn: Any
+) -> None:
     import numpy as np
 
     from bot.core.text import document_stream
@@ -336,4 +341,3 @@ def _tantivy(docs: list[list[str]], tops: list[dict[str, Any]]) -> dict[str, Any
         searcher.search(query, 10)
         times.append(time.perf_counter() - t0)
     return {"tantivy_build_s": build, "tantivy_latency": latency(times)}
-
