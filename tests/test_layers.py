@@ -6,6 +6,7 @@
   ``cls._x`` are a class's own business and are not checked.
 * The pure core (bot/core) imports neither discord, aiosqlite nor multiprocessing, and from
   the bot package only bot.core (so not bot.store, bot.ui, bot.cogs, bot.bench, ...).
+* bot.bench (benchmarks and synthetic data) is imported only by bot/cli/bench.py.
 
 ``ALLOWED`` lists the violations known today in files other engineers are changing at the
 same time; each is to be fixed there and its line removed here. A listed violation that is
@@ -183,6 +184,18 @@ def core_import_violations(modules: list[Module]) -> set[tuple[str, str]]:
     return found
 
 
+def bench_import_violations(modules: list[Module]) -> set[tuple[str, str]]:
+    """bot.bench (benchmarks, synthetic data) is for ``digest-bot bench`` / ``generate`` only."""
+    found: set[tuple[str, str]] = set()
+    for m in modules:
+        if m.name.startswith("bot.bench") or m.name == "bot.cli.bench":
+            continue
+        for _line, name in imported_modules(m):
+            if name == "bot.bench" or name.startswith("bot.bench."):
+                found.add((m.rel, f"imports {name}"))
+    return found
+
+
 def test_the_checker_sees_what_it_looks_for(tmp_path: Path) -> None:
     """The rules fire on small modules made to break them (so the real test can fail)."""
     a = Module("bot.core.a", BOT / "core" / "a.py", ast.parse(
@@ -204,6 +217,9 @@ def test_the_checker_sees_what_it_looks_for(tmp_path: Path) -> None:
         "reads Thing._cls_secret (bot.core.b.Thing)",
         "reads ._secret (defined in bot.core.b)",
     }
+    assert bench_import_violations([a, b]) == set()
+    c = Module("bot.catalogue", BOT / "catalogue.py", ast.parse("from bot.bench import runner\n"))
+    assert bench_import_violations([c]) == {("catalogue.py", "imports bot.bench")}
     layers = core_import_violations([a, b])
     assert {msg for _, msg in layers} == {
         "core imports multiprocessing",
@@ -226,3 +242,8 @@ def test_the_core_is_pure() -> None:
     assert not new, "bot/core imports outside the pure core:\n" + "\n".join(map(str, new))
     stale = sorted(v for v in ALLOWED - found if v[1].startswith("core imports"))
     assert not stale, "fixed, remove from ALLOWED:\n" + "\n".join(map(str, stale))
+
+
+def test_only_the_bench_command_imports_the_bench() -> None:
+    found = bench_import_violations(load_modules())
+    assert not found, "bot.bench imported by the bot:\n" + "\n".join(map(str, sorted(found)))

@@ -123,12 +123,12 @@ async def _add_digest(ctx: BenchContext, digests: Path) -> dict[str, Any]:
         before = catalogue.index.n_docs
         (digests / ctx.extra_digest.name).symlink_to(ctx.extra_digest.resolve())
         t0 = time.perf_counter()
-        report = await catalogue.reindex()
+        reindexed = await catalogue.reindex()
         total = time.perf_counter() - t0
         return {
             "add_digest_s": total,
-            "add_digest_ingest_s": report.duration_s,
-            "add_digest_added": report.added,
+            "add_digest_ingest_s": reindexed.duration_s,
+            "add_digest_added": reindexed.added,
             "docs_after": catalogue.index.n_docs,
             "docs_before": before,
         }
