@@ -178,6 +178,11 @@ def _member(sorted_arr: AnyArray, values: AnyArray) -> Bool:
     return found
 
 
+# Public names for the other core modules (bot.core.lookup).
+unique_sorted = _unique
+in_sorted = _member
+
+
 def _blob(strings: Sequence[str]) -> tuple[npt.NDArray[np.uint8], I64]:
     encoded = [s.encode() for s in strings]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -436,6 +441,10 @@ class Index:
         """How many live documents contain ``term`` (a pipeline term, e.g. "scale")."""
         tid = self.term_id(term)
         return 0 if tid is None else int(self._ptr[tid + 1] - self._ptr[tid])
+
+    def doc_freqs(self) -> I64:
+        """The document frequency of every term, by term id (see :meth:`term`)."""
+        return np.diff(self._ptr)
 
     def idf(self, term: str) -> float:
         """rank-bm25's idf of a term (0 for unknown terms, as its ``idf.get(q) or 0``)."""

@@ -24,7 +24,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.core.index import Index, _member, _unique
+from bot.core.index import Index
+from bot.core.index import in_sorted as _member
+from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
 from bot.core.query import ParsedQuery, author_query_words, name_words
 from bot.core.text import STOPWORDS, query_terms, stem, surface_words

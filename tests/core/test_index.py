@@ -10,7 +10,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 import bot.core.index as index_module
-from bot.core.generate import digest_text
+from bot.bench.generate import digest_text
 from bot.core.index import Index, IndexDoc, index_doc
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest

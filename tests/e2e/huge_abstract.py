@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.core.generate import generate_papers
+from bot.bench.generate import generate_papers
 from tests.e2e.harness import copy_seeds
 
 NBSP = "\u00a0"

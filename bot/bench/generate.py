@@ -11,6 +11,7 @@ words, collocations ("feature learning", "scaling laws") and English function wo
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,8 +411,6 @@ def write_digests(
         left -= count
         index += 1
     if workers > 1 and len(jobs) > 1:
-        import multiprocessing
-
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             return [Path(p) for p in pool.map(_write_one, jobs, chunksize=4)]
     return [Path(_write_one(job)) for job in jobs]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli.bench_alerts import main, section_rows
-from bot.core.alerts_bench import bench_generated, generated_papers, synthetic_subscriptions
+from bot.bench.alerts import (
+    bench_generated,
+    generated_papers,
+    section_rows,
+    synthetic_subscriptions,
+)
+from bot.cli import main
 
 
 def test_bench_small_counts_agree_with_the_naive_loop() -> None:
@@ -29,6 +34,8 @@ def test_synthetic_subscriptions_are_seeded_and_specific() -> None:
 
 
 def test_main_prints_a_markdown_section(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--counts", "30", "--papers", "50", "--catalogue", "100", "--repeat", "1"]) == 0
+    argv = ["bench", "--only", "alerts", "--counts", "30", "--new-papers", "50", "--catalogue",
+            "100", "--repeat", "1"]  # fmt: skip
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("## Alert matching") and "| 30 |" in out and "Verdict:" in out
