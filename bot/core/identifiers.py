@@ -81,6 +81,25 @@ def parse_line(line: str) -> LineIdentifier | None:
     return LineIdentifier(url=text)
 
 
+_BARE_ARXIV = re.compile(rf"(?P<id>{_ARXIV_ID})(?:v\d+)?")
+_BARE_DOI = re.compile(_DOI)
+
+
+def parse_reference(text: str) -> LineIdentifier | None:
+    """What someone typed to name a paper: an identifier line, or a bare arXiv id
+    ("2412.01234v2", "hep-th/9901001") or DOI ("10.1000/xyz")."""
+    found = parse_line(text)
+    if found is not None:
+        return found
+    text = text.strip()
+    match = _BARE_ARXIV.fullmatch(text)
+    if match is not None:
+        return LineIdentifier(arxiv_id=match["id"])
+    if _BARE_DOI.fullmatch(text) is not None:
+        return LineIdentifier(doi=text)
+    return None
+
+
 def trailing_count(lines: Sequence[str]) -> int:
     """How many of the last lines are identifier lines (0: the block ends with prose)."""
     count = 0

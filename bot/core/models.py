@@ -215,12 +215,13 @@ class SearchPage:
 class PaperDetail:
     """A paper looked up by id or title, with papers like it.
 
-    ``matched_by`` says how it was found; for a title lookup, ``candidates`` are the other
+    ``matched_by`` says how it was found (id, title, or arXiv id / DOI / URL); for a title
+    lookup, ``candidates`` are the other
     close titles (best first) when the match was not clear-cut.
     """
 
     paper: StoredPaper
-    matched_by: Literal["id", "title"]
+    matched_by: Literal["id", "title", "identifier"]
     similar: tuple[StoredPaper, ...] = ()
     candidates: tuple[StoredPaper, ...] = ()
 

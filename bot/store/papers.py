@@ -263,6 +263,48 @@ class PaperStore:
         stored = await self._stored(rows)
         return {s.paper.id: s for s in stored}
 
+    async def papers_by_identifier(
+        self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
+    ) -> list[StoredPaper]:
+        """The papers with this arXiv id (no version), DOI (any case) or URL, oldest first."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if arxiv_id:
+            clauses.append("p.arxiv_id = ?")
+            params.append(arxiv_id)
+        if doi:
+            clauses.append("p.doi = ? COLLATE NOCASE")
+            params.append(doi)
+        if url:
+            clauses.append("p.url = ? OR p.pdf_url = ?")
+            params += [url, url]
+        if not clauses:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
+            "ORDER BY p.rowid LIMIT 10",
+            params,
+        )
+        return await self._stored(rows)
+
+    async def stored_batches(
+        self, batch_size: int = 1000, *, live_only: bool = True
+    ) -> AsyncIterator[list[StoredPaper]]:
+        """Every paper (only those not removed with ``live_only``) with its digests, by
+        ascending rowid, in batches (an export of the whole catalogue)."""
+        last = 0
+        live = "AND p.removed = 0 " if live_only else ""
+        while True:
+            rows = await self.db.fetchall(
+                f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid > ? {live}"
+                "ORDER BY p.rowid LIMIT ?",
+                (last, max(1, batch_size)),
+            )
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield await self._stored(rows)
+
     async def papers_by_author(
         self,
         author_key: str,
