@@ -157,6 +157,7 @@ async def _paper(args: argparse.Namespace) -> int:
     if detail is None:
         raise CliError(f"no paper with id or title {text!r}", EXIT_NOT_FOUND)
     sp = detail.paper
+    ids = sp.paper.identifiers
     if args.json:
         _emit(
             {
@@ -168,6 +169,10 @@ async def _paper(args: argparse.Namespace) -> int:
                 ],
                 "first_seen": sp.first_seen,
                 "removed": sp.removed,
+                "url": ids.url,
+                "arxiv_id": ids.arxiv_id,
+                "doi": ids.doi,
+                "pdf_url": ids.pdf_url,
                 "matched_by": detail.matched_by,
                 "similar": [_paper_json(s) for s in detail.similar],
                 "candidates": [_paper_json(s) for s in detail.candidates],
@@ -179,6 +184,10 @@ async def _paper(args: argparse.Namespace) -> int:
     print(_byline(sp))
     if sp.digests:
         print("Digests: " + ", ".join(d.path for d in sp.digests))
+    links = [("URL", ids.url), ("arXiv", ids.arxiv_id), ("DOI", ids.doi), ("PDF", ids.pdf_url)]
+    for label, value in links:
+        if value:
+            print(f"{label}: {value}")
     print(f"\n{p.abstract}\n")
     if detail.candidates:
         print("Other close titles:")
