@@ -29,10 +29,11 @@ _ESCAPES = {
     "_": r"\_",
     "^": r"\textasciicircum{}",
     "~": r"\textasciitilde{}",
+    "`": r"\textasciigrave{}",  # also keeps "```" out of a Discord code block
 }
 _SPECIAL = re.compile("|".join(re.escape(c) for c in _ESCAPES))
 _JOURNAL = re.compile(r"\b(journal|transactions|letters|review|magazine|annals)\b", re.I)
-_VERBATIM = {"{": "%7B", "}": "%7D", "\\": "%5C", " ": "%20"}
+_VERBATIM = {"{": "%7B", "}": "%7D", "\\": "%5C", " ": "%20", "`": "%60"}
 _AND = re.compile(r"\band\b", re.I)
 
 
@@ -72,11 +73,16 @@ def entry_type(venue: str) -> str:
     return "article" if _JOURNAL.search(venue) else "misc"
 
 
-def fields(paper: Paper, year: int | None = None) -> list[tuple[str, str]]:
-    """The (name, value) pairs of the entry, values already escaped."""
+def fields(
+    paper: Paper, year: int | None = None, max_authors: int | None = None
+) -> list[tuple[str, str]]:
+    """The (name, value) pairs of the entry, values already escaped; with ``max_authors``,
+    a longer author list ends with BibTeX's ``and others``."""
     ids = paper.identifiers
     out: list[tuple[str, str]] = [("title", protect_capitals(escape(paper.title or paper.id)))]
     names = [name(a) for a in paper.authors if a.last.strip() or a.first.strip()]
+    if max_authors is not None and len(names) > max_authors:
+        names = [*names[: max(max_authors, 1)], "others"]
     if names:
         out.append(("author", " and ".join(names)))
     if year is not None:
@@ -94,9 +100,9 @@ def fields(paper: Paper, year: int | None = None) -> list[tuple[str, str]]:
     return out
 
 
-def entry(paper: Paper, year: int | None = None) -> str:
+def entry(paper: Paper, year: int | None = None, max_authors: int | None = None) -> str:
     """One BibTeX entry, ``@misc{id,`` ... ``}``, ending without a newline."""
-    pairs = fields(paper, year)
+    pairs = fields(paper, year, max_authors)
     width = max(len(k) for k, _ in pairs)
     body = ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in pairs)
     return f"@{entry_type(paper.venue)}{{{paper.id},\n{body}\n}}"

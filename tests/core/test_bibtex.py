@@ -17,7 +17,7 @@ from bot.core.models import NO_IDENTIFIERS, Identifiers, Paper
 from bot.core.parser import paper_key, parse_authors, parse_digest, short_id
 from tests.e2e.fixtures import stress_digest
 
-NASTY_TITLE = 'SUPERChem: {Odd} 100% & #1 $x$ a_b ^ ~ \\ @everyone "q" }{'
+NASTY_TITLE = 'SUPERChem: {Odd} 100% & #1 $x$ a_b ^ ~ \\ @everyone "q" }{ ```code```'
 NASTY_AUTHORS = "Müller, Jörg, O'Brien, Pat, van der Berg, Jan, García-López, Ana, Plato"
 _UNESCAPE = {v: k for k, v in bibtex._ESCAPES.items()}
 _UNESCAPE_RE = re.compile("|".join(re.escape(v) for v in sorted(_UNESCAPE, key=len, reverse=True)))
@@ -123,3 +123,14 @@ def test_biber_reads_every_entry_back(seed_path: Path, tmp_path: Path) -> None:
     for paper in items:
         title = by_key[paper.id]["TITLE"].value
         assert unescape(title) == " ".join(paper.title.split())
+
+
+def test_a_long_author_list_can_end_with_and_others() -> None:
+    paper = make("T", ", ".join(f"Last{i}, First{i}" for i in range(30)), "")
+    text = bibtex.entry(paper, max_authors=3)
+    assert "author = {Last0, First0 and Last1, First1 and Last2, First2 and others}" in (
+        " ".join(text.split())
+    )
+    [parsed] = parse_string(text).entries
+    assert parsed.fields_dict["author"].value.endswith(" and others")
+    assert "`" not in bibtex.entry(make("```x```", "A, B", "```v"))
