@@ -57,7 +57,7 @@ from bot.ui.views import Choice, action_button, open_select, paged_view, view_of
 COLOUR = discord.Colour(0x5865F2)
 GONE_COLOUR = discord.Colour(0x99AAB5)
 
-ABSTRACT_SHOWN = 700  # a paper card shows this much abstract; "Full abstract" shows the rest
+ABSTRACT_SHOWN = 600  # a paper card shows this much abstract; "Full abstract" shows the rest
 SIMILAR_SHOWN = 5
 DIGESTS_SHOWN = 8
 _MARGIN = 40

@@ -42,8 +42,8 @@ HELP_COMMANDS = (
     ("/author name", "An author's papers, frequent co-authors and venues."),
     ("/latest", "The newest digest's papers."),
     ("/stats", "What the catalogue holds and when it was last indexed."),
-    ("/help", "This card."),
 )
+HELP_SELF = (("/help", "This card."),)
 # In a server with topic alerts: anyone may list them ...
 HELP_ALERTS = (
     ("/subscriptions [channel]", "This server's topic alerts: active or paused, last alert."),
@@ -87,6 +87,7 @@ def help_embed(
         commands += HELP_MODERATOR
     if owner:
         commands += HELP_OWNER
+    commands += HELP_SELF
     embed = discord.Embed(
         title="digest-bot — search the research digest",
         description=(
