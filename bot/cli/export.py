@@ -146,6 +146,7 @@ async def _to_file(catalogue: Catalogue, query: str | None, fmt: str, target: Pa
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             count = await _write(catalogue, query, fmt, out)
         if count:
+            os.chmod(temp, 0o666 & ~_umask())  # as open() would create it (mkstemp: 0600)
             os.replace(temp, target)
         return count
     except OSError as exc:
@@ -153,3 +154,9 @@ async def _to_file(catalogue: Catalogue, query: str | None, fmt: str, target: Pa
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

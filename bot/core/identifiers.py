@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from bot.core.models import NO_IDENTIFIERS, Identifiers
 
@@ -35,7 +35,11 @@ _DOI = r"10\.\d{4,9}/\S+"
 _DOI_PREFIXED = re.compile(rf"doi:\s*(?P<doi>{_DOI})", re.IGNORECASE)
 _DOI_PATH = re.compile(rf"/(?P<doi>{_DOI})")
 _DOI_HOSTS = frozenset({"doi.org", "dx.doi.org", "www.doi.org"})
-_URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+# scheme://[userinfo@]host[:port][/path][?query][#fragment], no spaces anywhere
+_URL = re.compile(
+    r"https?://(?:[^\s/?#@]*@)?(?P<host>[^\s/?#:@]+)(?::\d*)?(?P<path>/[^\s?#]*)?(?:[?#]\S*)?",
+    re.IGNORECASE,
+)
 
 # A URL that goes into Markdown or a button: at most this long (Discord: 512 for buttons).
 URL_MAX = 512
@@ -53,29 +57,26 @@ class LineIdentifier:
 def parse_line(line: str) -> LineIdentifier | None:
     """The identifier a line holds, or None when the line is anything else."""
     text = line.strip()
-    if not text:
+    head = text[:6].lower()
+    if head.startswith("arxiv:"):
+        match = _ARXIV_PREFIXED.fullmatch(text)
+        return None if match is None else LineIdentifier(arxiv_id=match["id"])
+    if head.startswith("doi:"):
+        match = _DOI_PREFIXED.fullmatch(text)
+        return None if match is None else LineIdentifier(doi=match["doi"])
+    if not head.startswith("http"):
+        return None  # most lines: prose, cheaply
+    url = _URL.fullmatch(text)
+    if url is None:
         return None
-    match = _ARXIV_PREFIXED.fullmatch(text)
-    if match is not None:
-        return LineIdentifier(arxiv_id=match["id"])
-    match = _DOI_PREFIXED.fullmatch(text)
-    if match is not None:
-        return LineIdentifier(doi=match["doi"])
-    if _URL.fullmatch(text) is None:
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    if not host:
-        return None
+    host = url["host"].lower()
+    path = url["path"] or ""
     if host in _ARXIV_HOSTS:
-        found = _ARXIV_PATH.fullmatch(parts.path)
+        found = _ARXIV_PATH.fullmatch(path)
         if found is not None:
             return LineIdentifier(url=text, arxiv_id=found["id"])
     if host in _DOI_HOSTS:
-        found = _DOI_PATH.fullmatch(unquote(parts.path))
+        found = _DOI_PATH.fullmatch(unquote(path))
         if found is not None:
             return LineIdentifier(url=text, doi=found["doi"])
     return LineIdentifier(url=text)
@@ -100,14 +101,22 @@ def parse_reference(text: str) -> LineIdentifier | None:
     return None
 
 
+def trailing(lines: Sequence[str]) -> list[LineIdentifier]:
+    """The identifiers of the last lines that are identifier lines, in order (empty: the
+    block ends with prose)."""
+    found: list[LineIdentifier] = []
+    for line in reversed(lines):
+        parsed = parse_line(line)
+        if parsed is None:
+            break
+        found.append(parsed)
+    found.reverse()
+    return found
+
+
 def trailing_count(lines: Sequence[str]) -> int:
     """How many of the last lines are identifier lines (0: the block ends with prose)."""
-    count = 0
-    for line in reversed(lines):
-        if parse_line(line) is None:
-            break
-        count += 1
-    return count
+    return len(trailing(lines))
 
 
 def is_identifier_block(lines: Sequence[str]) -> bool:
@@ -120,14 +129,13 @@ def _is_special(found: LineIdentifier) -> bool:
 
 
 def _is_pdf(url: str) -> bool:
-    try:
-        return urlsplit(url).path.lower().endswith(".pdf")
-    except ValueError:
-        return False
+    match = _URL.fullmatch(url)
+    return match is not None and (match["path"] or "").lower().endswith(".pdf")
 
 
-def collect(lines: Sequence[str]) -> tuple[Identifiers, list[str]]:
-    """The identifiers of an entry's identifier lines, and warnings (conflicting ids).
+def collect(lines: Sequence[str | LineIdentifier]) -> tuple[Identifiers, list[str]]:
+    """The identifiers of an entry's identifier lines (as text, or already parsed), and
+    warnings (conflicting ids).
 
     The first of each kind wins: ``url`` is the first URL that is not an arXiv or doi.org
     link; ``pdf_url`` the arXiv PDF when the arXiv id is known, else the first PDF link.
@@ -135,7 +143,7 @@ def collect(lines: Sequence[str]) -> tuple[Identifiers, list[str]]:
     url = arxiv_id = doi = pdf = None
     warnings: list[str] = []
     for line in lines:
-        found = parse_line(line)
+        found = parse_line(line) if isinstance(line, str) else line
         if found is None:
             continue
         if found.arxiv_id is not None:

@@ -229,8 +229,10 @@ def _parse_entry(blocks: list[_Block], path: str) -> tuple[Paper | None, list[Di
 # ---- identifier lines (the rules are in bot.core.identifiers) ---------------------------------
 
 
-def _split_identifiers(blocks: list[_Block]) -> tuple[list[_Block], list[str]]:
-    """The entry without its trailing identifier lines, and those lines.
+def _split_identifiers(
+    blocks: list[_Block],
+) -> tuple[list[_Block], list[identifiers.LineIdentifier]]:
+    """The entry without its trailing identifier lines, and what those lines say.
 
     They are the last block when it is made only of identifier lines, or the last lines of
     the last block; the title block is never taken apart.
@@ -238,20 +240,24 @@ def _split_identifiers(blocks: list[_Block]) -> tuple[list[_Block], list[str]]:
     if len(blocks) < 2:
         return blocks, []
     last = blocks[-1]
-    count = identifiers.trailing_count(last.raw)
+    found = identifiers.trailing(last.raw)
+    count = len(found)
     if count == 0:
         return blocks, []
     if count == len(last.raw):
-        return blocks[:-1], [line.strip() for line in last.raw]
+        return blocks[:-1], found
     kept = last.raw[:-count]
     trimmed = _Block(
         line=last.line, text=normalise_space(" ".join(kept)), raw_first=kept[0], raw=kept
     )
-    return [*blocks[:-1], trimmed], [line.strip() for line in last.raw[-count:]]
+    return [*blocks[:-1], trimmed], found
 
 
 def _with_identifiers(
-    paper: Paper, lines: list[str], line: int, path: str
+    paper: Paper,
+    lines: list[str] | list[identifiers.LineIdentifier],
+    line: int,
+    path: str,
 ) -> tuple[Paper, list[Diagnostic]]:
     found, warnings = identifiers.collect(lines)
     merged = identifiers.merge(paper.identifiers, found)

@@ -133,6 +133,9 @@ def test_export_jsonl_to_a_file(env: dict[str, str], tmp_path: Path) -> None:
     record = json.loads(line)
     assert record["arxiv_id"] == "2412.01234" and record["authors"] == ["Jane Doe", "Rick Roe"]
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # like any file the user writes
 
 
 def test_export_failures_have_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
