@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from bot.core import lookup
+from bot.core import identifiers, lookup
 from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, index_doc
 from bot.core.models import (
     AuthorProfile,
@@ -193,9 +193,16 @@ class Catalogue:
         index = self._index
         found: StoredPaper | None = None
         candidates: tuple[StoredPaper, ...] = ()
-        matched_by: str = "id"
+        matched_by: Literal["id", "title", "identifier"] = "id"
         if " " not in text and len(text) <= 16:
             found = await self.store.get_paper(lookup.normalise_id(text))
+        reference = identifiers.parse_reference(text) if found is None else None
+        if reference is not None:
+            by_reference = await self.store.papers_by_identifier(
+                arxiv_id=reference.arxiv_id, doi=reference.doi, url=reference.url
+            )
+            if by_reference:
+                found, matched_by = by_reference[0], "identifier"
         if found is None:
             matches = await self._call(lambda: lookup.find_titles(index, text, limit=6))
             if not matches or matches[0].score < 50:
@@ -211,7 +218,7 @@ class Catalogue:
         similar = await self._similar(found)
         return PaperDetail(
             paper=found,
-            matched_by="title" if matched_by == "title" else "id",
+            matched_by=matched_by,
             similar=similar,
             candidates=candidates,
         )
@@ -233,6 +240,25 @@ class Catalogue:
         hits = await self._call(similar, heavy=len(abstract) > TEXT_THRESHOLD)
         found = await self.store.get_papers([h.paper_id for h in hits]) if hits else {}
         return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
+
+    async def export(
+        self, query: str | None = None, *, batch_size: int = 1000
+    ) -> AsyncIterator[list[StoredPaper]]:
+        """The papers matching ``query`` (best first), or every paper not removed (by when
+        the catalogue first saw them) when there is none, in batches. A query that cannot be
+        understood raises :class:`~bot.core.query.QueryError` before the first batch."""
+        if query is None or not query.strip():
+            async for batch in self.store.stored_batches(batch_size):
+                yield batch
+            return
+        parsed = parse_query(query)
+        index = self._index
+        result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
+        ids = [hit.paper_id for hit in result.hits]
+        for start in range(0, len(ids), max(1, batch_size)):
+            chunk = ids[start : start + max(1, batch_size)]
+            found = await self.store.get_papers(chunk)
+            yield [found[i] for i in chunk if i in found]
 
     # ---- authors ----------------------------------------------------------------------------
 

@@ -341,4 +341,4 @@ class DigestBot(commands.Bot):
 
 
 def _action_kind(action: Action) -> str:
-    return action.kind if isinstance(action, actions.PageAction) else "o"
+    return actions.kind_of(action)

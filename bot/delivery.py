@@ -37,7 +37,7 @@ import discord
 
 from bot.core.models import Paper
 from bot.store.alerts import AlertStore, Batch
-from bot.ui.alerts import AlertItem, alert_message
+from bot.ui.alerts import AlertItem, alert_message, alert_view
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +60,44 @@ _PAUSE_REASONS = {
 
 class Sender(Protocol):
     async def __call__(
-        self, channel_id: int, content: str, embeds: list[discord.Embed], nonce: str
+        self,
+        channel_id: int,
+        content: str,
+        embeds: list[discord.Embed],
+        nonce: str,
+        view: discord.ui.View | None = None,
     ) -> int:
-        """Post one message; return its id. Raises discord.py's exceptions."""
+        """Post one message (with ``view``'s buttons when given); return its id. Raises
+        discord.py's exceptions."""
         ...
 
 
 def discord_sender(client: discord.Client) -> Sender:
     """Send through ``client`` to a channel known only by id (no cache, no extra request)."""
 
-    async def send(channel_id: int, content: str, embeds: list[discord.Embed], nonce: str) -> int:
+    async def send(
+        channel_id: int,
+        content: str,
+        embeds: list[discord.Embed],
+        nonce: str,
+        view: discord.ui.View | None = None,
+    ) -> int:
         channel = client.get_partial_messageable(channel_id)
-        message = await channel.send(
-            content,
-            embeds=embeds,
-            allowed_mentions=discord.AllowedMentions.none(),
-            nonce=nonce,
-        )
+        if view is None:
+            message = await channel.send(
+                content,
+                embeds=embeds,
+                allowed_mentions=discord.AllowedMentions.none(),
+                nonce=nonce,
+            )
+        else:
+            message = await channel.send(
+                content,
+                embeds=embeds,
+                view=view,
+                allowed_mentions=discord.AllowedMentions.none(),
+                nonce=nonce,
+            )
         return message.id
 
     return send
@@ -258,7 +279,9 @@ class DeliveryWorker:
                 missing = [row.paper_id for row in batch.rows if row.paper_id not in papers]
                 raise LookupError(f"papers {missing} are not in the catalogue")
             content, embeds = alert_message(items)
-            message_id = await self._send(batch.channel_id, content, embeds, batch.nonce)
+            message_id = await self._send(
+                batch.channel_id, content, embeds, batch.nonce, view=alert_view(items)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as error:

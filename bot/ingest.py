@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import stat
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path, PurePosixPath
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
+from bot.core.digests import date_from_name
 from bot.core.models import (
     Diagnostic,
     DigestInfo,
@@ -76,7 +76,6 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOFOLLOW", 0)  # the path was checked: a link swapped in is not followed
     | getattr(os, "O_CLOEXEC", 0)
 )
-_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _NOT_FOLLOWED = "not followed (FOLLOW_SYMLINKS=1 allows it)"
 _KEEPS_STATE = "the digests in it keep their current state"
 _KINDS = (
@@ -565,14 +564,11 @@ class _Dates:
 
 
 def _name_date(path: str) -> _Dated | None:
-    for match in reversed(list(_DATE_IN_NAME.finditer(PurePosixPath(path).name))):
-        try:
-            day = date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            continue
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return _Dated(int(midnight.timestamp()) * 10**9, True)
-    return None
+    day = date_from_name(path)
+    if day is None:
+        return None
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return _Dated(int(midnight.timestamp()) * 10**9, True)
 
 
 @dataclass(slots=True)

@@ -37,11 +37,18 @@ class FakeDiscord:
         self.by_nonce: dict[str, int] = {}
         self.failures: dict[int, list[BaseException]] = {}
         self.attempts: list[tuple[int, str]] = []
+        self.views: list[discord.ui.View | None] = []
 
     async def __call__(
-        self, channel_id: int, content: str, embeds: list[discord.Embed], nonce: str
+        self,
+        channel_id: int,
+        content: str,
+        embeds: list[discord.Embed],
+        nonce: str,
+        view: discord.ui.View | None = None,
     ) -> int:
         self.attempts.append((channel_id, nonce))
+        self.views.append(view)
         pending = self.failures.get(channel_id)
         if pending:
             raise pending.pop(0)

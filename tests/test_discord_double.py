@@ -780,11 +780,36 @@ async def test_guild_scoped_commands(double: DiscordDouble) -> None:
         ({"components": [{"type": 1, "components": [
             {"type": 2, "style": 1, "custom_id": "b", "label": "b"}]}] * 6}, "components"),
         ({}, "<body>"),
+        # Link buttons: style 5, a url of at most 512 characters, and no custom_id.
+        ({"components": [{"type": 1, "components": [
+            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/a", "custom_id": "c"}]}]},
+         "components.0.components.0.custom_id"),
+        ({"components": [{"type": 1, "components": [
+            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/" + "a" * 499}]}]},
+         "components.0.components.0.url"),
+        ({"components": [{"type": 1, "components": [
+            {"type": 2, "style": 5, "label": "PDF", "url": "javascript:alert(1)"}]}]},
+         "components.0.components.0.url"),
+        ({"components": [{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "PDF", "url": "https://x.org", "custom_id": "c"}]}]},
+         "components.0.components.0.url"),
+        ({"embeds": [{"title": "t", "url": "not a url"}]}, "embeds.0.url"),
     ],
 )
 def test_message_limits(body: dict[str, Any], where: str) -> None:
     problems = double_limits.check_message(body)
     assert where in [p.where() for p in problems], problems
+
+
+def test_a_valid_link_button_and_embed_url_pass() -> None:
+    body = {
+        "embeds": [{"title": "t", "url": "https://arxiv.org/abs/2412.01234"}],
+        "components": [{"type": 1, "components": [
+            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/" + "a" * 498},
+            {"type": 2, "style": 2, "label": "Cite", "custom_id": "ds:c:x"},
+        ]}],
+    }
+    assert double_limits.check_message(body) == []
 
 
 def test_command_limits() -> None:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "bot.cli.run",
     "bot.cli.reindex",
     "bot.cli.search",
+    "bot.cli.export",
     "bot.cli.bench",
 )
 

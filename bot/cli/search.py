@@ -75,7 +75,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-async def _open(args: argparse.Namespace) -> Catalogue:
+async def open_catalogue(args: argparse.Namespace) -> Catalogue:
     settings = settings_with_db(args.db)
     if not Path(settings.database_path).exists():
         raise CliError(f"{EMPTY} (no database at {settings.database_path})", EXIT_NOT_FOUND)
@@ -112,7 +112,7 @@ def _byline(sp: StoredPaper) -> str:
 
 async def _search(args: argparse.Namespace) -> int:
     text = " ".join(args.query)
-    catalogue = await _open(args)
+    catalogue = await open_catalogue(args)
     try:
         try:
             page = await catalogue.search(text, limit=max(1, args.limit), offset=args.offset)
@@ -151,7 +151,7 @@ async def _search(args: argparse.Namespace) -> int:
 
 async def _paper(args: argparse.Namespace) -> int:
     text = " ".join(args.id_or_title)
-    catalogue = await _open(args)
+    catalogue = await open_catalogue(args)
     try:
         detail = await catalogue.paper(text)
     finally:
@@ -159,6 +159,7 @@ async def _paper(args: argparse.Namespace) -> int:
     if detail is None:
         raise CliError(f"no paper with id or title {text!r}", EXIT_NOT_FOUND)
     sp = detail.paper
+    ids = sp.paper.identifiers
     if args.json:
         _emit(
             {
@@ -170,6 +171,10 @@ async def _paper(args: argparse.Namespace) -> int:
                 ],
                 "first_seen": sp.first_seen,
                 "removed": sp.removed,
+                "url": ids.url,
+                "arxiv_id": ids.arxiv_id,
+                "doi": ids.doi,
+                "pdf_url": ids.pdf_url,
                 "matched_by": detail.matched_by,
                 "similar": [_paper_json(s) for s in detail.similar],
                 "candidates": [_paper_json(s) for s in detail.candidates],
@@ -181,6 +186,10 @@ async def _paper(args: argparse.Namespace) -> int:
     print(_byline(sp))
     if sp.digests:
         print("Digests: " + ", ".join(d.path for d in sp.digests))
+    links = [("URL", ids.url), ("arXiv", ids.arxiv_id), ("DOI", ids.doi), ("PDF", ids.pdf_url)]
+    for label, value in links:
+        if value:
+            print(f"{label}: {value}")
     print(f"\n{p.abstract}\n")
     if detail.candidates:
         print("Other close titles:")
@@ -195,7 +204,7 @@ async def _paper(args: argparse.Namespace) -> int:
 
 async def _author(args: argparse.Namespace) -> int:
     name = " ".join(args.name)
-    catalogue = await _open(args)
+    catalogue = await open_catalogue(args)
     try:
         profile = await catalogue.author(name)
     finally:

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.client import DigestBot
 from bot.replies import run_within, send
+from bot.ui.alerts import ALERTS_COG
 from bot.ui.info import help_embed, stats_embed
 
 Interaction = discord.Interaction[DigestBot]
@@ -28,7 +29,17 @@ class Info(commands.Cog):
 
     @app_commands.command(name="help", description="The commands and the query language")
     async def help(self, interaction: Interaction) -> None:
-        await send(interaction, embeds=[help_embed()], ephemeral=True)
+        """Every command the member can use here: alerts for those who manage the channel,
+        /reindex for the bot's owners."""
+        in_server = interaction.guild_id is not None
+        alerts = in_server and self.bot.get_cog(ALERTS_COG) is not None
+        perms = interaction.permissions
+        moderator = alerts and (perms.administrator or perms.manage_channels)
+        owner = self.bot.get_cog("Admin") is not None and await self.bot.is_owner_id(
+            interaction.user.id
+        )
+        embed = help_embed(alerts=alerts, moderator=moderator, owner=owner)
+        await send(interaction, embeds=[embed], ephemeral=True)
 
 
 async def setup(bot: DigestBot) -> None:

@@ -8,6 +8,7 @@ tree's one error handler turns into an ephemeral message.
 
 Paging: the invoker's Prev / Next edit the message in place; anyone else clicking gets the
 requested page as a private (ephemeral) message, so nobody pages someone else's answer.
+A paper's Cite, Full abstract and Open buttons answer privately.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from bot.core.models import AuthorProfile, SearchPage, Suggestion
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.replies import run_within, send, update
 from bot.ui import actions
-from bot.ui.actions import Action, OpenAction, PageAction, PageKind
+from bot.ui.actions import Action, OpenAction, PageAction, PageKind, PaperAction
 from bot.ui.alerts import ALERTS_COG
 from bot.ui.cards import (
     Card,
+    abstract_embeds,
     author_card,
+    cite_text,
     latest_card,
     no_results_text,
     not_found_author_text,
@@ -75,8 +78,13 @@ async def show_page(interaction: Interaction, card: Card) -> None:
 
 
 def can_subscribe(interaction: Interaction) -> bool:
-    """Offer "Subscribe this channel" under results: in a server, with alerts loaded."""
-    return interaction.guild_id is not None and interaction.client.get_cog(ALERTS_COG) is not None
+    """Offer "Subscribe this channel" under results: in a server, with alerts loaded, to a
+    member who may subscribe the channel (Manage Channels there). The answer is built for
+    whoever asked: a copy opened by someone else follows their permissions."""
+    if interaction.guild_id is None or interaction.client.get_cog(ALERTS_COG) is None:
+        return False
+    perms = interaction.permissions
+    return perms.administrator or perms.manage_channels
 
 
 def to_choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:
@@ -102,9 +110,11 @@ class Search(commands.Cog):
         self.bot.register_action("a", self._author_page)
         self.bot.register_action("l", self._latest_page)
         self.bot.register_action("o", self._open_paper)
+        for kind in actions.PAPER_KINDS:
+            self.bot.register_action(kind, self._paper_action)
 
     async def cog_unload(self) -> None:
-        for kind in ("s", "a", "l", "o"):
+        for kind in ("s", "a", "l", "o", *actions.PAPER_KINDS):
             self.bot.unregister_action(kind)
 
     # ------------------------------------------------------------------ state in custom_ids
@@ -223,6 +233,30 @@ class Search(commands.Cog):
             )
         card = paper_card(detail)
         await send(interaction, embeds=[card.embed], view=card.view, ephemeral=True)
+
+    async def _paper_action(self, interaction: Interaction, action: Action,
+                            values: list[str]) -> None:
+        """Open (``v``), Cite (``c``) and Full abstract (``f``): private answers."""
+        assert isinstance(action, PaperAction)
+        stored = await run_within(
+            interaction, self.bot.catalogue.store.get_paper(action.paper_id), ephemeral=True
+        )
+        if stored is None:
+            raise UserFacingError(
+                f"The paper {inline_code(action.paper_id)} is no longer in the catalogue."
+            )
+        if action.kind == "c":
+            await send(interaction, content=cite_text(stored), ephemeral=True)
+        elif action.kind == "f":
+            await send(interaction, embeds=abstract_embeds(stored), ephemeral=True)
+        else:
+            detail = await run_within(
+                interaction, self.bot.catalogue.paper(stored.id), ephemeral=True
+            )
+            if detail is None:
+                raise ExpiredError(action.paper_id)
+            card = paper_card(detail)
+            await send(interaction, embeds=[card.embed], view=card.view, ephemeral=True)
 
     # ------------------------------------------------------------------ /author
     @app_commands.command(

@@ -36,6 +36,28 @@ class Diagnostic:
 
 
 @dataclass(frozen=True, slots=True)
+class Identifiers:
+    """What a digest says about where a paper lives (see ``docs/digest-format.md``).
+
+    ``url``: the first link given that is neither an arXiv nor a doi.org link; ``arxiv_id``
+    without its version ("2412.01234", "hep-th/9901001"); ``doi`` as written (compare it
+    case-insensitively); ``pdf_url``: the arXiv PDF when the arXiv id is known, else a PDF link
+    given. Every field is None when unknown.
+    """
+
+    url: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    pdf_url: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.url or self.arxiv_id or self.doi or self.pdf_url)
+
+
+NO_IDENTIFIERS = Identifiers()
+
+
+@dataclass(frozen=True, slots=True)
 class Paper:
     """A paper entry as parsed from a digest.
 
@@ -52,6 +74,7 @@ class Paper:
     venue: str
     abstract: str
     line: int = 0
+    identifiers: Identifiers = NO_IDENTIFIERS  # url / arXiv id / DOI / PDF, when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +103,8 @@ class DigestInfo:
     indexed_at: str  # ISO-8601 UTC
     paper_count: int = 0
     present: bool = True  # False once the file is gone from the digest folder
+    date: str | None = None  # YYYY-MM-DD: from the file name, else its modification date
+    title: str | None = None  # a feed's title, for digests made from a feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +215,13 @@ class SearchPage:
 class PaperDetail:
     """A paper looked up by id or title, with papers like it.
 
-    ``matched_by`` says how it was found; for a title lookup, ``candidates`` are the other
+    ``matched_by`` says how it was found (id, title, or arXiv id / DOI / URL); for a title
+    lookup, ``candidates`` are the other
     close titles (best first) when the match was not clear-cut.
     """
 
     paper: StoredPaper
-    matched_by: Literal["id", "title"]
+    matched_by: Literal["id", "title", "identifier"]
     similar: tuple[StoredPaper, ...] = ()
     candidates: tuple[StoredPaper, ...] = ()
 

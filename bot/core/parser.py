@@ -3,7 +3,9 @@
 The format (see ``seeds/``): optional page-header lines, then entries separated by two or
 more blank lines. Inside an entry, blocks are separated by one blank line: title, authors
 ("Last, First, Last, First, ..."; may be missing), venue, then one or more abstract
-paragraphs. Lines of one block are joined with a space.
+paragraphs. Lines of one block are joined with a space. An entry may end with identifier
+lines (a URL, ``arXiv:…``, ``doi:…``; see :mod:`bot.core.identifiers`), which become the
+paper's :class:`~bot.core.models.Identifiers` and are not part of its abstract.
 
 Parsing never raises on bad content: a malformed entry becomes a :class:`Diagnostic` and
 the rest of the file still parses; a file that is not UTF-8 text is rejected whole.
@@ -20,6 +22,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.core import identifiers
 from bot.core.models import Author, Diagnostic, Paper, ParseReport
 from bot.core.text import cut_text, fold, identity_form, normalise_space, strip_format
 
@@ -60,6 +63,7 @@ class _Block:
     raw_first: str  # the block's first line as written (to spot the no-break-space heading)
     size: int  # characters the block has in the file (its lines joined), before any cut
     cut: bool  # the block was longer than EntryLimits.line and was cut while reading
+    raw: tuple[str, ...] = ()  # the block's lines as written (to find identifier lines)
 
 
 def content_hash(data: bytes) -> str:
@@ -155,7 +159,7 @@ def _groups(text: str, cap: int) -> list[list[_Block]]:
             joined = normalise_space(" ".join(current))
             if len(joined) > cap:
                 joined, truncated = cut_text(joined, cap), True
-            blocks.append(_Block(start, joined, current[0], size, truncated))
+            blocks.append(_Block(start, joined, current[0], size, truncated, tuple(current)))
             current, kept, size, truncated = [], 0, 0, False
 
     def close_group() -> None:
@@ -369,6 +373,121 @@ def _merge_paragraph(
     return replace(prev, abstract=abstract), problems, cut
 
 
+
+# ---- identifier lines (the rules are in bot.core.identifiers) ---------------------------------
+
+
+def _split_identifiers(
+    blocks: list[_Block],
+) -> tuple[list[_Block], list[identifiers.LineIdentifier]]:
+    """The entry without its trailing identifier lines, and what those lines say.
+
+    They are the last block when it is made only of identifier lines, or the last lines of
+    the last block; the title block is never taken apart.
+    """
+    if len(blocks) < 2:
+        return blocks, []
+    last = blocks[-1]
+    found = identifiers.trailing(last.raw)
+    count = len(found)
+    if count == 0:
+        return blocks, []
+    if count == len(last.raw):
+        return blocks[:-1], found
+    kept = last.raw[:-count]
+    text = normalise_space(" ".join(kept))
+    trimmed = _Block(
+        line=last.line, text=text, raw_first=kept[0], size=len(text), cut=last.cut, raw=kept
+    )
+    return [*blocks[:-1], trimmed], found
+
+
+def _with_identifiers(
+    paper: Paper,
+    lines: list[str] | list[identifiers.LineIdentifier],
+    line: int,
+    path: str,
+) -> tuple[Paper, list[Diagnostic]]:
+    found, warnings = identifiers.collect(lines)
+    merged = identifiers.merge(paper.identifiers, found)
+    notes = [Diagnostic(path, line, warning, "warning") for warning in warnings]
+    return (paper if merged is paper.identifiers else replace(paper, identifiers=merged)), notes
+
+
+def _parse_entry_with_identifiers(
+    blocks: list[_Block], path: str, limits: EntryLimits
+) -> tuple[Paper | None, list[Diagnostic]]:
+    body, lines = _split_identifiers(blocks)
+    paper, diagnostics = _parse_entry(body, path, limits)
+    if paper is None or not lines:
+        return paper, diagnostics
+    paper, notes = _with_identifiers(paper, lines, blocks[-1].line, path)
+    return paper, diagnostics + notes
+
+
+def _identifiers_only(blocks: list[_Block]) -> bool:
+    return all(identifiers.is_identifier_block(b.raw) for b in blocks)
+
+
+def _attach_identifiers(
+    paper: Paper, blocks: list[_Block], path: str
+) -> tuple[Paper, list[Diagnostic]]:
+    """Identifier lines set apart from their entry by two blank lines: the paper above's."""
+    lines = [line.strip() for b in blocks for line in b.raw]
+    merged, notes = _with_identifiers(paper, lines, blocks[0].line, path)
+    note = Diagnostic(
+        path,
+        blocks[0].line,
+        "identifier lines separated from their entry by two blank lines; "
+        "kept with the paper above",
+        "warning",
+    )
+    return merged, [note, *notes]
+
+
+def _same_identifier(paper: Paper, seen_ids: dict[str, str]) -> str | None:
+    """The key of an earlier paper of the file with the same arXiv id or DOI (one paper)."""
+    for id_key in identifiers.identity_keys(paper.identifiers):
+        twin = seen_ids.get(id_key)
+        if twin is not None and twin != paper.key:
+            return twin
+    return None
+
+
+class _Kept:
+    """The papers of a file so far, by key, and by arXiv id / DOI."""
+
+    def __init__(self) -> None:
+        self.papers: list[Paper] = []
+        self.by_key: dict[str, Paper] = {}
+        self.position: dict[str, int] = {}
+        self.by_id: dict[str, str] = {}  # "arxiv:<id>" / "doi:<doi>" -> paper key
+
+    def add(self, paper: Paper) -> None:
+        self.position[paper.key] = len(self.papers)
+        self.papers.append(paper)
+        self.by_key[paper.key] = paper
+        for id_key in identifiers.identity_keys(paper.identifiers):
+            self.by_id.setdefault(id_key, paper.key)
+
+    def put(self, paper: Paper) -> None:
+        """Replace the kept paper with the same key."""
+        self.papers[self.position[paper.key]] = paper
+        self.by_key[paper.key] = paper
+        for id_key in identifiers.identity_keys(paper.identifiers):
+            self.by_id.setdefault(id_key, paper.key)
+
+    def gain(self, key: str, found: Paper) -> None:
+        """The kept paper ``key`` learns the identifiers of ``found`` (its repeat)."""
+        kept = self.by_key[key]
+        merged = identifiers.merge(kept.identifiers, found.identifiers)
+        if merged is not kept.identifiers:
+            self.put(replace(kept, identifiers=merged))
+
+
+# ---- the file ----------------------------------------------------------------------------------
+
+
 def parse_text(
     text: str, path: str, digest_hash: str = "", *, limits: EntryLimits | None = None
 ) -> ParseReport:
@@ -381,8 +500,9 @@ def parse_text(
     # Invisible format characters (zero-width, bidi controls) go before anything else: every
     # field is stored, searched and shown as the text it looks like.
     heading_block, groups = _split_header(_groups(strip_format(text), cap))
-    papers: list[Paper] = []
-    seen: dict[str, Paper] = {}
+    kept = _Kept()
+    papers = kept.papers
+    seen = kept.by_key
     cut_abstracts: set[str] = set()  # keys of papers whose abstract was cut
     diagnostics: list[Diagnostic] = []
     heading: str | None = None
@@ -400,15 +520,32 @@ def parse_text(
             merged, found, cut = _merge_paragraph(
                 prev, blocks[0], path, limits, prev.key in cut_abstracts
             )
-            papers[-1] = merged
-            seen[prev.key] = merged
+            kept.put(merged)
             diagnostics.extend(found)
             if cut:
                 cut_abstracts.add(prev.key)
             continue
-        paper, found = _parse_entry(blocks, path, limits)
+        if papers and _identifiers_only(blocks):
+            merged, found = _attach_identifiers(papers[-1], blocks, path)
+            kept.put(merged)
+            diagnostics.extend(found)
+            continue
+        paper, found = _parse_entry_with_identifiers(blocks, path, limits)
         diagnostics.extend(found)
         if paper is None:
+            continue
+        twin = None if paper.key in seen else _same_identifier(paper, kept.by_id)
+        if twin is not None:
+            diagnostics.append(
+                Diagnostic(
+                    path,
+                    paper.line,
+                    f"has the same arXiv id or DOI as the paper at line {seen[twin].line} "
+                    f"({seen[twin].title[:60]!r}): one paper, kept once",
+                    "warning",
+                )
+            )
+            kept.gain(twin, paper)
             continue
         if paper.key in seen:
             diagnostics.append(
@@ -420,11 +557,11 @@ def parse_text(
                     "warning",
                 )
             )
+            kept.gain(paper.key, paper)
             continue
         if any(d.message.startswith("abstract has ") for d in found):
             cut_abstracts.add(paper.key)
-        seen[paper.key] = paper
-        papers.append(paper)
+        kept.add(paper)
     if not papers and not any(d.severity == "error" for d in diagnostics):
         diagnostics.append(Diagnostic(path, 1, "no paper entries found", "warning"))
     return ParseReport(

@@ -22,11 +22,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from bot.core import identifiers
+from bot.core.digests import date_from_name, digest_date
 from bot.core.models import (
+    NO_IDENTIFIERS,
     Author,
     AuthorSummary,
     CatalogueStats,
     DigestInfo,
+    Identifiers,
     Paper,
     StoredPaper,
 )
@@ -47,9 +51,11 @@ _ID_READING = str.maketrans({"o": "0", "i": "1", "l": "1"})
 
 _PAPER_COLUMNS = (
     "p.rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line, "
-    "p.first_seen, p.removed"
+    "p.first_seen, p.removed, p.url, p.arxiv_id, p.doi, p.pdf_url"
 )
-_DIGEST_COLUMNS = "d.path, d.heading, d.content_hash, d.indexed_at, d.paper_count, d.present"
+_DIGEST_COLUMNS = (
+    "d.path, d.heading, d.content_hash, d.indexed_at, d.paper_count, d.present, d.date, d.title"
+)
 _AUTHORS_SQL = (
     "SELECT pa.paper, pa.author, pa.last, pa.first, a.key FROM paper_authors pa "
     "JOIN authors a ON a.id = pa.author "
@@ -160,7 +166,9 @@ class _Plan:
     memberships: list[tuple[str, str, int]]  # (key, digest path, line)
 
 
-def _plan(contents: Sequence[DigestContent]) -> _Plan:
+def _plan(contents: Sequence[DigestContent], alias: dict[str, str] | None = None) -> _Plan:
+    """Merge the papers of ``contents`` by key (``alias``: key -> the key of the paper it is,
+    found by arXiv id or DOI). The last text wins; identifiers are merged (none is lost)."""
     merged: dict[str, tuple[Paper, str]] = {}
     ranks: dict[str, tuple[int, str]] = {}
     order: list[str] = []
@@ -168,14 +176,66 @@ def _plan(contents: Sequence[DigestContent]) -> _Plan:
     for content in contents:
         rank = (content.date_ns, content.path)
         for paper in content.papers:
-            held = ranks.get(paper.key)
+            key = alias.get(paper.key, paper.key) if alias else paper.key
+            if key != paper.key:
+                paper = replace(paper, key=key)
+            held = ranks.get(key)
             if held is None:
-                order.append(paper.key)
-            if held is None or rank >= held:
-                merged[paper.key] = (paper, entry_hash(paper))
-                ranks[paper.key] = rank
-            memberships.append((paper.key, content.path, paper.line))
+                order.append(key)
+                merged[key] = (paper, entry_hash(paper))
+                ranks[key] = rank
+            else:
+                previous = merged[key][0]
+                ids = identifiers.merge(previous.identifiers, paper.identifiers)
+                if rank >= held:  # the newer digest gives the text; no identifier is lost
+                    if ids is not paper.identifiers:
+                        paper = replace(paper, identifiers=ids)
+                    merged[key] = (paper, entry_hash(paper))
+                    ranks[key] = rank
+                elif ids is not previous.identifiers:
+                    merged[key] = (replace(previous, identifiers=ids), merged[key][1])
+            memberships.append((key, content.path, paper.line))
     return _Plan(merged, order, memberships)
+
+
+def _content_date(content: DigestContent) -> str | None:
+    """A digest's date as stored: the date ingest ranks it by (``date_ns``: from its file
+    name, else the modification time of its content), else from its file name."""
+    if content.date_ns:
+        return digest_date(content.path, content.date_ns / 1e9).isoformat()
+    found = date_from_name(content.path)
+    return found.isoformat() if found else None
+
+
+# (rowid, id, entry hash, removed, line, identifiers) of a stored paper, by key
+_Existing = dict[str, tuple[int, str, str, bool, int, Identifiers]]
+
+
+def _aliases(
+    plan: _Plan, existing: _Existing, stored: dict[str, tuple[str, Params]]
+) -> dict[str, str]:
+    """New keys that are a known paper by arXiv id or DOI: key -> that paper's key.
+
+    A key already stored is always itself. Otherwise the paper is the stored paper with one
+    of its identifiers (``stored``: identity key -> (key, row)), else the first paper of
+    this reindex with one of them.
+    """
+    owner = {ident: key for ident, (key, _) in stored.items()}
+    for key in plan.order:
+        if key in existing:
+            for ident in identifiers.identity_keys(plan.merged[key][0].identifiers):
+                owner.setdefault(ident, key)
+    alias: dict[str, str] = {}
+    for key in plan.order:
+        if key in existing:
+            continue
+        idents = identifiers.identity_keys(plan.merged[key][0].identifiers)
+        target = next((owner[i] for i in idents if owner.get(i, key) != key), None)
+        if target is not None:
+            alias[key] = target
+        for ident in idents:
+            owner.setdefault(ident, target or key)
+    return alias
 
 
 class PaperStore:
@@ -235,6 +295,48 @@ class PaperStore:
             )
         stored = await self._stored(rows)
         return {s.paper.id: s for s in stored}
+
+    async def papers_by_identifier(
+        self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
+    ) -> list[StoredPaper]:
+        """The papers with this arXiv id (no version), DOI (any case) or URL, oldest first."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if arxiv_id:
+            clauses.append("p.arxiv_id = ?")
+            params.append(arxiv_id)
+        if doi:
+            clauses.append("p.doi = ? COLLATE NOCASE")
+            params.append(doi)
+        if url:
+            clauses.append("p.url = ? OR p.pdf_url = ?")
+            params += [url, url]
+        if not clauses:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
+            "ORDER BY p.rowid LIMIT 10",
+            params,
+        )
+        return await self._stored(rows)
+
+    async def stored_batches(
+        self, batch_size: int = 1000, *, live_only: bool = True
+    ) -> AsyncIterator[list[StoredPaper]]:
+        """Every paper (only those not removed with ``live_only``) with its digests, by
+        ascending rowid, in batches (an export of the whole catalogue)."""
+        last = 0
+        live = "AND p.removed = 0 " if live_only else ""
+        while True:
+            rows = await self.db.fetchall(
+                f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid > ? {live}"
+                "ORDER BY p.rowid LIMIT ?",
+                (last, max(1, batch_size)),
+            )
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield await self._stored(rows)
 
     async def papers_by_author(
         self,
@@ -517,7 +619,7 @@ class PaperStore:
                 digests_changed = True
         await tx.executemany(
             "INSERT INTO digests (path, content_hash, size, mtime_ns, heading, indexed_at, "
-            "paper_count, present, content_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) "
+            "paper_count, present, content_mtime_ns, date) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
             "ON CONFLICT (path) DO UPDATE SET "
             "indexed_at = CASE WHEN digests.content_hash <> excluded.content_hash "
             "  OR digests.present = 0 THEN excluded.indexed_at ELSE digests.indexed_at END, "
@@ -526,11 +628,11 @@ class PaperStore:
             "  ELSE digests.content_mtime_ns END, "
             "content_hash = excluded.content_hash, size = excluded.size, "
             "mtime_ns = excluded.mtime_ns, heading = excluded.heading, "
-            "paper_count = excluded.paper_count, present = 1",
+            "paper_count = excluded.paper_count, present = 1, date = excluded.date",
             [
                 (
                     c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers),
-                    c.mtime_ns,
+                    c.mtime_ns, _content_date(c),
                 )
                 for c in contents
             ],
@@ -553,13 +655,20 @@ class PaperStore:
         await tx.executemany(
             "INSERT INTO temp.ingest_keys (key) VALUES (?)", ((k,) for k in plan.order)
         )
-        existing = {
-            str(r[1]): (int(r[0]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]))
+        existing: _Existing = {
+            str(r[1]): _existing_row(r)
             for r in await tx.fetchall(
-                "SELECT p.rowid, p.key, p.id, p.entry_hash, p.removed, p.line "
-                "FROM temp.ingest_keys k JOIN papers p ON p.key = k.key"
+                f"SELECT {_EXISTING_COLUMNS} FROM temp.ingest_keys k JOIN papers p ON p.key = k.key"
             )
         }
+        # 2b. New keys that are a known paper by arXiv id or DOI (a retitled paper).
+        by_identifier = await _stored_by_identifier(tx, plan, existing)
+        alias = _aliases(plan, existing, by_identifier)
+        if alias:
+            plan = await asyncio.to_thread(_plan, contents, alias)
+            for key, row in by_identifier.values():
+                if key in plan.merged and key not in existing:
+                    existing[key] = _existing_row(row)
 
         # 3. Classify; number and name the newcomers.
         new_keys = [k for k in plan.order if k not in existing]
@@ -581,16 +690,23 @@ class PaperStore:
         updated: list[tuple[int, Paper]] = []
         restored: list[tuple[int, str]] = []
         moved: list[tuple[int, int]] = []  # (line, rowid): same text, new line
-        for key, (rowid, stored_id, stored_hash, was_removed, line) in existing.items():
+        gained_ids: list[tuple[str | None, str | None, str | None, str | None, int]] = []
+        for key, (rowid, stored_id, stored_hash, was_removed, line, had) in existing.items():
             rowid_of[key] = rowid
             if was_removed:
                 restored.append((rowid, stored_id))
-            if key in keep_text:
+            if key in keep_text:  # the text stays; identifiers found now are still gained
+                gained = identifiers.merge(had, plan.merged[key][0].identifiers)
+                if gained != had:
+                    gained_ids.append((*_id_columns(gained), rowid))
                 continue
             paper, digest = plan.merged[key]
             if paper.id != stored_id:
                 paper = replace(paper, id=stored_id)
-            if digest != stored_hash:
+            known = identifiers.merge(had, paper.identifiers)
+            if known is not paper.identifiers:
+                paper = replace(paper, identifiers=known)
+            if digest != stored_hash or known != had:
                 updated.append((rowid, paper))
             elif paper.line != line:
                 moved.append((paper.line, rowid))
@@ -600,19 +716,19 @@ class PaperStore:
         # generators: rows are built chunk by chunk, never all at once (1M papers)
         insert_rows = (
             (rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line,
-             plan.merged[p.key][1], now, now)
+             plan.merged[p.key][1], now, now, *_id_columns(p.identifiers))
             for rowid, p in added
         )  # fmt: skip
         update_rows = (
             (p.title, p.authors_raw, p.venue, p.abstract, p.line, plan.merged[p.key][1], now,
-             rowid)
+             *_id_columns(p.identifiers), rowid)
             for rowid, p in updated
         )  # fmt: skip
         done = await _write_chunks(
             tx,
             "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
-            "entry_hash, first_seen, updated_at, removed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "entry_hash, first_seen, updated_at, url, arxiv_id, doi, pdf_url, removed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             insert_rows,
             progress,
             0,
@@ -621,13 +737,18 @@ class PaperStore:
         await _write_chunks(
             tx,
             "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
-            "line = ?, entry_hash = ?, updated_at = ? WHERE rowid = ?",
+            "line = ?, entry_hash = ?, updated_at = ?, url = ?, arxiv_id = ?, doi = ?, "
+            "pdf_url = ? WHERE rowid = ?",
             update_rows,
             progress,
             done,
             total_writes,
         )
         await tx.executemany("UPDATE papers SET line = ? WHERE rowid = ?", moved)
+        await tx.executemany(
+            "UPDATE papers SET url = ?, arxiv_id = ?, doi = ?, pdf_url = ? WHERE rowid = ?",
+            gained_ids,
+        )
         await tx.executemany(
             "UPDATE papers SET removed = 0, updated_at = ? WHERE rowid = ?",
             [(now, rowid) for rowid, _ in restored],
@@ -860,10 +981,67 @@ def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:
         venue=row[5],
         abstract=row[6],
         line=row[7],
+        identifiers=_identifiers(row[10], row[11], row[12], row[13]),
     )
 
 
+def _identifiers(
+    url: str | None, arxiv_id: str | None, doi: str | None, pdf_url: str | None
+) -> Identifiers:
+    if url is None and arxiv_id is None and doi is None and pdf_url is None:
+        return NO_IDENTIFIERS
+    return Identifiers(url=url, arxiv_id=arxiv_id, doi=doi, pdf_url=pdf_url)
+
+
+def _id_columns(ids: Identifiers) -> tuple[str | None, str | None, str | None, str | None]:
+    return ids.url, ids.arxiv_id, ids.doi, ids.pdf_url
+
+
+_EXISTING_COLUMNS = (
+    "p.rowid, p.key, p.id, p.entry_hash, p.removed, p.line, p.url, p.arxiv_id, p.doi, p.pdf_url"
+)
+
+
+def _existing_row(r: Params) -> tuple[int, str, str, bool, int, Identifiers]:
+    """An ``_EXISTING_COLUMNS`` row -> (rowid, id, entry hash, removed, line, identifiers)."""
+    return (int(r[0]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]),
+            _identifiers(r[6], r[7], r[8], r[9]))  # fmt: skip
+
+
+async def _stored_by_identifier(
+    tx: Transaction, plan: _Plan, existing: _Existing
+) -> dict[str, tuple[str, Params]]:
+    """Stored papers holding an arXiv id or DOI of a new paper of ``plan``:
+    identity key ("arxiv:<id>", "doi:<lower>") -> (stored key, ``_EXISTING_COLUMNS`` row)."""
+    arxiv_ids: set[str] = set()
+    dois: set[str] = set()
+    for key in plan.order:
+        if key in existing:
+            continue
+        ids = plan.merged[key][0].identifiers
+        if ids.arxiv_id:
+            arxiv_ids.add(ids.arxiv_id)
+        if ids.doi:
+            dois.add(ids.doi.lower())
+    found: dict[str, tuple[str, Params]] = {}
+    for column, values in (("arxiv_id", sorted(arxiv_ids)), ("doi", sorted(dois))):
+        match = "p.arxiv_id" if column == "arxiv_id" else "p.doi COLLATE NOCASE"
+        for chunk in _chunks(values):
+            rows = await tx.fetchall(
+                f"SELECT {_EXISTING_COLUMNS} FROM papers p "
+                f"WHERE {match} IN ({_placeholders(len(chunk))}) ORDER BY p.rowid",
+                chunk,
+            )
+            for r in rows:
+                ids = _identifiers(r[6], r[7], r[8], r[9])
+                for ident in identifiers.identity_keys(ids):
+                    found.setdefault(ident, (str(r[1]), r))
+    return found
+
+
 def _digest(row: Params) -> DigestInfo:
+    """A DigestInfo from a ``_DIGEST_COLUMNS`` row; a date in the file name wins."""
+    named = date_from_name(row[0])
     return DigestInfo(
         path=row[0],
         heading=row[1],
@@ -871,6 +1049,8 @@ def _digest(row: Params) -> DigestInfo:
         indexed_at=row[3],
         paper_count=row[4],
         present=bool(row[5]),
+        date=named.isoformat() if named else row[6],
+        title=row[7],
     )
 
 

@@ -6,6 +6,9 @@ Grammar (``ds`` = digest-bot, so other bots' or future components never collide)
     ds:a:<page>:<per>:<ref>     an author's papers, page <page>
     ds:l:<page>:<per>:          the newest digest's papers, page <page>
     ds:o:<source>               a select menu whose chosen value is a paper id to open
+    ds:v:<paper id>             open the paper's full card (privately)
+    ds:c:<paper id>             the paper's BibTeX entry (privately)
+    ds:f:<paper id>             the paper's full abstract (privately)
 
 ``<ref>`` is the query or author key itself, ``=text``, when the whole custom_id fits in
 100 characters; otherwise ``#<16 hex>``, a hash whose text the bot keeps in the database
@@ -31,9 +34,12 @@ MAX_PAGE = 99_999
 
 PageKind = Literal["s", "a", "l"]
 PAGE_KINDS: tuple[PageKind, ...] = ("s", "a", "l")
+PaperKind = Literal["v", "c", "f"]
+PAPER_KINDS: tuple[PaperKind, ...] = ("v", "c", "f")
 
 _PAGE_RE = re.compile(r"(?P<kind>[sal]):(?P<page>\d{1,5}):(?P<per>\d{1,2}):(?P<ref>.*)", re.DOTALL)
 _OPEN_RE = re.compile(r"o:(?P<source>[a-z]{1,12})")
+_PAPER_RE = re.compile(r"(?P<kind>[vcf]):(?P<id>[0-9a-z]{1,64})")
 _HASH_RE = re.compile(r"#[0-9a-f]{16}")
 
 
@@ -54,7 +60,15 @@ class OpenAction:
     source: str
 
 
-Action = PageAction | OpenAction
+@dataclass(frozen=True, slots=True)
+class PaperAction:
+    """Do ``kind`` with one paper: ``v`` open its card, ``c`` cite it, ``f`` its abstract."""
+
+    kind: PaperKind
+    paper_id: str
+
+
+Action = PageAction | OpenAction | PaperAction
 
 
 def ref_hash(text: str) -> str:
@@ -85,6 +99,10 @@ def open_custom_id(source: str) -> str:
     return f"{PREFIX}o:{source}"
 
 
+def paper_custom_id(kind: PaperKind, paper_id: str) -> str:
+    return f"{PREFIX}{kind}:{paper_id}"
+
+
 def parse(custom_id: str) -> Action | None:
     """The action a custom_id encodes, or ``None`` when it is not one of ours any more."""
     if not custom_id.startswith(PREFIX) or dlen(custom_id) > CUSTOM_ID:
@@ -101,7 +119,18 @@ def parse(custom_id: str) -> Action | None:
     opened = _OPEN_RE.fullmatch(body)
     if opened is not None:
         return OpenAction(source=opened["source"])
+    paper = _PAPER_RE.fullmatch(body)
+    if paper is not None:
+        paper_kind: PaperKind = paper["kind"]  # type: ignore[assignment]  # only v|c|f
+        return PaperAction(kind=paper_kind, paper_id=paper["id"])
     return None
+
+
+def kind_of(action: Action) -> str:
+    """The kind a handler is registered under (``register_action``)."""
+    if isinstance(action, PageAction | PaperAction):
+        return action.kind
+    return "o"
 
 
 def _valid_ref(kind: PageKind, ref: str) -> bool:

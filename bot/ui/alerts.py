@@ -3,8 +3,11 @@
 An alert message is one channel message with up to 10 paper cards: ``"3 new papers for
 `scaling laws`"``. Every card is budgeted so that ten of them always fit in Discord's
 6,000-character limit across a message's embeds; :func:`bot.ui.limits.fit_message` is the
-safety net. Digest text is escaped with :func:`bot.ui.format.safe`, and a topic (a query a
-member typed) is shown as inline code with its backticks removed and mentions broken.
+safety net. Each card's title links to the paper when an identifier is known; under the
+message, :func:`alert_view` puts the papers' link buttons and an Open control for the full
+card (numbered like the cards when the message has several). Digest text is escaped with
+:func:`bot.ui.format.safe`, and a topic (a query a member typed) is shown as inline code
+with its backticks removed and mentions broken.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from bot.ui.format import (
     when,
 )
 from bot.ui.limits import (
+    ACTION_ROWS,
+    BUTTONS_PER_ROW,
     CUSTOM_ID,
     EMBED_DESCRIPTION,
     EMBED_TOTAL,
@@ -39,7 +44,8 @@ from bot.ui.limits import (
     fit_content,
     fit_message,
 )
-from bot.ui.views import admit
+from bot.ui.links import link_buttons, title_url
+from bot.ui.views import Choice, action_button, admit, open_select, view_of
 
 ALERT_COLOUR = discord.Colour(0x2B8A3E)
 PAUSED_COLOUR = discord.Colour(0xC92A2A)
@@ -99,10 +105,14 @@ def alert_content(items: Sequence[AlertItem]) -> str:
     return fit_content(head + topics_phrase(topics, MESSAGE_CONTENT - dlen(head) - 10))
 
 
-def alert_card(item: AlertItem, *, name_topics: bool, budget: int = CARD_BUDGET) -> discord.Embed:
-    """A compact paper card of at most ``budget`` characters (title + description + footer)."""
+def alert_card(
+    item: AlertItem, *, name_topics: bool, budget: int = CARD_BUDGET, number: int | None = None
+) -> discord.Embed:
+    """A compact paper card of at most ``budget`` characters (title + description + footer);
+    ``number`` prefixes its title when a message holds several (its buttons say the same)."""
     paper = item.paper
-    title = safe_clamped(paper.title or "Untitled", _TITLE_ROOM)
+    prefix = f"{number}. " if number is not None else ""
+    title = prefix + safe_clamped(paper.title or "Untitled", _TITLE_ROOM - len(prefix))
     footer = f"id {paper.id} · /paper {paper.id}"
     if name_topics and item.topics:
         footer += " · " + ", ".join(" ".join(t.split()) for t in item.topics)
@@ -117,7 +127,9 @@ def alert_card(item: AlertItem, *, name_topics: bool, budget: int = CARD_BUDGET)
     left = room - dlen(description) - 2
     if paper.abstract and left > 40:
         description += "\n\n" + safe_clamped(paper.abstract, left)
-    embed = discord.Embed(title=title, description=description, colour=ALERT_COLOUR)
+    embed = discord.Embed(
+        title=title, description=description, colour=ALERT_COLOUR, url=title_url(paper)
+    )
     embed.set_footer(text=footer)
     return embed
 
@@ -127,8 +139,58 @@ def alert_message(items: Sequence[AlertItem]) -> tuple[str, list[discord.Embed]]
     items = list(items)[:PAPERS_PER_MESSAGE]
     distinct_topics = {topic for item in items for topic in item.topics}
     name_topics = len(distinct_topics) > 1
-    embeds = [alert_card(item, name_topics=name_topics) for item in items]
+    numbered = len(items) > 1
+    embeds = [
+        alert_card(item, name_topics=name_topics, number=n if numbered else None)
+        for n, item in enumerate(items, start=1)
+    ]
     return alert_content(items), fit_message(embeds)
+
+
+def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
+    """The components under an alert message (the first 10 items).
+
+    One paper: its link buttons (Abstract / PDF / DOI, or a title search) and **Open** (its
+    full card, privately). Several: a menu opening any paper's full card, then each paper's
+    link buttons numbered like the cards ("2 · PDF"): a row per paper up to four papers,
+    else as many per paper as fit in the four rows left (20 buttons).
+    """
+    items = list(items)[:PAPERS_PER_MESSAGE]
+    if not items:
+        return None
+    if len(items) == 1:
+        paper = items[0].paper
+        return view_of([*link_buttons(paper, row=0), action_button("Open", "v", paper.id, row=0)])
+    choices = [
+        Choice(value=item.paper.id, label=_plain_label(f"{n}. {item.paper.title}"),
+               description=_plain_label(f"{item.paper.id} · " + ", ".join(
+                   a.display for a in item.paper.authors[:3])))
+        for n, item in enumerate(items, start=1)
+    ]
+    out: list[discord.ui.Item[Any]] = []
+    menu = open_select("al", choices, placeholder="Open a paper's full card…", row=0)
+    if menu is not None:
+        out.append(menu)
+    rows = ACTION_ROWS - 1
+    room = rows * BUTTONS_PER_ROW
+    each = BUTTONS_PER_ROW if len(items) <= rows else max(room // len(items), 1)
+    buttons: list[discord.ui.Button[Any]] = []
+    for n, item in enumerate(items, start=1):
+        mine = link_buttons(item.paper, prefix=f"{n} · ", limit=min(each, 3))
+        if len(items) <= rows:
+            for button in mine:
+                button.row = n  # one row per paper
+            out.extend(mine)
+        else:
+            buttons.extend(mine)
+    for index, button in enumerate(buttons[:room]):
+        button.row = 1 + index // BUTTONS_PER_ROW
+        out.append(button)
+    return view_of(out)
+
+
+def _plain_label(text: str) -> str:
+    return clamp(" ".join(text.split()), 100) or "—"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,25 +3,31 @@
 Each builder returns a :class:`Card` (one embed and, when there is something to click, a
 persistent view). Digest text goes through :func:`bot.ui.format.safe`; the text budget of
 every part is planned so the whole card stays within 6,000 characters, and
-:func:`bot.ui.limits.fit_embed` is the final guarantee.
+:func:`bot.ui.limits.fit_embed` is the final guarantee. Titles link to the paper when an
+identifier is known (:mod:`bot.ui.links`); digests are named by date and file name
+(:func:`bot.core.digests.digest_name`), never by their page chrome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import PurePath
+from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 
+from bot.core import bibtex
+from bot.core.digests import digest_name, digest_year
 from bot.core.models import (
     AuthorProfile,
     DigestInfo,
     LatestPage,
+    Paper,
     PaperDetail,
     SearchPage,
     StoredPaper,
 )
+from bot.core.text import cut_text
 from bot.ui.alerts import SubscribeButton
 from bot.ui.format import (
     all_authors,
@@ -41,17 +47,19 @@ from bot.ui.limits import (
     EMBED_TOTAL,
     FIELD_NAME,
     FIELD_VALUE,
+    MESSAGE_CONTENT,
     clamp,
     dlen,
     embed_size,
     fit_embed,
 )
-from bot.ui.views import Choice, open_select, paged_view, view_of
+from bot.ui.links import link_buttons, masked, title_url
+from bot.ui.views import Choice, action_button, open_select, paged_view, view_of
 
 COLOUR = discord.Colour(0x5865F2)
 GONE_COLOUR = discord.Colour(0x99AAB5)
 
-ABSTRACT_MAX = 3000  # a paper card's abstract, at most (the rest of 6,000 is for fields)
+ABSTRACT_SHOWN = 600  # a paper card shows this much abstract; "Full abstract" shows the rest
 SIMILAR_SHOWN = 5
 DIGESTS_SHOWN = 8
 _MARGIN = 40
@@ -92,7 +100,7 @@ def _choice(paper: StoredPaper) -> Choice:
 
 
 def _digest_name(digest: DigestInfo) -> str:
-    return digest.heading or PurePath(digest.path).name
+    return digest_name(digest)
 
 
 def _date(iso: str | None) -> str:
@@ -130,22 +138,36 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
     per_hit = room // max(len(hits), 1)
     for rank, hit in enumerate(hits, start=result.offset + 1):
         stored = hit.paper
-        name = clamp(f"{rank}. {safe(stored.paper.title or stored.id)}",
-                     min(FIELD_NAME, max(per_hit // 4, 60)))
+        name = f"{rank}."
         value_room = min(FIELD_VALUE, per_hit - dlen(name))
+        title = _linked_title(stored, max(value_room // 3, 60), bold=True)
         gone = " · gone from the digest folder" if stored.removed else ""
         head = clamp(
             f"{inline_code(stored.id)} · {short_authors(_names(stored))} · {_venue(stored)}{gone}",
-            max(value_room // 2, 40),
+            max((value_room - dlen(title)) // 2, 40),
         )
-        body = bold_segments(hit.snippet, value_room - dlen(head) - 1) if hit.snippet else ""
-        embed.add_field(name=name, value=f"{head}\n{body}" if body else head, inline=False)
+        left = value_room - dlen(title) - dlen(head) - 2
+        body = bold_segments(hit.snippet, left) if hit.snippet and left > 20 else ""
+        value = "\n".join(part for part in (title, head, body) if part)
+        embed.add_field(name=name, value=value, inline=False)
     extra = [SubscribeButton(ref, row=1)] if subscribe else []
     view = paged_view(
         "s", page=page, pages=pages, per=per, ref=ref,
         choices=[_choice(h.paper) for h in hits], extra=extra,
     )
     return Card(fit_embed(embed), view)
+
+
+def _linked_title(stored: StoredPaper, limit: int, *, bold: bool = False) -> str:
+    """The paper's title (safe Markdown, at most about ``limit``), a masked link to the paper
+    when one is known and the link leaves room for the title."""
+    text = clamp(safe(stored.paper.title or stored.id), min(limit, FIELD_NAME))
+    if bold:
+        text = f"**{text}**"
+    url = title_url(stored.paper)
+    if url is None or dlen(text) + len(url) + 4 > max(limit * 3 // 2, 2 * dlen(text)):
+        return text
+    return masked(text, url)
 
 
 def no_results_text(result: SearchPage) -> str:
@@ -167,21 +189,24 @@ def no_results_text(result: SearchPage) -> str:
 
 
 def paper_card(detail: PaperDetail) -> Card:
+    """A paper's card: who, where, links and digests first; then the abstract (cut to a
+    readable length, "Full abstract" shows it all) and similar papers."""
     stored = detail.paper
     paper = stored.paper
     embed = discord.Embed(
         title=safe_clamped(paper.title or paper.id, EMBED_TITLE),
+        url=title_url(paper),
         colour=GONE_COLOUR if stored.removed else COLOUR,
     )
-    embed.add_field(name="Id", value=inline_code(paper.id), inline=True)
-    embed.add_field(name="Venue", value=clamp(_venue(stored), FIELD_VALUE), inline=True)
-    embed.add_field(name="First seen", value=when(stored.first_seen, "D"), inline=True)
     names = _names(stored)
     embed.add_field(
         name=f"Authors ({len(names)})" if names else "Authors",
         value=all_authors(names, FIELD_VALUE),
         inline=False,
     )
+    embed.add_field(name="Venue", value=clamp(_venue(stored), FIELD_VALUE), inline=True)
+    embed.add_field(name="Id", value=inline_code(paper.id), inline=True)
+    embed.add_field(name="First seen", value=when(stored.first_seen, "D"), inline=True)
     if stored.digests:
         lines = [
             f"{safe(_digest_name(d))} · indexed {when(d.indexed_at, 'D')}"
@@ -195,6 +220,10 @@ def paper_card(detail: PaperDetail) -> Card:
             value=clamp("\n".join(lines), FIELD_VALUE),
             inline=False,
         )
+    excerpt, cut = abstract_excerpt(paper.abstract, ABSTRACT_SHOWN)
+    embed.add_field(
+        name="Abstract", value=excerpt or "*No abstract in the digest.*", inline=False
+    )
     similar = detail.similar[:SIMILAR_SHOWN]
     if similar:
         embed.add_field(name="Similar papers", value=_paper_lines(similar, FIELD_VALUE),
@@ -209,13 +238,80 @@ def paper_card(detail: PaperDetail) -> Card:
     if stored.removed:
         footer += " · no longer in the digest folder (kept in the catalogue)"
     embed.set_footer(text=footer)
-    room = min(EMBED_DESCRIPTION, ABSTRACT_MAX, EMBED_TOTAL - embed_size(embed) - _MARGIN)
-    embed.description = (
-        safe_clamped(paper.abstract, room) if paper.abstract else "*No abstract in the digest.*"
-    )
+    items: list[discord.ui.Item[Any]] = [*paper_buttons(paper, row=0)]
+    if cut:
+        items.append(action_button("Full abstract", "f", paper.id, row=0))
     choices = [_choice(p) for p in (*similar, *detail.candidates[:3])]
-    select = open_select("p", choices, placeholder="Open a similar paper…")
-    return Card(fit_embed(embed), view_of([select] if select else []))
+    select = open_select("p", choices, placeholder="Open a similar paper…", row=1)
+    if select is not None:
+        items.append(select)
+    return Card(fit_embed(embed), view_of(items))
+
+
+def paper_buttons(paper: Paper, *, row: int) -> list[discord.ui.Item[Any]]:
+    """A paper's link buttons and its Cite button, on one row (at most 4 of the 5)."""
+    return [*link_buttons(paper, row=row), action_button("Cite", "c", paper.id, row=row)]
+
+
+def abstract_excerpt(abstract: str, limit: int) -> tuple[str, bool]:
+    """The abstract as safe Markdown, cut at a sentence end (else a word) to about
+    ``limit`` characters; and whether it was cut."""
+    room = 4 * max(limit, 0) + 64  # a huge abstract costs no more than a short one
+    whole = len(abstract) <= room
+    text = safe(abstract if whole else cut_text(abstract, room))
+    if whole and dlen(text) <= limit:
+        return text, False
+    head = clamp(text, limit - 2, ellipsis="").rstrip()
+    if not head.endswith((".", "?", "!")):
+        end = max(head.rfind(mark) for mark in (". ", "? ", "! ", ".\n"))
+        if end >= limit * 3 // 5:
+            head = head[: end + 1]
+    return head + " …", True
+
+
+def abstract_embeds(stored: StoredPaper) -> list[discord.Embed]:
+    """A paper's whole abstract, privately: one embed, or more when it is longer than one
+    description (all within the 6,000-character budget of a message)."""
+    paper = stored.paper
+    title = safe_clamped(paper.title or paper.id, EMBED_TITLE)
+    footer = f"/paper {paper.id}"
+    budget = EMBED_TOTAL - dlen(title) - dlen(footer) - _MARGIN
+    room = 4 * budget + 64  # only what can be shown is escaped (an abstract may be huge)
+    text = safe(cut_text(paper.abstract, room)) or "*No abstract in the digest.*"
+    if dlen(text) > budget:
+        note = f"\n\n*Cut here: `digest-bot paper {paper.id}` prints it whole.*"
+        text = clamp(text, budget - dlen(note)) + note
+    pieces: list[str] = []
+    while text:
+        piece = clamp(text, EMBED_DESCRIPTION, ellipsis="") if dlen(text) > EMBED_DESCRIPTION \
+            else text
+        pieces.append(piece)
+        text = text[len(piece):].strip()
+    embeds = [discord.Embed(description=piece, colour=COLOUR) for piece in pieces]
+    embeds[0].title = title
+    embeds[0].url = title_url(paper)
+    embeds[-1].set_footer(text=footer)
+    return embeds
+
+
+def cite_text(stored: StoredPaper) -> str:
+    """The ``Cite`` answer: the BibTeX entry in a code block, within one message (a long
+    author list ends with ``and others``, and says so)."""
+    paper = stored.paper
+    year = digest_year(stored.digests)
+    fence = "`" * 3
+    for keep in (None, 40, 20, 10, 5, 3, 1):
+        entry = bibtex.entry(paper, year, max_authors=keep)
+        note = ""
+        if keep is not None:
+            note = (f"\nFirst {keep} of {len(paper.authors)} authors, then `and others`; "
+                    f"`digest-bot export {paper.id}` writes them all.")
+        text = f"BibTeX for {inline_code(paper.id)}:\n{fence}bibtex\n{entry}\n{fence}{note}"
+        if dlen(text) <= MESSAGE_CONTENT:
+            return text
+    shorter = replace(paper, title=clamp(paper.title, 300))
+    entry = bibtex.entry(shorter, year, max_authors=1)
+    return clamp(f"{fence}bibtex\n{entry}\n{fence}", MESSAGE_CONTENT)
 
 
 def _paper_lines(papers: Sequence[StoredPaper], limit: int) -> str:
@@ -294,19 +390,26 @@ def _counted(items: Sequence[tuple[str, int]], limit: int) -> str:
 
 
 def _listing(papers: Sequence[StoredPaper], *, start: int, limit: int) -> str:
-    """Numbered lines: title and id, then authors and venue; fits in ``limit``."""
+    """Numbered lines: title (linked when known) and id, then authors and venue; fits in
+    ``limit`` (titles lose their links before anything is cut, so no link is broken)."""
     if not papers:
         return "*No papers.*"
     each = limit // len(papers) - 1
-    blocks: list[str] = []
-    for number, sp in enumerate(papers, start=start):
-        title = clamp(f"**{number}.** {safe(sp.paper.title or sp.id)} {inline_code(sp.id)}",
-                      max(each * 2 // 3, 40))
-        gone = " · gone" if sp.removed else ""
-        detail = clamp(f"{short_authors(_names(sp))} · {_venue(sp)}{gone}",
-                       max(each - dlen(title) - 1, 20))
-        blocks.append(f"{title}\n{detail}")
-    return clamp("\n".join(blocks), limit)
+    for links in (True, False):
+        blocks: list[str] = []
+        for number, sp in enumerate(papers, start=start):
+            room = max(each * 2 // 3 - 16, 30)
+            shown = _linked_title(sp, room) if links else clamp(safe(sp.paper.title or sp.id),
+                                                                room)
+            title = f"**{number}.** {shown} {inline_code(sp.id)}"
+            gone = " · gone" if sp.removed else ""
+            detail = clamp(f"{short_authors(_names(sp))} · {_venue(sp)}{gone}",
+                           max(each - dlen(title) - 1, 20))
+            blocks.append(f"{title}\n{detail}")
+        text = "\n".join(blocks)
+        if dlen(text) <= limit:
+            return text
+    return clamp(text, limit)
 
 
 def not_found_author_text(typed: str, suggestions: Sequence[str]) -> str:
@@ -343,7 +446,7 @@ def latest_card(latest: LatestPage, *, per: int) -> Card:
     embed.set_footer(
         text=_plain(
             f"page {page + 1}/{pages} · {plural(latest.total, 'paper')} · "
-            f"{PurePath(digest.path).name} · indexed {_date(digest.indexed_at)}",
+            f"indexed {_date(digest.indexed_at)}",
             300,
         )
     )

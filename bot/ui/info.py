@@ -36,12 +36,27 @@ def stats_embed(stats: CatalogueStats) -> discord.Embed:
 HELP_COMMANDS = (
     ("/search query [limit]",
      "Ranked papers for a query; ◀ Prev / Next ▶ to page, the menu opens a paper."),
-    ("/paper paper", "One paper's card: authors, venue, digests, abstract, similar papers. "
-     "Type a title or an id and pick a suggestion."),
+    ("/paper paper", "One paper's card: authors, venue, digests, abstract, similar papers; "
+     "its title links to the paper, with Abstract / PDF / DOI buttons and Cite (BibTeX). "
+     "Type a title, an id, an arXiv id or a DOI and pick a suggestion."),
     ("/author name", "An author's papers, frequent co-authors and venues."),
     ("/latest", "The newest digest's papers."),
     ("/stats", "What the catalogue holds and when it was last indexed."),
-    ("/help", "This card."),
+)
+HELP_SELF = (("/help", "This card."),)
+# In a server with topic alerts: anyone may list them ...
+HELP_ALERTS = (
+    ("/subscriptions [channel]", "This server's topic alerts: active or paused, last alert."),
+)
+# ... those with Manage Channels may change them ...
+HELP_MODERATOR = (
+    ("/subscribe query [channel]", "Post new papers matching a query in a channel (a topic "
+     "alert; also the Subscribe button under /search)."),
+    ("/unsubscribe subscription", "Remove one of this server's topic alerts."),
+)
+# ... and the bot's owners may reindex.
+HELP_OWNER = (
+    ("/reindex", "Re-read the digest folder now (the bot's owners)."),
 )
 
 HELP_QUERY = (
@@ -60,7 +75,19 @@ HELP_EXAMPLES = (
 )
 
 
-def help_embed() -> discord.Embed:
+def help_embed(
+    *, alerts: bool = False, moderator: bool = False, owner: bool = False
+) -> discord.Embed:
+    """The /help card: the commands this member can use here (``alerts``: a server with
+    topic alerts; ``moderator``: Manage Channels there; ``owner``: one of the bot's owners)."""
+    commands = list(HELP_COMMANDS)
+    if alerts:
+        commands += HELP_ALERTS
+    if moderator:
+        commands += HELP_MODERATOR
+    if owner:
+        commands += HELP_OWNER
+    commands += HELP_SELF
     embed = discord.Embed(
         title="digest-bot — search the research digest",
         description=(
@@ -71,7 +98,7 @@ def help_embed() -> discord.Embed:
     )
     embed.add_field(
         name="Commands",
-        value="\n".join(f"**{name}** — {text}" for name, text in HELP_COMMANDS),
+        value="\n".join(f"**{name}** — {text}" for name, text in commands),
         inline=False,
     )
     embed.add_field(

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.ui import actions
-from bot.ui.actions import PageKind
+from bot.ui.actions import PageKind, PaperKind
 from bot.ui.limits import (
     OPTION_DESCRIPTION,
     OPTION_LABEL,
@@ -101,6 +101,11 @@ def _button(label: str, custom_id: str, *, disabled: bool, row: int) -> ActionIt
         row=row,
     )
     return ActionItem(button)
+
+
+def action_button(label: str, kind: PaperKind, paper_id: str, *, row: int) -> ActionItem:
+    """A persistent button acting on one paper (``Cite``, ``Full abstract``, ``Open``)."""
+    return _button(label, actions.paper_custom_id(kind, paper_id), disabled=False, row=row)
 
 
 def open_select(

@@ -30,6 +30,9 @@ ACTION_ROWS_MAX = 5
 BUTTONS_PER_ROW_MAX = 5
 CUSTOM_ID_MAX = 100
 BUTTON_LABEL_MAX = 80
+BUTTON_URL_MAX = 512
+BUTTON_URL_SCHEMES = ("http://", "https://", "discord://")
+EMBED_URL_SCHEMES = ("http://", "https://")
 SELECT_OPTIONS_MAX = 25
 SELECT_OPTION_TEXT_MAX = 100
 SELECT_PLACEHOLDER_MAX = 150
@@ -113,6 +116,11 @@ def check_embeds(embeds: Any, base: Path = ("embeds",)) -> list[Problem]:
             out.append(Problem(p, "embed must be an object.", "MODEL_TYPE_CONVERT"))
             continue
         out += _max((*p, "title"), e.get("title"), EMBED_TITLE_MAX, "embed title")
+        url = e.get("url")
+        if url is not None and (not isinstance(url, str) or not url.startswith(
+                EMBED_URL_SCHEMES) or any(c.isspace() for c in url)):
+            out.append(Problem((*p, "url"), f"Not a well formed URL: {str(url)[:80]!r}.",
+                               "URL_TYPE_INVALID_URL"))
         out += _max((*p, "description"), e.get("description"), EMBED_DESCRIPTION_MAX,
                     "embed description")
         fields = e.get("fields") or []
@@ -206,6 +214,25 @@ def _walk_custom_ids(comps: Any, base: Path, seen: dict[str, Path], out: list[Pr
             _walk_custom_ids([acc], (*p, "accessory"), seen, out)
 
 
+def _check_link_button(comp: Mapping[str, Any], p: Path) -> list[Problem]:
+    """Style 5: a url (http, https or discord; at most 512 characters) and no custom_id."""
+    out: list[Problem] = []
+    url = comp.get("url")
+    if not url:
+        out.append(Problem((*p, "url"), "link buttons need a url.", "BASE_TYPE_REQUIRED"))
+    elif not isinstance(url, str) or not url.startswith(BUTTON_URL_SCHEMES) or any(
+        c.isspace() for c in url
+    ):
+        out.append(Problem((*p, "url"), f"Not a well formed URL: {str(url)[:80]!r}.",
+                           "URL_TYPE_INVALID_URL"))
+    else:
+        out += _max((*p, "url"), url, BUTTON_URL_MAX, "link button url")
+    if comp.get("custom_id") is not None:
+        out.append(Problem((*p, "custom_id"), "link buttons cannot have a custom_id.",
+                           "COMPONENT_LINK_BUTTON_CUSTOM_ID"))
+    return out
+
+
 def check_components(components: Any, *, flags: int = 0,
                      base: Path = ("components",)) -> list[Problem]:
     if components is None:
@@ -248,12 +275,14 @@ def check_components(components: Any, *, flags: int = 0,
                 out += _max((*cp, "label"), comp.get("label"), BUTTON_LABEL_MAX, "button label")
                 style = comp.get("style")
                 if style == 5:
-                    if not comp.get("url"):
-                        out.append(Problem((*cp, "url"), "link buttons need a url.",
+                    out += _check_link_button(comp, cp)
+                else:
+                    if style != 6 and not comp.get("custom_id"):
+                        out.append(Problem((*cp, "custom_id"), "buttons need a custom_id.",
                                            "BASE_TYPE_REQUIRED"))
-                elif style != 6 and not comp.get("custom_id"):
-                    out.append(Problem((*cp, "custom_id"), "buttons need a custom_id.",
-                                       "BASE_TYPE_REQUIRED"))
+                    if comp.get("url") is not None:
+                        out.append(Problem((*cp, "url"), "only link buttons (style 5) have a "
+                                                         "url.", "COMPONENT_INVALID_URL"))
             elif comp.get("type") in (3, 5, 6, 7, 8):
                 out += _check_select(comp, cp)
     return out

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.core.digests import digest_date
 from bot.ui.format import ZWSP
 from tests.discord_double import InteractionHandle
 from tests.e2e.conftest import COMMANDS, Running
@@ -68,7 +69,8 @@ async def test_search_answers_with_ranked_cards_and_bold_matches(running: Runnin
     assert not is_ephemeral(body)
     card = embed(body)
     first = card["fields"][0]
-    assert first["name"] == f"1. {scaling.title}"
+    assert first["name"] == "1."
+    assert first["value"].startswith(f"**{scaling.title}**\n")  # no identifier: no link
     assert f"`{scaling.id}`" in first["value"]
     assert "Zihan Yao, Ruoyu Wu, Tianxiang Gao" in first["value"]
     assert "*arXiv.org Machine Learning*" in first["value"]
@@ -76,7 +78,13 @@ async def test_search_answers_with_ranked_cards_and_bold_matches(running: Runnin
     assert re.fullmatch(r"page 1/1 · \d+ results? · scaling laws", footer(body))
     menu = select(body)
     assert scaling.id in [o["value"] for o in menu["options"]]
-    assert button(body, "Subscribe this channel")["custom_id"] == "dsa:sub:=scaling laws"
+    # A plain member cannot subscribe a channel: the button is not offered to them.
+    assert "Subscribe this channel" not in [c.get("label") for c in components(body)]
+    moderator = await double.invoke_slash(
+        "search", {"query": "scaling laws"}, user=double.moderator
+    )
+    mod_body = data(await moderator.response(timeout=3))
+    assert button(mod_body, "Subscribe this channel")["custom_id"] == "dsa:sub:=scaling laws"
     double.assert_no_violations()
 
 
@@ -111,7 +119,7 @@ async def test_paging_with_next_and_prev_and_other_users_get_a_private_copy(
     page2 = double.message(int(first["id"]))
     assert page2 is not None
     assert footer(page2).startswith(f"page 2/{pages} · ")
-    assert embed(page2)["fields"][0]["name"].startswith("3. ")
+    assert embed(page2)["fields"][0]["name"] == "3."
     page2_ids = [o["value"] for o in select(page2)["options"]]
     assert not set(page2_ids) & set(first_ids)
 
@@ -157,9 +165,19 @@ async def test_paper_card_by_id_and_by_title(running: Running) -> None:
     assert fields["Authors (3)"] == "Zihan Yao, Ruoyu Wu, Tianxiang Gao"
     assert fields["Venue"] == "*arXiv.org Machine Learning*"
     assert re.fullmatch(r"<t:\d+:D>", fields["First seen"])
-    assert "Clay County" in fields["In 1 digest"]
+    # A digest is named by its date and file name, never by its page chrome.
+    assert "Clay County" not in embed_text(body)
+    assert re.match(r"\d{4}-\d\d-\d\d · 000\\_3fb66f32c462d8d6\.txt · ", fields["In 1 digest"])
     assert "Similar papers" in fields
-    assert card["description"].startswith("The empirical success of deep learning")
+    # Who and where come first: the abstract is a field after them, cut, not the description
+    # (which Discord draws above every field).
+    names = [f["name"] for f in card["fields"]]
+    assert not card.get("description")
+    assert names.index("Abstract") > names.index("In 1 digest") > names.index("Authors (3)")
+    assert fields["Abstract"].startswith("The empirical success of deep learning")
+    assert fields["Abstract"].endswith("…") and len(fields["Abstract"]) <= 800
+    assert button(body, "Full abstract")["custom_id"] == f"ds:f:{scaling.id}"
+    assert button(body, "Cite")["custom_id"] == f"ds:c:{scaling.id}"
     assert not is_ephemeral(body)
 
     by_title = await double.invoke_slash("paper", {"paper": "statistical physics of deep lerning"})
@@ -222,9 +240,11 @@ async def test_latest_digest_is_paged(running: Running) -> None:
     handle = await double.invoke_slash("latest")
     first = await handle.wait_for_message(timeout=3)
     card = embed(first)
-    assert card["title"] == "Latest digest: Stress County"
-    assert re.fullmatch(r"page 1/2 · 9 papers · zz_stress\.txt · indexed \d{4}-\d\d-\d\d",
-                        footer(first))
+    stress = running.workdir / "digests" / "zz_stress.txt"
+    day = digest_date(stress.name, stress.stat().st_mtime).isoformat()
+    # Markdown-escaped like all digest text ("zz\_stress.txt" shows as "zz_stress.txt")
+    assert card["title"] == f"Latest digest: {day} · zz\\_stress.txt"  # not "Stress County"
+    assert re.fullmatch(r"page 1/2 · 9 papers · indexed \d{4}-\d\d-\d\d", footer(first))
     nxt = await double.click(first, button(first, "Next")["custom_id"])
     await nxt.response(timeout=3)
     page2 = double.message(int(first["id"]))
@@ -246,9 +266,18 @@ async def test_stats_and_help(running: Running) -> None:
     body = data(await help_.response(timeout=3))
     assert is_ephemeral(body)
     text = embed_text(body)
-    for needle in ("/search", "/paper", "/author", "/latest", "/stats", "author:", "venue:",
-                   '"feature learning"', "-chemistry"):
+    for needle in ("/search", "/paper", "/author", "/latest", "/stats", "/subscriptions",
+                   "/help", "author:", "venue:", '"feature learning"', "-chemistry"):
         assert needle in text
+    for hidden in ("/subscribe ", "/unsubscribe", "/reindex"):
+        assert hidden not in text  # a plain member cannot use them
+
+    moderator = await double.invoke_slash("help", user=double.moderator)
+    mod_text = embed_text(data(await moderator.response(timeout=3)))
+    assert "/subscribe " in mod_text and "/unsubscribe" in mod_text
+    assert "/reindex" not in mod_text
+    owner = await double.invoke_slash("help", user=double.owner)
+    assert "/reindex" in embed_text(data(await owner.response(timeout=3)))
     double.assert_no_violations()
 
 
@@ -286,8 +315,8 @@ async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: R
     body = data(await search.response(timeout=3))
     first = embed(body)["fields"][0]
     assert "@everyone" not in embed_text(body)
-    assert f"@{ZWSP}everyone" in first["name"]
-    assert "\\*\\*Stress\\*\\*" in first["name"]
+    assert f"@{ZWSP}everyone" in first["value"]
+    assert "\\*\\*Stress\\*\\*" in first["value"]
     assert "<@123456789012345678>" not in embed_text(body)
     assert "Zyxwvut00, Quintessa01 Zyxwvut01, Quintessa02 Zyxwvut02 +57" in first["value"]
     stress_id = select(body)["options"][0]["value"]
@@ -298,9 +327,9 @@ async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: R
     card = embed(pbody)
     assert "@everyone" not in embed_text(pbody)
     assert len(card["title"]) <= 256
-    assert card["description"].endswith("…")
-    assert len(card["description"]) < len(stress_abstract())
     fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["Abstract"].endswith("…")
+    assert len(fields["Abstract"]) < len(stress_abstract())
     authors = fields[f"Authors ({len(STRESS_AUTHORS)})"]
     assert len(authors) <= 1024 and authors.endswith("more")
     assert fields["Venue"] == "*Journal of \\*Pathological\\* Inputs*"
@@ -322,7 +351,8 @@ async def test_short_mentions_and_invisible_characters_stay_inert(running: Runni
     double = running.double
     search = await double.invoke_slash("search", {"query": "zerowidth", "limit": 1})
     body = data(await search.response(timeout=3))
-    assert "Hyperbolic" in embed(body)["fields"][0]["name"]  # found by the word it shows
+    first = embed(body)["fields"][0]
+    assert "Hyperbolic" in first["name"] + first["value"]  # found by the word it shows
     stress_id = select(body)["options"][0]["value"]
     paper = await double.invoke_slash("paper", {"paper": stress_id})
     pbody = data(await paper.response(timeout=3))

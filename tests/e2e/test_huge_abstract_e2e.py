@@ -116,13 +116,14 @@ async def test_search_hitting_the_huge_abstract_and_ten_other_commands_answer_in
     search = handles[0].message
     assert search is not None
     first = embed(search)["fields"][0]
-    assert first["name"].startswith("1. Hyperbolic Embeddings With an Enormous Abstract")
+    assert first["name"] == "1."
+    assert first["value"].startswith("**Hyperbolic Embeddings With an Enormous Abstract")
     assert "**Hyperbolic**" in first["value"] and first["value"].endswith("…")
     assert huge.paper.id in [o["value"] for o in select(search)["options"]]
 
     card = handles[2].message
     assert card is not None
-    description = embed(card)["description"]
-    assert description.startswith("Hyperbolic embeddings of everything")
-    assert description.endswith("…") and len(description) <= 4096
+    abstract = next(f["value"] for f in embed(card)["fields"] if f["name"] == "Abstract")
+    assert abstract.startswith("Hyperbolic embeddings of everything")
+    assert abstract.endswith("…") and len(abstract) <= 1024
     assert "Similar papers" in embed_text(card)

@@ -40,3 +40,15 @@ def test_parse_rejects_foreign_and_malformed_ids() -> None:
     assert parse("ds:z:1") is None
     assert parse("ds:l:2:5:") == PageAction("l", 2, 5, "")
     assert parse("ds:o:s") == OpenAction("s")
+
+
+def test_paper_actions_round_trip() -> None:
+    for kind in actions.PAPER_KINDS:
+        custom_id = actions.paper_custom_id(kind, "8t72zh2v")
+        assert parse(custom_id) == actions.PaperAction(kind, "8t72zh2v")
+        assert actions.kind_of(actions.PaperAction(kind, "x")) == kind
+    assert parse("ds:c:") is None
+    assert parse("ds:c:UPPER") is None
+    assert parse("ds:x:8t72zh2v") is None
+    assert actions.kind_of(OpenAction("s")) == "o"
+    assert actions.kind_of(PageAction("a", 0, 5, "=x")) == "a"
