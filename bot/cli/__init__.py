@@ -17,6 +17,7 @@ from typing import cast
 COMMAND_MODULES = (
     "bot.cli.run",
     "bot.cli.reindex",
+    "bot.cli.importer",
     "bot.cli.search",
     "bot.cli.bench",
 )
