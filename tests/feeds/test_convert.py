@@ -218,6 +218,11 @@ def test_identifier_lines_follow_the_contract() -> None:
         ("The ATLAS Collaboration", "The ATLAS Collaboration", ""),
         ("Smith, John", "Smith", "John"),
         ("Zoë Ångström", "Ångström", "Zoë"),
+        ("Zihan Yao", "Yao", "Zihan"),
+        ("Smith Jr", "Smith Jr", ""),
+        ("Dr Smith", "Smith", ""),
+        ("O'Neil Brown", "Brown", "O'Neil"),
+        ("Minh-Toan Nguyen", "Nguyen", "Minh-Toan"),
     ],
 )
 def test_name_parts(name: str, last: str, first: str) -> None:
