@@ -53,7 +53,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "WATCH_INTERVAL": ("5", "Seconds between checks for a reindex done by the CLI; 0 = off."),
     "MAX_SUBSCRIPTIONS_PER_CHANNEL": ("10", "Most topic subscriptions one channel may have."),
     "MAX_SUBSCRIPTIONS_PER_GUILD": ("50", "Most topic subscriptions one server may have."),
+    "FEEDS": (
+        "",
+        "Comma-separated feed URLs or files imported before each /reindex and REINDEX_INTERVAL.",
+    ),
+    "FEEDS_EXCLUDE": ("", "arXiv listing entries FEEDS leaves out: replace, cross (or both)."),
 }
+
+FEED_EXCLUDE_NAMES = ("replace", "cross")
 
 
 def _int(name: str, raw: str, minimum: int = 0) -> int:
@@ -64,6 +71,27 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _feeds(raw: str) -> tuple[str, ...]:
+    sources: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        scheme, sep, _ = part.partition("://")
+        if sep and scheme.lower() not in ("http", "https"):
+            raise SettingsError(f"FEEDS: {part!r} is neither an http(s) URL nor a file path")
+        if part not in sources:
+            sources.append(part)
+    return tuple(sources)
+
+
+def _feed_exclude(raw: str) -> frozenset[str]:
+    names = {p.strip().lower() for p in raw.split(",") if p.strip()}
+    unknown = sorted(names - set(FEED_EXCLUDE_NAMES))
+    if unknown:
+        raise SettingsError(f"FEEDS_EXCLUDE may hold replace and cross, got {', '.join(unknown)}")
+    return frozenset(names)
 
 
 def _optional_id(name: str, raw: str) -> int | None:
@@ -86,6 +114,8 @@ class Settings:
     watch_interval_s: float = 5.0
     max_subscriptions_per_channel: int = 10
     max_subscriptions_per_guild: int = 50
+    feeds: tuple[str, ...] = ()
+    feeds_exclude: frozenset[str] = frozenset()  # names: "replace", "cross"
 
     @classmethod
     def from_env(
@@ -130,4 +160,6 @@ class Settings:
             max_subscriptions_per_guild=_int(
                 "MAX_SUBSCRIPTIONS_PER_GUILD", values["MAX_SUBSCRIPTIONS_PER_GUILD"], 1
             ),
+            feeds=_feeds(values["FEEDS"]),
+            feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
         )
