@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import re
 import time
@@ -184,7 +185,8 @@ def _convert_and_write(
     headers = {"content-location": fetched.location}
     if fetched.content_type:
         headers["content-type"] = fetched.content_type
-    parsed = feedparser.parse(fetched.body, response_headers=headers)
+    # A stream, never bytes: feedparser.parse(bytes) first tries open(bytes) as a file name.
+    parsed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
     problem = feed_problem(parsed, fetched.body, fetched.content_type)
     if problem is not None:
         return SourceOutcome(source, "failed", message=problem)

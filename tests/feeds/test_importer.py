@@ -127,3 +127,15 @@ def test_the_reindex_summary_tells_about_the_feeds() -> None:
     assert (
         "https://b.org/rss: error: feed not imported: HTTP 500 Internal Server Error" in text
     )
+
+
+async def test_a_body_that_names_a_local_file_is_not_read_as_that_file(tmp_path: Path) -> None:
+    """feedparser.parse(bytes) tries open(bytes) first: a server answering with a path must not
+    make the importer read a local file."""
+    local = Path(__file__).parent / "fixtures" / "arxiv_rss.xml"
+    async with FeedServer() as server:
+        url = server.serve("path", Page(str(local).encode(), "text/plain"))
+        report = await import_feeds([url], tmp_path / "digests", today=DAY)
+    [outcome] = report.outcomes
+    assert outcome.status == "failed" and outcome.message.startswith("not "), outcome
+    assert list((tmp_path / "digests").glob("*.txt")) == []
