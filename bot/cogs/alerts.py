@@ -163,12 +163,16 @@ class Alerts(commands.Cog, name=ALERTS_COG):
             return None
         if progress is not None:
             progress("import", 0, len(settings.feeds))
-        report = await import_feeds(
-            settings.feeds,
-            settings.digest_dir,
-            exclude=exclude_types(settings.feeds_exclude),
-            progress=progress,
-        )
+        try:
+            report = await import_feeds(
+                settings.feeds,
+                settings.digest_dir,
+                exclude=exclude_types(settings.feeds_exclude),
+                progress=progress,
+            )
+        except Exception:
+            log.exception("importing FEEDS failed; reindexing the digest folder as it is")
+            return None
         for outcome in report.failed:
             log.warning("feed %s not imported: %s", outcome.source, outcome.message)
         if report.added:
