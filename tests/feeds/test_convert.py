@@ -361,3 +361,55 @@ def test_merge_keeps_the_file_and_adds_only_new_papers() -> None:
     # Same title, another first author: another paper (the parser's identity).
     other = merge_digest(more.text, [entry("One", "Alan Turing")], "Heading")
     assert other.added == 1
+
+
+def test_arxiv_listing_in_atom_form() -> None:
+    """rss.arxiv.org/atom/<cat>: the same listing as Atom entries."""
+    atom = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+      xmlns="http://www.w3.org/2005/Atom" xml:lang="en-us">
+  <id>http://rss.arxiv.org/atom/cs.AI</id>
+  <title>cs.AI updates on arXiv.org</title>
+  <updated>2025-08-20T04:00:00.000Z</updated>
+  <entry>
+    <id>oai:arXiv.org:2508.13435v1</id>
+    <title>SVDformer: Direction-Aware Spectral Graph
+      Embedding Learning via SVD and Transformer</title>
+    <updated>2025-08-20T00:00:00-04:00</updated>
+    <link href="https://arxiv.org/abs/2508.13435" rel="alternate" type="text/html"/>
+    <summary>arXiv:2508.13435v1 Announce Type: new
+Abstract: Directed graphs are widely used to model asymmetric relationships.</summary>
+    <category term="cs.AI" scheme="http://arxiv.org/schemas/atom"/>
+    <arxiv:announce_type>new</arxiv:announce_type>
+    <dc:creator>Jiayu Fang, Zhiqi Shao, S T Boris Choy, Junbin Gao</dc:creator>
+  </entry>
+</feed>"""
+    [entry] = feed_entries(feedparser.parse(atom)).entries
+    assert entry.title == (
+        "SVDformer: Direction-Aware Spectral Graph Embedding Learning via SVD and Transformer"
+    )
+    assert entry.authors_line == "Fang, Jiayu, Shao, Zhiqi, Choy, S T Boris, Gao, Junbin"
+    assert entry.venue == "arXiv cs.AI" and entry.announce_type == "new"
+    assert entry.abstract == ("Directed graphs are widely used to model asymmetric relationships.",)
+    assert entry.identifier_lines() == ["https://arxiv.org/abs/2508.13435", "arXiv:2508.13435v1"]
+
+
+def test_a_generic_atom_feed_with_xhtml_content() -> None:
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title type="html">Lab &lt;b&gt;Blog&lt;/b&gt;</title>
+  <id>urn:uuid:60a76c80</id><updated>2024-12-03T00:00:00Z</updated>
+  <entry>
+    <title>Our new preprint on kernels</title>
+    <link rel="alternate" href="https://lab.example.org/posts/kernels"/>
+    <id>urn:uuid:1225c695</id><updated>2024-12-03T00:00:00Z</updated>
+    <author><name>Grace Hopper</name></author><author><name>Alan Turing</name></author>
+    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Kernels <em>again</em>.
+      </p><p>See <a href="https://doi.org/10.1000/182">the paper</a>.</p></div></content>
+  </entry>
+</feed>"""
+    report = parse_text(feed_to_digest(feedparser.parse(atom), "Heading"), "x.txt")
+    [paper] = report.papers
+    assert paper.title == "Our new preprint on kernels" and paper.venue == "Lab Blog"
+    assert [a.display for a in paper.authors] == ["Grace Hopper", "Alan Turing"]
+    assert starts_with_paragraphs(paper.abstract, ["Kernels again.", "See the paper."])
