@@ -66,7 +66,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "0",
         "1 = follow symbolic links that lead out of DIGEST_DIR; 0 = report and skip them.",
     ),
+    "FEEDS": (
+        "",
+        "Comma-separated feed URLs or files imported before each /reindex and REINDEX_INTERVAL.",
+    ),
+    "FEEDS_EXCLUDE": ("", "arXiv listing entries FEEDS leaves out: replace, cross (or both)."),
 }
+
+FEED_EXCLUDE_NAMES = ("replace", "cross")
 
 
 def _int(name: str, raw: str, minimum: int = 0) -> int:
@@ -86,6 +93,25 @@ def _bool(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
+def _feeds(raw: str) -> tuple[str, ...]:
+    sources: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        scheme, sep, _ = part.partition("://")
+        if sep and scheme.lower() not in ("http", "https"):
+            raise SettingsError(f"FEEDS: {part!r} is neither an http(s) URL nor a file path")
+        if part not in sources:
+            sources.append(part)
+    return tuple(sources)
+
+
+def _feed_exclude(raw: str) -> frozenset[str]:
+    names = {p.strip().lower() for p in raw.split(",") if p.strip()}
+    unknown = sorted(names - set(FEED_EXCLUDE_NAMES))
+    if unknown:
+        raise SettingsError(f"FEEDS_EXCLUDE may hold replace and cross, got {', '.join(unknown)}")
+    return frozenset(names)
 
 
 def _optional_id(name: str, raw: str) -> int | None:
@@ -112,6 +138,8 @@ class Settings:
     cooldown_seconds: int = 10
     max_digest_bytes: int = 64 * 1024 * 1024
     follow_symlinks: bool = False
+    feeds: tuple[str, ...] = ()
+    feeds_exclude: frozenset[str] = frozenset()  # names: "replace", "cross"
 
     @classmethod
     def from_env(
@@ -160,4 +188,6 @@ class Settings:
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),
             max_digest_bytes=_int("MAX_DIGEST_BYTES", values["MAX_DIGEST_BYTES"], 1),
             follow_symlinks=_bool("FOLLOW_SYMLINKS", values["FOLLOW_SYMLINKS"]),
+            feeds=_feeds(values["FEEDS"]),
+            feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
         )

@@ -24,6 +24,7 @@ from typing import cast
 COMMAND_MODULES = (
     "bot.cli.run",
     "bot.cli.reindex",
+    "bot.cli.importer",
     "bot.cli.search",
     "bot.cli.export",
     "bot.cli.bench",

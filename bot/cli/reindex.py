@@ -28,6 +28,7 @@ from bot.cli.common import (
 )
 from bot.core.models import ReindexReport
 from bot.ingest import IngestResult, reindex
+from bot.settings import Settings
 from bot.store.alerts import AlertStore, make_alert_hook
 from bot.store.papers import PaperStore
 
@@ -71,6 +72,17 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 async def _reindex(args: argparse.Namespace) -> int:
     settings = settings_with_db(args.db)
     digest_dir: Path = args.digests or settings.digest_dir
+    result = await reindex_folder(settings, digest_dir, force=args.force)
+    if args.json:
+        print(json.dumps(to_json(result), ensure_ascii=False))
+    return finish(result, digest_dir, show=not args.json)
+
+
+async def reindex_folder(
+    settings: Settings, digest_dir: Path, *, force: bool = False
+) -> IngestResult:
+    """The CLI's reindex of ``digest_dir`` (alert hook included), with progress on a TTY;
+    keeps the saved search index current. Shared by ``reindex`` and ``import --reindex``."""
     progress = Progress({"parse": "files", "write": "papers"})
     async with await open_database(settings.database_path) as db:
         hook = make_alert_hook(AlertStore(db))
@@ -81,7 +93,7 @@ async def _reindex(args: argparse.Namespace) -> int:
                 digest_dir,
                 alert_hook=hook,
                 progress=progress,
-                force=args.force,
+                force=force,
                 max_bytes=settings.max_digest_bytes,
                 follow_symlinks=settings.follow_symlinks,
             )
@@ -94,10 +106,13 @@ async def _reindex(args: argparse.Namespace) -> int:
                 await update_saved_index(settings, db, result, before)
             except OSError as exc:
                 print_error(f"warning: search index not updated ({exc}); the bot rebuilds it")
+    return result
+
+
+def finish(result: IngestResult, digest_dir: Path, *, show: bool = True) -> int:
+    """Print the summary (``show``) and, when nothing was applied, the reason; the exit code."""
     report = result.report
-    if args.json:
-        print(json.dumps(to_json(result), ensure_ascii=False))
-    elif report.applied or report.files:
+    if show and (report.applied or report.files):
         print(render(report, digest_dir))
     if not report.applied:
         reason = _reason(report)
@@ -123,6 +138,12 @@ def render(report: ReindexReport, digest_dir: Path) -> str:
         f"{extra.get('files_indexed', 0)} read, {extra.get('files_unchanged', 0)} unchanged, "
         f"{extra.get('files_rejected', 0)} rejected, {extra.get('files_removed', 0)} gone",
     ]
+    if "feeds" in extra:
+        lines.append(
+            f"Feeds (FEEDS): {extra['feeds']} imported first — "
+            f"{extra.get('feed_entries_added', 0):,} new entries, "
+            f"{extra.get('feeds_failed', 0)} failed"
+        )
     if report.applied:
         lines.append(
             f"Papers: {report.added:,} added, {report.updated:,} updated, "

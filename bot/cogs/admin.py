@@ -35,7 +35,7 @@ NOT_OWNER = (
     "Only the bot's owners can reindex: it changes the catalogue for every server. "
     "Ask them, or wait for the next automatic reindex."
 )
-_STAGES = {"parse": "reading digest files", "write": "writing papers"}
+_STAGES = {"import": "importing feeds", "parse": "reading digest files", "write": "writing papers"}
 
 
 @runtime_checkable

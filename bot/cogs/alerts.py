@@ -10,7 +10,8 @@ button, the delivery worker and the jobs that feed it.
   reloads the search index and kicks the worker; ``periodic`` (every ``REINDEX_INTERVAL``
   min, 0 = off) reindexes the digest folder itself. Both catch, log and carry on.
 * :meth:`Alerts.reindex` is the one way the bot reindexes (``/reindex`` and ``periodic``):
-  the catalogue's reindex with the alert hook, then a kick to the worker.
+  the ``FEEDS`` import into the digest folder, the catalogue's reindex with the alert hook,
+  then a kick to the worker.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.client import DigestBot, ExpiredError, UserFacingError
 from bot.core.models import Paper, ReindexReport
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
+from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
 from bot.ingest import Progress
 from bot.replies import reply_ephemeral, run_within, send
 from bot.store.alerts import (
@@ -145,10 +147,36 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         return self._reindex_lock.locked()
 
     async def reindex(self, *, progress: Progress | None = None) -> ReindexReport:
-        """Reindex the digest folder with the alert hook; then deliver what it queued."""
+        """Import FEEDS, reindex the digest folder with the alert hook; then deliver what it
+        queued. The report also tells what the feed import did."""
         async with self._reindex_lock:
+            feeds = await self._import_feeds(progress)
             report = await self.bot.catalogue.reindex(alert_hook=self.hook, progress=progress)
         self.worker.kick()
+        return report if feeds is None else with_feeds(report, feeds)
+
+    async def _import_feeds(self, progress: Progress | None) -> ImportReport | None:
+        """FEEDS into the digest folder (None when FEEDS is empty); a feed that fails is in
+        the report and the log, and never stops the reindex."""
+        settings = self.bot.settings
+        if not settings.feeds:
+            return None
+        if progress is not None:
+            progress("import", 0, len(settings.feeds))
+        try:
+            report = await import_feeds(
+                settings.feeds,
+                settings.digest_dir,
+                exclude=exclude_types(settings.feeds_exclude),
+                progress=progress,
+            )
+        except Exception:
+            log.exception("importing FEEDS failed; reindexing the digest folder as it is")
+            return None
+        for outcome in report.failed:
+            log.warning("feed %s not imported: %s", outcome.source, outcome.message)
+        if report.added:
+            log.info("feeds: %d new entries from %d feed(s)", report.added, len(report.outcomes))
         return report
 
     @tasks.loop(seconds=5.0)
