@@ -23,9 +23,6 @@ from bot.feeds.convert import (
 from bot.feeds.importer import exclude_types
 from tests.feeds.server import fixture
 
-LINKS_XFAIL = pytest.mark.xfail(
-    strict=True, reason="needs identifier lines from i9-links (parser support, IDFORMAT.md)"
-)
 
 
 def parsed(name: str) -> Any:
@@ -167,13 +164,11 @@ def test_generic_rss_reads_back() -> None:
         assert starts_with_paragraphs(paper.abstract, abstract), paper.abstract
 
 
-@LINKS_XFAIL
 @pytest.mark.parametrize("name", sorted(IDS))
 def test_identifiers_and_exact_abstracts_read_back(name: str) -> None:
     report = read_back(name)
     got = [
-        (getattr(p, "url", "?"), getattr(p, "arxiv_id", "?"), getattr(p, "doi", "?"),
-         getattr(p, "pdf_url", "?"))
+        (p.identifiers.url, p.identifiers.arxiv_id, p.identifiers.doi, p.identifiers.pdf_url)
         for p in report.papers
     ]  # fmt: skip
     assert got == IDS[name]
