@@ -69,21 +69,21 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 async def _reindex(args: argparse.Namespace) -> int:
-    settings = settings_with_db(args.db)
-    digest_dir: Path = args.digests or settings.digest_dir
+    settings = settings_with_db(args.db, args.digests)
+    digest_dir: Path = settings.digest_dir
     progress = Progress({"parse": "files", "write": "papers"})
     async with await open_database(settings.database_path) as db:
         hook = make_alert_hook(AlertStore(db))
-        before = await PaperStore(db).catalogue_version()
+        before = await PaperStore(db).catalogue_state()
         try:
             result = await reindex(
                 db, digest_dir, alert_hook=hook, progress=progress, force=args.force
             )
         finally:
             progress.done()
-        if result.report.applied and result.version != before:
+        if result.report.applied:
             # Keep the saved search index current, so a running bot loads it instead of
-            # rebuilding it from the store.
+            # rebuilding it from the store (and clean what killed saves left).
             try:
                 await update_saved_index(settings, db, result, before)
             except OSError as exc:
