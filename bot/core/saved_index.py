@@ -431,13 +431,14 @@ def _read_generation(
     files = meta["files"]
     stats: dict[str, _Stats] = {}
     arrays: dict[str, AnyArray] = {}
+    buf = bytearray(_CHUNK) if verify else bytearray()  # one read buffer for every file
     for name in names:
         path = gen / f"{name}.npy"
         expected = files.get(name)
         if not isinstance(expected, dict):
             raise SavedIndexError(f"{name}.npy is not listed in meta.json")
         if verify:
-            stats[name] = _scan(path, name, expected)
+            stats[name] = _scan(path, name, expected, buf)
         elif path.stat().st_size != expected.get("bytes"):
             raise SavedIndexError(f"{name}.npy has {path.stat().st_size} bytes")
         try:
@@ -451,8 +452,9 @@ def _read_generation(
     return arrays, meta
 
 
-def _scan(path: Path, name: str, expected: Mapping[str, Any]) -> _Stats:
-    """Stream one .npy file: compare size and CRC-32, and note its values' range and order."""
+def _scan(path: Path, name: str, expected: Mapping[str, Any], buf: bytearray) -> _Stats:
+    """Stream one .npy file through ``buf``: compare size and CRC-32, and note its values'
+    range and order."""
     with path.open("rb") as f:
         try:
             major, _ = np.lib.format.read_magic(f)
@@ -472,8 +474,9 @@ def _scan(path: Path, name: str, expected: Mapping[str, Any]) -> _Stats:
         values = len(shape) == 1 and dtype.kind in "iu" and name not in _NO_STATS
         ids = dtype.kind == "S"
         itemsize = max(dtype.itemsize, 1)
-        buf = bytearray(max(itemsize, _CHUNK // itemsize * itemsize))
-        view = memoryview(buf)
+        if len(buf) < itemsize:
+            buf = bytearray(itemsize)
+        view = memoryview(buf)[: len(buf) // itemsize * itemsize]
         last: int | None = None
         while True:
             n = _fill(f, view)
