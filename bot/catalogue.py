@@ -116,7 +116,7 @@ class Catalogue:
         rebuild; with the stamp it is bound to."""
         state = await self.store.catalogue_state()
         directory = Path(self.settings.index_dir)
-        saved = Index.saved_info(directory)
+        saved = await asyncio.to_thread(Index.saved_info, directory)  # may wait for a switch
         if saved is not None and (saved.version, saved.stamp) == (state.version, state.stamp):
             try:
                 index = await asyncio.to_thread(

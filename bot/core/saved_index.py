@@ -262,8 +262,8 @@ def _remove(path: Path) -> None:
 @contextlib.contextmanager
 def _locked(directory: Path, *, shared: bool = False) -> Iterator[None]:
     """Hold the folder's lock: exclusive to switch generations and delete, shared to read
-    (so no generation is deleted while a process reads it). A reader that cannot open the
-    lock file (a read-only folder) goes without: nothing can be switched there anyway."""
+    (so no generation is deleted while a process reads it). Where there is no lock to take (a
+    read-only folder for a reader, a filesystem without flock) it goes on without."""
     try:
         fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
@@ -272,7 +272,8 @@ def _locked(directory: Path, *, shared: bool = False) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
