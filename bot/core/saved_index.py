@@ -34,7 +34,7 @@ The rules:
 
 CRC-32 rather than a cryptographic hash: it is there to catch damage (a bad disk, a partial
 copy, a stray write), not tampering (whoever can write the arrays can rewrite ``meta.json``),
-and it runs about five times faster than :func:`hashlib.blake2b` here (see
+and it runs about four times faster than :func:`hashlib.blake2b` here (see
 ``docs/architecture.md`` for the figures).
 """
 
