@@ -149,8 +149,9 @@ def check_index_dir(settings: Settings) -> None:
 
     The saved search index lives in a folder of its own that digest-bot creates and marks
     (see :mod:`bot.core.saved_index`): not the database's file or a folder holding it, not the
-    digest folder or a folder inside or around it, not a non-empty folder digest-bot did not
-    make. Nothing is created or changed here.
+    digest folder or a folder holding it, not a non-empty folder digest-bot did not make. (A
+    folder of its own inside the digest folder is fine: digest-bot writes no ``.txt`` there.)
+    Nothing is created or changed here.
     """
     index = settings.index_dir.resolve()
     digests = settings.digest_dir.resolve()
@@ -165,8 +166,6 @@ def check_index_dir(settings: Settings) -> None:
         refuse(f"holds the database {settings.database_path}")
     if index == digests:
         refuse("is the digest folder (DIGEST_DIR)")
-    if index.is_relative_to(digests):
-        refuse(f"is inside the digest folder {settings.digest_dir}")
     if digests.is_relative_to(index):
         refuse(f"holds the digest folder {settings.digest_dir}")
     problem = saved_index.problem(settings.index_dir)

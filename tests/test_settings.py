@@ -85,7 +85,6 @@ def test_index_dir_must_be_a_folder_of_its_own(tmp_path: Path) -> None:
     refused = {
         digests: "is the digest folder",
         tmp_path / "link": "is the digest folder",
-        digests / "index": "is inside the digest folder",
         tmp_path: "holds the database",  # and the digests
         data: "holds the database",
         data / "digest.db": "is a file of the database",
@@ -96,7 +95,8 @@ def test_index_dir_must_be_a_folder_of_its_own(tmp_path: Path) -> None:
             check_index_dir(settings(index_dir))
     # a fresh folder, an empty one and one digest-bot marked are fine; they are not created
     check_index_dir(settings(data / "index"))
-    assert not data.exists()
+    check_index_dir(settings(digests / "index"))  # e.g. DIGEST_DIR=. with data/ inside
+    assert not data.exists() and not (digests / "index").exists()
     (tmp_path / "empty").mkdir()
     check_index_dir(settings(tmp_path / "empty"))
     mine = tmp_path / "mine"
