@@ -2,9 +2,13 @@
 
 It owns the database (:class:`~bot.store.db.Database` + :class:`~bot.store.papers.PaperStore`)
 and the in-memory search index (:class:`~bot.core.index.Index`). The index is persisted in
-``settings.index_dir`` together with the catalogue version it reflects: :meth:`Catalogue.open`
-memory-maps it when the versions match, and otherwise builds it from the store in a worker
-thread (the event loop keeps serving) and saves it.
+``settings.index_dir``, a folder digest-bot owns (:mod:`bot.core.saved_index`; a folder it
+may not use is refused before anything is opened), bound to the catalogue state it reflects
+(version + stamp, :class:`~bot.core.models.CatalogueState`): :meth:`Catalogue.open`
+memory-maps it when it is bound to the database's current state and passes its checks, and
+otherwise (missing, another catalogue's, damaged: with a warning) builds it from the store in
+a worker thread (the event loop keeps serving) and saves it. Opening also removes the
+temporaries of saves killed half-way.
 
 Every change of index is ONE attribute assignment (``self._index = new``): a search running
 concurrently uses the old index or the new one, never a mix. :meth:`reindex` updates the index
@@ -26,11 +30,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from bot.core import identifiers, lookup
+from bot.core import identifiers, lookup, saved_index
 from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, index_doc
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
+    CatalogueState,
     CatalogueStats,
     Hit,
     LatestPage,
@@ -47,7 +52,7 @@ from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
 from bot.ingest import AlertHook, IngestResult, Progress
 from bot.ingest import reindex as ingest_reindex
-from bot.settings import Settings
+from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
 from bot.store.db import Database
 from bot.store.papers import PaperStore
 
@@ -75,6 +80,7 @@ class Catalogue:
         self.db = db
         self.store = PaperStore(db)
         self._index = index
+        self._stamp = ""  # the catalogue stamp the index was built for ("" = unknown)
         self._lock = asyncio.Lock()  # serialises index replacements
         self._stats: CatalogueStats | None = None  # cached for the index's version
         self._authors: dict[tuple[int, str], _AuthorSummary] = {}  # (version, key) -> summary
@@ -88,12 +94,16 @@ class Catalogue:
 
         ``warm``: build the index's lookup caches before serving (and after every swap), so
         no lookup builds them on the event loop; a one-shot CLI command does without.
+        Raises :class:`~bot.settings.SettingsError` (before anything is opened or created)
+        when ``INDEX_DIR`` is a folder digest-bot must not write in.
         """
+        check_index_dir(settings)
         db = await Database.open(Path(settings.database_path))
         try:
             catalogue = cls(settings, db, Index.empty())
             catalogue.warm_caches = warm
-            catalogue._index = await catalogue._load_or_build()
+            await asyncio.to_thread(prepare_index_dir, settings)
+            catalogue._index, catalogue._stamp = await catalogue._load_or_build()
         except BaseException:
             await db.close()
             raise
@@ -107,33 +117,54 @@ class Catalogue:
         """The current index (replaced, never mutated)."""
         return self._index
 
-    async def _load_or_build(self) -> Index:
-        version = await self.store.catalogue_version()
+    async def _load_or_build(self) -> tuple[Index, str]:
+        """The saved index if it is bound to the database's current state and sound, else a
+        rebuild; with the stamp it is bound to."""
+        state = await self.store.catalogue_state()
         directory = Path(self.settings.index_dir)
-        if Index.saved_version(directory) == version:
+        saved = await asyncio.to_thread(Index.saved_info, directory)  # may wait for a switch
+        if saved is not None and (saved.version, saved.stamp) == (state.version, state.stamp):
             try:
-                return await asyncio.to_thread(lambda: self._warmed(Index.load(directory)))
+                index = await asyncio.to_thread(
+                    lambda: self._warmed(Index.load(directory, stamp=state.stamp))
+                )
+                return index, state.stamp
             except (OSError, ValueError) as exc:
-                log.warning("cannot load the saved index (%s); rebuilding", exc)
-        return await self._rebuild(version)
+                log.warning(
+                    "the saved search index in %s cannot be used (%s); rebuilding it from the "
+                    "database",
+                    directory,
+                    exc,
+                )
+        elif saved is not None:
+            log.info(
+                "the saved search index in %s is for another catalogue state (version %d); "
+                "rebuilding it",
+                directory,
+                saved.version,
+            )
+        return await self._rebuild()
 
-    async def _rebuild(self, version: int) -> Index:
+    async def _rebuild(self) -> tuple[Index, str]:
         """Build the index from every stored paper (removed ones left out) and save it."""
+        state = await self.store.catalogue_state()
         removed = await self.store.removed_rowids()
         builder = IndexBuilder()
         async for batch in self.store.iter_papers():
             live = [(docno, p) for docno, p in batch if docno not in removed]
             await asyncio.to_thread(_add_batch, builder, live)
-        index = await asyncio.to_thread(builder.finish, version)
-        return await asyncio.to_thread(self._persist, index)
+        index = await asyncio.to_thread(builder.finish, state.version)
+        return await asyncio.to_thread(self._persist, index, state.stamp), state.stamp
 
-    def _persist(self, index: Index) -> Index:
-        """Save the index and return it memory-mapped (its pages shared with the page cache)."""
+    def _persist(self, index: Index, stamp: str) -> Index:
+        """Save the index bound to ``stamp`` and return it memory-mapped (its pages shared with
+        the page cache). An index that cannot be saved is served from memory (with a warning:
+        the next start rebuilds it)."""
         directory = Path(self.settings.index_dir)
         try:
-            index.save(directory)
-            index = Index.load(directory)
-        except OSError as exc:
+            index.save(directory, stamp=stamp)
+            index = Index.load(directory, stamp=stamp, verify=False)  # just written
+        except (OSError, ValueError, saved_index.IndexDirError) as exc:
             log.warning("cannot save the search index in %s: %s", directory, exc)
         return self._warmed(index)
 
@@ -377,7 +408,7 @@ class Catalogue:
         ):
             # nothing to index, or someone else changed the catalogue in between: rebuild
             if result.changed or result.removed or result.restored or before != result.version:
-                self._index = await self._rebuild(result.version)
+                self._index, self._stamp = await self._rebuild()
             return
         index = self._index
         restored: list[tuple[int, Paper]] = []
@@ -387,24 +418,27 @@ class Catalogue:
             restored = [(d, found[index.paper_id(d)].paper) for d in result.restored
                         if d <= index.max_docno and index.paper_id(d) in found]  # fmt: skip
             if len(restored) != len(result.restored):
-                self._index = await self._rebuild(result.version)
+                self._index, self._stamp = await self._rebuild()
                 return
         changed = sorted([*result.changed, *restored], key=lambda x: x[0])
         removed = list(result.removed)
+        state = await self.store.catalogue_state()
+        # the stamp of result.version, unless another process changed the catalogue since
+        stamp = state.stamp if state.version == result.version else ""
 
         def update() -> Index:
-            docs = _tokenize(changed)
-            return self._persist(index.updated(docs, removed=removed, version=result.version))
+            new = index.updated(_tokenize(changed), removed=removed, version=result.version)
+            return self._persist(new, stamp) if stamp else self._warmed(new)
 
-        self._index = await asyncio.to_thread(update)
+        self._index, self._stamp = await asyncio.to_thread(update), stamp
 
     async def refresh_if_changed(self) -> bool:
         """Reload the index if another process changed the catalogue; True if it did."""
         async with self._lock:
-            version = await self.store.catalogue_version()
-            if version == self._index.version:
+            state = await self.store.catalogue_state()
+            if (state.version, state.stamp) == (self._index.version, self._stamp):
                 return False
-            self._index = await self._load_or_build()
+            self._index, self._stamp = await self._load_or_build()
             self._stats = None
             self._authors.clear()
             return True
@@ -433,24 +467,53 @@ def _suggest(index: Index, parsed: ParsedQuery) -> str | None:
     return suggestion if index.search(again, 1).total > 0 else None
 
 
+def prepare_index_dir(settings: Settings) -> None:
+    """Make ``INDEX_DIR`` digest-bot's (create and mark it) and remove what killed saves left.
+
+    Raises :class:`~bot.settings.SettingsError` when the folder is not digest-bot's to use;
+    a folder that cannot be created or written only costs a warning (the index is then kept
+    in memory and rebuilt at every start).
+    """
+    directory = Path(settings.index_dir)
+    try:
+        saved_index.claim(directory)
+        for path in saved_index.clean(directory):
+            log.info("removed %s, left by an interrupted save of the search index", path)
+    except saved_index.IndexDirError as exc:
+        raise SettingsError(f"INDEX_DIR {exc}: {INDEX_DIR_HINT}") from None
+    except OSError as exc:
+        log.warning("cannot use INDEX_DIR %s: %s", directory, exc)
+
+
 async def update_saved_index(
-    settings: Settings, db: Database, result: IngestResult, before: int
+    settings: Settings, db: Database, result: IngestResult, before: CatalogueState
 ) -> bool:
     """Bring the saved index up to date after a reindex run outside a Catalogue (the CLI).
 
-    ``before`` is the catalogue version before that reindex. When the saved index is at that
-    version it is updated incrementally and saved, so a running bot's
-    :meth:`Catalogue.refresh_if_changed` just loads it; otherwise nothing is done (the bot
-    rebuilds). Returns whether the saved index is now current.
+    ``before`` is the catalogue state before that reindex. When the saved index is bound to
+    that state (and sound) it is updated incrementally and saved, so a running bot's
+    :meth:`Catalogue.refresh_if_changed` just loads it; otherwise nothing is saved (the bot
+    rebuilds). Stale temporaries of killed saves are removed either way. Returns whether the
+    saved index is now current.
     """
     directory = Path(settings.index_dir)
-    saved = Index.saved_version(directory)
-    if saved == result.version:
-        return True
-    if saved != before:
+    await asyncio.to_thread(prepare_index_dir, settings)
+    now = await PaperStore(db).catalogue_state()
+    saved = Index.saved_info(directory)
+    if saved is None:
         return False
-    index = await asyncio.to_thread(Index.load, directory)
+    if (saved.version, saved.stamp) == (now.version, now.stamp):
+        return True
+    if (saved.version, saved.stamp) != (before.version, before.stamp):
+        return False
+    try:
+        index = await asyncio.to_thread(Index.load, directory, stamp=before.stamp)
+    except (OSError, ValueError) as exc:
+        log.warning("the saved search index in %s cannot be used (%s)", directory, exc)
+        return False
     catalogue = Catalogue(settings, db, index)
+    catalogue._stamp = before.stamp
     catalogue.warm_caches = False  # the CLI saves the index; it does not serve lookups
-    await catalogue._apply(result, before)
-    return Index.saved_version(directory) == result.version
+    await catalogue._apply(result, before.version)
+    saved = Index.saved_info(directory)
+    return saved is not None and (saved.version, saved.stamp) == (now.version, now.stamp)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.core import saved_index
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
@@ -45,7 +47,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "DIGEST_DIR": ("seeds", "Folder of digest files (*.txt) to index."),
     "DATABASE_PATH": ("data/digest.db", "SQLite database file (created if missing)."),
-    "INDEX_DIR": ("", "Where the search index is persisted; default: beside the database."),
+    "INDEX_DIR": (
+        "",
+        "Folder of its own for the saved search index; default: index/ beside the database.",
+    ),
     "OWNER_IDS": ("", "Comma-separated user ids allowed to /reindex; default: the app owner/team."),
     "DEV_GUILD_ID": ("", "Guild id to sync commands to instantly while developing."),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR."),
@@ -191,3 +196,38 @@ class Settings:
             feeds=_feeds(values["FEEDS"]),
             feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
         )
+
+
+INDEX_DIR_HINT = (
+    "set INDEX_DIR to a new or empty folder for the index alone, or leave it unset "
+    "(default: 'index' beside the database)"
+)
+
+
+def check_index_dir(settings: Settings) -> None:
+    """Refuse an INDEX_DIR digest-bot must not write in: :class:`SettingsError`, one line.
+
+    The saved search index lives in a folder of its own that digest-bot creates and marks
+    (see :mod:`bot.core.saved_index`): not the database's file or a folder holding it, not the
+    digest folder or a folder holding it, not a non-empty folder digest-bot did not make. (A
+    folder of its own inside the digest folder is fine: digest-bot writes no ``.txt`` there.)
+    Nothing is created or changed here.
+    """
+    index = settings.index_dir.resolve()
+    digests = settings.digest_dir.resolve()
+    database = settings.database_path.resolve()
+
+    def refuse(why: str) -> None:
+        raise SettingsError(f"INDEX_DIR {settings.index_dir} {why}: {INDEX_DIR_HINT}")
+
+    if index in {database, *(Path(f"{database}{s}") for s in ("-wal", "-shm", "-journal"))}:
+        refuse(f"is a file of the database {settings.database_path}")
+    if database.is_relative_to(index):
+        refuse(f"holds the database {settings.database_path}")
+    if index == digests:
+        refuse("is the digest folder (DIGEST_DIR)")
+    if digests.is_relative_to(index):
+        refuse(f"holds the digest folder {settings.digest_dir}")
+    problem = saved_index.problem(settings.index_dir)
+    if problem is not None:
+        raise SettingsError(f"INDEX_DIR {problem}: {INDEX_DIR_HINT}")

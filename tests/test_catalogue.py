@@ -165,7 +165,7 @@ async def test_cli_style_reindex_updates_the_saved_index(settings: Settings) -> 
     bot_side = await _opened(settings)
     try:
         (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
-        before = await PaperStore(bot_side.db).catalogue_version()
+        before = await PaperStore(bot_side.db).catalogue_state()
         result = await reindex(bot_side.db, Path(settings.digest_dir))
         assert await update_saved_index(settings, bot_side.db, result, before)
         assert Index.saved_version(settings.index_dir) == result.version

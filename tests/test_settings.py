@@ -84,3 +84,44 @@ def test_digest_reading_limits(tmp_path: Path) -> None:
     for name, value in bad:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value}, env_file=None)
+
+
+def test_index_dir_must_be_a_folder_of_its_own(tmp_path: Path) -> None:
+    from bot.core.saved_index import MARKER
+    from bot.settings import check_index_dir
+
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    (digests / "a.txt").write_text("x")
+    data = tmp_path / "data"
+
+    def settings(index_dir: Path) -> Settings:
+        return Settings(digest_dir=digests, database_path=data / "digest.db", index_dir=index_dir)
+
+    (tmp_path / "link").symlink_to(digests)
+    refused = {
+        digests: "is the digest folder",
+        tmp_path / "link": "is the digest folder",
+        tmp_path: "holds the database",  # and the digests
+        data: "holds the database",
+        data / "digest.db": "is a file of the database",
+        data / "digest.db-journal": "is a file of the database",
+    }
+    for index_dir, reason in refused.items():
+        with pytest.raises(SettingsError, match=reason):
+            check_index_dir(settings(index_dir))
+    # a fresh folder, an empty one and one digest-bot marked are fine; they are not created
+    check_index_dir(settings(data / "index"))
+    check_index_dir(settings(digests / "index"))  # e.g. DIGEST_DIR=. with data/ inside
+    assert not data.exists() and not (digests / "index").exists()
+    (tmp_path / "empty").mkdir()
+    check_index_dir(settings(tmp_path / "empty"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / MARKER).write_text("{}")
+    (mine / "notes.md").write_text("kept")
+    check_index_dir(settings(mine))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.md").write_text("x")
+    with pytest.raises(SettingsError, match=r"INDEX_DIR .*other is not empty .* notes\.md"):
+        check_index_dir(settings(tmp_path / "other"))

@@ -100,13 +100,15 @@ async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
         t2 = time.perf_counter()
         index = builder.finish(result.version)
         out["index_arrays_s"] = arrays + time.perf_counter() - t2
+        stamp = (await store.catalogue_state()).stamp  # bound to the database, as the bot does
         t2 = time.perf_counter()
-        index.save(ctx.index_dir)
+        index.save(ctx.index_dir, stamp=stamp)
         out["index_save_s"] = time.perf_counter() - t2
         out["index_read_s"] = read
         out["index_tokenize_s"] = tok
         out["index_build_s"] = time.perf_counter() - t0
-        out["index_disk_mb"] = sum(f.stat().st_size for f in ctx.index_dir.iterdir()) / 1e6
+        files = [f for f in ctx.index_dir.rglob("*") if f.is_file()]
+        out["index_disk_mb"] = sum(f.stat().st_size for f in files) / 1e6
     finally:
         await db.close()
     out["peak_rss_build_mb"] = peak_rss_mb()

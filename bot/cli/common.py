@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, check_index_dir
 from bot.store.db import Database, StoreError
 
 EXIT_OK = 0
@@ -72,12 +72,20 @@ def load_settings() -> Settings:
         raise CliError(f"configuration error: {exc}", EXIT_USAGE) from None
 
 
-def settings_with_db(db: Path | None) -> Settings:
-    """The settings, with ``--db`` overriding DATABASE_PATH (and the index beside it)."""
+def settings_with_db(db: Path | None, digests: Path | None = None) -> Settings:
+    """The settings, with ``--db`` overriding DATABASE_PATH (and the index beside it) and
+    ``--digests`` DIGEST_DIR; an INDEX_DIR digest-bot must not write in is refused here,
+    before anything is opened (``CliError(EXIT_USAGE)``)."""
     settings = load_settings()
     if db is not None:
         index_dir = settings.index_dir if os.environ.get("INDEX_DIR") else Path(db).parent / "index"
         settings = replace(settings, database_path=Path(db), index_dir=index_dir)
+    if digests is not None:
+        settings = replace(settings, digest_dir=Path(digests))
+    try:
+        check_index_dir(settings)
+    except SettingsError as exc:
+        raise CliError(f"configuration error: {exc}", EXIT_USAGE) from None
     return settings
 
 
@@ -96,6 +104,9 @@ def run_command(coro: Coroutine[Any, Any, int]) -> int:
     except CliError as exc:
         print_error(exc.message)
         return exc.exit_code
+    except SettingsError as exc:  # e.g. INDEX_DIR filled by someone else since the start
+        print_error(f"configuration error: {exc}")
+        return EXIT_USAGE
     except StoreError as exc:
         print_error(str(exc))
         return EXIT_NOT_APPLIED

@@ -70,8 +70,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 async def _reindex(args: argparse.Namespace) -> int:
-    settings = settings_with_db(args.db)
-    digest_dir: Path = args.digests or settings.digest_dir
+    settings = settings_with_db(args.db, args.digests)
+    digest_dir: Path = settings.digest_dir
     result = await reindex_folder(settings, digest_dir, force=args.force)
     if args.json:
         print(json.dumps(to_json(result), ensure_ascii=False))
@@ -86,7 +86,7 @@ async def reindex_folder(
     progress = Progress({"parse": "files", "write": "papers"})
     async with await open_database(settings.database_path) as db:
         hook = make_alert_hook(AlertStore(db))
-        before = await PaperStore(db).catalogue_version()
+        before = await PaperStore(db).catalogue_state()
         try:
             result = await reindex(
                 db,
@@ -99,9 +99,9 @@ async def reindex_folder(
             )
         finally:
             progress.done()
-        if result.report.applied and result.version != before:
+        if result.report.applied:
             # Keep the saved search index current, so a running bot loads it instead of
-            # rebuilding it from the store.
+            # rebuilding it from the store (and clean what killed saves left).
             try:
                 await update_saved_index(settings, db, result, before)
             except OSError as exc:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 
 from bot.cli import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, check_index_dir
 
 MISSING_TOKEN = (
     "digest-bot: DISCORD_TOKEN is not set: create a bot at "
@@ -104,6 +104,7 @@ def _fail(message: str, code: int) -> int:
 def _load_settings() -> Settings | int:
     try:
         settings = Settings.from_env()
+        check_index_dir(settings)
     except SettingsError as exc:
         return _fail(f"digest-bot: {exc}", EXIT_USAGE)
     if not settings.discord_token:
@@ -155,6 +156,8 @@ async def _guarded(main: Callable[[], Awaitable[int]]) -> int:
         return _fail(f"digest-bot: Discord answered {exc.status}: {detail}", EXIT_NOT_APPLIED)
     except StoreError as exc:
         return _fail(f"digest-bot: {exc}", EXIT_NOT_APPLIED)
+    except SettingsError as exc:  # e.g. INDEX_DIR filled by someone else since the start
+        return _fail(f"digest-bot: {exc}", EXIT_USAGE)
 
 
 async def _serve(settings: Settings) -> int:

@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
-import os
-import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +37,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from bot.core import saved_index
 from bot.core.models import Paper
 from bot.core.query import (
     AuthorFilter,
@@ -562,52 +560,51 @@ class Index:
 
     # ---- persistence ----------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> None:
-        """Write the index to ``directory`` (replaced atomically: written aside, then renamed)."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.with_name(directory.name + f".tmp{os.getpid()}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        for name in self._ARRAYS:
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(self._a[name]), allow_pickle=False)
+    def save(self, directory: str | Path, *, stamp: str = "") -> None:
+        """Write the index into ``directory``, a folder digest-bot owns (or is refused:
+        :class:`~bot.core.saved_index.IndexDirError`), as a new generation switched to
+        atomically (see :mod:`bot.core.saved_index`). ``stamp`` names the catalogue state the
+        index reflects; :meth:`load` can insist on it."""
         meta = dict(self._meta)
         meta["format"] = FORMAT_VERSION
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        old = directory.with_name(directory.name + f".old{os.getpid()}")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        if old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+        meta["stamp"] = stamp
+        saved_index.write(Path(directory), {name: self._a[name] for name in self._ARRAYS}, meta)
+
+    @staticmethod
+    def saved_info(directory: str | Path) -> saved_index.SavedInfo | None:
+        """Catalogue version and stamp of the saved index, or None if there is none."""
+        found = saved_index.info(Path(directory))
+        return found if found is not None and found.format == FORMAT_VERSION else None
 
     @staticmethod
     def saved_version(directory: str | Path) -> int | None:
         """The catalogue version a saved index was built for, or None if there is none."""
-        try:
-            meta = json.loads((Path(directory) / "meta.json").read_text())
-        except (OSError, ValueError):
-            return None
-        if meta.get("format") != FORMAT_VERSION:
-            return None
-        return int(meta.get("version", -1))
+        found = Index.saved_info(directory)
+        return None if found is None else found.version
 
     @classmethod
-    def load(cls, directory: str | Path, *, mmap: bool = True) -> Index:
-        """Load a saved index; arrays are memory-mapped (pages read on first use)."""
-        directory = Path(directory)
-        meta = json.loads((directory / "meta.json").read_text())
-        if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"index in {directory} has format {meta.get('format')!r}")
-        arrays = {
-            # plain ndarray views of the maps: np.memmap's Python-level indexing is slow
-            name: np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None).view(
-                np.ndarray
-            )
-            for name in cls._ARRAYS
-        }
-        return cls(arrays, meta)
+    def load(
+        cls,
+        directory: str | Path,
+        *,
+        mmap: bool = True,
+        stamp: str | None = None,
+        verify: bool = True,
+    ) -> Index:
+        """Load the saved index; arrays are memory-mapped (pages read on first use).
+
+        Raises :class:`~bot.core.saved_index.SavedIndexError` (a ValueError) when there is
+        none, it was built for another ``stamp`` (when given), or it is damaged: ``verify``
+        compares every file with its checksum; the structural checks always run.
+        """
+        arrays, meta = saved_index.read(
+            Path(directory), cls._ARRAYS, format_version=FORMAT_VERSION, stamp=stamp,
+            mmap=mmap, verify=verify,
+        )  # fmt: skip
+        try:
+            return cls(arrays, meta)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+            raise saved_index.SavedIndexError(f"damaged index: {exc}") from exc
 
     # ---- searching --------------------------------------------------------------------------
 

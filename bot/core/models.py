@@ -160,6 +160,16 @@ class AuthorSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogueState:
+    """Which catalogue a saved search index was built from: the version, and a random stamp
+    renewed with every version (so a recreated or restored database never matches an index
+    built for another one at the same version number)."""
+
+    version: int
+    stamp: str
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogueStats:
     papers: int
     authors: int

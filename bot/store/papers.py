@@ -28,6 +28,7 @@ from bot.core.models import (
     NO_IDENTIFIERS,
     Author,
     AuthorSummary,
+    CatalogueState,
     CatalogueStats,
     DigestInfo,
     Identifiers,
@@ -40,6 +41,7 @@ from bot.store.db import Database, Params, Transaction
 
 META_VERSION = "catalogue_version"
 META_LAST_INDEXED = "last_indexed_at"
+META_STAMP = "catalogue_stamp"  # random, renewed with every version (0005_catalogue_stamp.sql)
 
 # Bound parameters per IN (...) list / rows per executemany chunk.
 _IN_CHUNK = 500
@@ -523,6 +525,15 @@ class PaperStore:
         value = await self.get_meta(META_VERSION)
         return int(value) if value else 0
 
+    async def catalogue_state(self) -> CatalogueState:
+        """The catalogue version and its stamp, read together (one consistent snapshot)."""
+        rows = await self.db.fetchall(
+            "SELECT key, value FROM meta WHERE key IN (?, ?)", (META_VERSION, META_STAMP)
+        )
+        values = {str(r[0]): str(r[1]) for r in rows}
+        version = values.get(META_VERSION)
+        return CatalogueState(int(version) if version else 0, values.get(META_STAMP, ""))
+
     async def get_meta(self, key: str) -> str | None:
         value = await self.db.fetchvalue("SELECT value FROM meta WHERE key = ?", (key,))
         return None if value is None else str(value)
@@ -891,9 +902,17 @@ class PaperStore:
 
     @staticmethod
     async def bump_version(tx: Transaction, now: str) -> int:
-        """Count one more change to the catalogue and note when; returns the new version."""
+        """Count one more change to the catalogue and note when; returns the new version.
+
+        The catalogue stamp is renewed with it (see ``0005_catalogue_stamp.sql``).
+        """
         version = await PaperStore.version_in(tx) + 1
         await set_meta(tx, META_VERSION, str(version))
+        await tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (META_STAMP,),
+        )
         await set_meta(tx, META_LAST_INDEXED, now)
         return version
 

@@ -24,7 +24,6 @@ from bot.feeds.importer import exclude_types
 from tests.feeds.server import fixture
 
 
-
 def parsed(name: str) -> Any:
     return feedparser.parse(fixture(name))
 
