@@ -58,6 +58,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "Commands, buttons and menus one member may use per COOLDOWN_SECONDS; 0 = no limit.",
     ),
     "COOLDOWN_SECONDS": ("10", "The cooldown window in seconds; 0 = no limit."),
+    "HEALTH_PORT": ("", "Port of the /healthz and /metrics HTTP endpoints; empty = off."),
+    "HEALTH_HOST": ("127.0.0.1", "Address the health endpoints listen on (0.0.0.0: all)."),
+    "LOG_FORMAT": ("text", "text (one line per record) or json (JSON lines)."),
 }
 
 
@@ -93,6 +96,9 @@ class Settings:
     max_subscriptions_per_guild: int = 50
     cooldown_commands: int = 5
     cooldown_seconds: int = 10
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
+    log_format: str = "text"
 
     @classmethod
     def from_env(
@@ -116,6 +122,12 @@ class Settings:
         for part in values["OWNER_IDS"].replace(" ", "").split(","):
             if part:
                 owners.add(_int("OWNER_IDS", part, 1))
+        log_format = values["LOG_FORMAT"].strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+        health_port = _optional_id("HEALTH_PORT", values["HEALTH_PORT"])
+        if health_port is not None and health_port > 65535:
+            raise SettingsError(f"HEALTH_PORT must be a port number (1-65535), got {health_port}")
         database_path = Path(values["DATABASE_PATH"].strip() or "data/digest.db")
         index_raw = values["INDEX_DIR"].strip()
         index_dir = Path(index_raw) if index_raw else database_path.parent / "index"
@@ -139,4 +151,7 @@ class Settings:
             ),
             cooldown_commands=_int("COOLDOWN_COMMANDS", values["COOLDOWN_COMMANDS"]),
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),
+            health_port=health_port,
+            health_host=values["HEALTH_HOST"].strip() or "127.0.0.1",
+            log_format=log_format,
         )
