@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from discord.ext import commands
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.metrics import Metrics
 from bot.store.db import StoreError
@@ -198,8 +197,8 @@ class HealthServer:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         await self._guarded(lambda: health_report(self.source, grace=self.grace))
-        return web.Response(body=self.source.metrics.render(),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body, content_type = self.source.metrics.render(request.headers.get("Accept", ""))
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     @staticmethod
     async def _guarded(

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import discord
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from bot.core.models import ReindexReport
@@ -248,5 +249,8 @@ class Metrics:
         if latency_s is not None:
             self.gateway_latency.set(latency_s)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render(self, accept: str = "") -> tuple[bytes, str]:
+        """(body, content type) for a scrape whose ``Accept`` header is ``accept``: the
+        Prometheus text format 0.0.4 by default, OpenMetrics when asked for."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
