@@ -108,3 +108,17 @@ def test_each_bot_has_its_own_registry() -> None:
     assert one.metrics.registry is not two.metrics.registry
     assert b'change="added"} 3.0' in one.metrics.render()[0]
     assert b'change="added"} 0.0' in two.metrics.render()[0]
+
+
+@pytest.mark.parametrize("value", ["0", "70000", "http"])
+def test_health_port_must_be_a_port(value: str) -> None:
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="HEALTH_PORT"):
+        Settings.from_env({"HEALTH_PORT": value}, env_file=None)
+
+
+def test_health_is_off_by_default_and_on_loopback() -> None:
+    settings = Settings.from_env({}, env_file=None)
+    assert settings.health_port is None and settings.health_host == "127.0.0.1"
+    assert Settings.from_env({"HEALTH_PORT": "9100"}, env_file=None).health_port == 9100
