@@ -332,7 +332,9 @@ class DigestBot(commands.Bot):
         return finite(self.latency)
 
     async def catalogue_facts(self) -> CatalogueFacts:
-        """What ``/healthz`` shows of the catalogue; reads the database every time."""
+        """What ``/healthz`` shows of the catalogue. The outbox and subscription counts are
+        read from the database at every call (the probe that it can be read); the catalogue
+        counts are cached per catalogue version."""
         catalogue = self.catalogue
         stats = await catalogue.stats()
         pending = await AlertStore(catalogue.db).pending_count()
