@@ -85,6 +85,8 @@ class Catalogue:
         self._stats: CatalogueStats | None = None  # cached for the index's version
         self._authors: dict[tuple[int, str], _AuthorSummary] = {}  # (version, key) -> summary
         self.warm_caches = True  # build an index's lookup caches before swapping it in
+        # Told of every reindex this catalogue runs (the bot's metrics).
+        self.on_reindex: Callable[[ReindexReport], None] | None = None
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -398,6 +400,8 @@ class Catalogue:
             await self._apply(result, before)
             self._stats = None
             self._authors.clear()
+            if self.on_reindex is not None:
+                self.on_reindex(result.report)
             return result.report
 
     async def _apply(self, result: IngestResult, before: int) -> None:

@@ -16,7 +16,10 @@
 * One gate for every interaction, before any work: :meth:`DigestTree.interaction_check`
   for slash commands and autocomplete, :meth:`DigestBot.admit_component` for buttons and
   menus. It starts the interaction's 3-second clock (:func:`bot.replies.start_clock`) and
-  applies the per-member cooldown (:class:`MemberCooldown`).
+  applies the per-member cooldown (:class:`MemberCooldown`). The same gate starts the
+  interaction's metrics (:mod:`bot.metrics`); the error paths say how it ended.
+* With ``HEALTH_PORT`` set, ``/healthz`` and ``/metrics`` are served while the bot runs
+  (:mod:`bot.health`).
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ from discord.ext import commands
 
 from bot.catalogue import Catalogue
 from bot.discord_endpoints import configure_gateway
+from bot.health import CatalogueFacts, GatewayState, HealthServer, finite
 from bot.ingest import AlertHook
+from bot.metrics import DeliveryTotals, Metrics, Outcome
 from bot.replies import ResponseTooLate, reply_ephemeral, start_clock
 from bot.settings import Settings
+from bot.store.alerts import AlertStore
+from bot.store.ops import paused_subscriptions
 from bot.ui import actions
 from bot.ui.actions import Action
 from bot.ui.views import ActionItem
@@ -123,10 +130,12 @@ class DigestTree(app_commands.CommandTree["DigestBot"]):
         nothing: the one response it gets is sent here.
         """
         start_clock(interaction)
+        self.client.metrics.track(interaction)
         cooldown = self.client.cooldown
         if interaction.type is discord.InteractionType.autocomplete:
             if not cooldown.waiting(interaction):
                 return True
+            self.client.metrics.outcome(interaction, "cooldown")
             if not interaction.response.is_done():
                 try:
                     await interaction.response.autocomplete([])
@@ -142,6 +151,7 @@ class DigestTree(app_commands.CommandTree["DigestBot"]):
     async def on_error(
         self, interaction: discord.Interaction[DigestBot], error: app_commands.AppCommandError
     ) -> None:
+        self.client.metrics.outcome(interaction, error_outcome(error))
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else None
         if isinstance(original, ResponseTooLate):
             return  # logged once already; nothing can be sent any more
@@ -178,6 +188,27 @@ def describe_command_error(
     return SOMETHING_WENT_WRONG
 
 
+def error_outcome(error: app_commands.AppCommandError) -> Outcome:
+    """How an interaction that ended in ``error`` counts in the metrics."""
+    original: BaseException = error
+    if isinstance(error, app_commands.CommandInvokeError):
+        original = error.original
+    if isinstance(original, ResponseTooLate):
+        return "late"
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return "cooldown"
+    if isinstance(original, UserFacingError) or isinstance(
+        error,
+        app_commands.TransformerError
+        | app_commands.CommandNotFound
+        | app_commands.CommandSignatureMismatch,
+    ):
+        return "user_error"
+    if isinstance(error, app_commands.CheckFailure):
+        return "denied"
+    return "error"
+
+
 def tree_hash(payload: list[dict[str, Any]]) -> str:
     """A stable hash of the command tree's JSON (what a sync would upload)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -209,6 +240,10 @@ class DigestBot(commands.Bot):
         self._catalogue: Catalogue | None = None
         self._actions: dict[str, ActionHandler] = {}
         self.cooldown = MemberCooldown(settings.cooldown_commands, settings.cooldown_seconds)
+        self.metrics = Metrics()
+        self.gateway = GatewayState()
+        self.gateway.watch(self)
+        self.health: HealthServer | None = None
 
     # ------------------------------------------------------------------ shared state
     @property
@@ -244,9 +279,14 @@ class DigestBot(commands.Bot):
         if self.mode == "run":
             await configure_gateway(self, settings.discord_api_base, settings.discord_gateway_url)
         self._catalogue = await Catalogue.open(settings)
+        self._catalogue.on_reindex = self.metrics.observe_reindex
+        self.metrics.delivery_source(self._delivery_totals)
         self.add_dynamic_items(ActionItem)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if self.mode == "run" and settings.health_port is not None:
+            self.health = HealthServer(self, settings.health_host, settings.health_port)
+            await self.health.start()
         if self.mode == "run":
             await self._ingest_if_empty()
             await self.sync_commands(guild_id=settings.dev_guild_id)
@@ -277,11 +317,41 @@ class DigestBot(commands.Bot):
 
     async def close(self) -> None:
         try:
+            health, self.health = self.health, None
+            if health is not None:
+                await health.stop()
             await super().close()
         finally:
             catalogue, self._catalogue = self._catalogue, None
             if catalogue is not None:
                 await catalogue.close()
+
+    # ------------------------------------------------------------------ health
+    def gateway_latency(self) -> float | None:
+        """The gateway's heartbeat latency in seconds (None before the first heartbeat)."""
+        return finite(self.latency)
+
+    async def catalogue_facts(self) -> CatalogueFacts:
+        """What ``/healthz`` shows of the catalogue. The outbox and subscription counts are
+        read from the database at every call (the probe that it can be read); the catalogue
+        counts are cached per catalogue version."""
+        catalogue = self.catalogue
+        stats = await catalogue.stats()
+        pending = await AlertStore(catalogue.db).pending_count()
+        return CatalogueFacts(
+            papers=stats.papers,
+            catalogue_version=stats.version,
+            last_reindex=stats.last_indexed_at,
+            outbox_pending=pending,
+            paused_subscriptions=await paused_subscriptions(catalogue.db),
+        )
+
+    def _delivery_totals(self) -> DeliveryTotals | None:
+        worker = getattr(self.get_cog("Alerts"), "worker", None)
+        totals = getattr(worker, "totals", None)
+        if totals is None:
+            return None
+        return DeliveryTotals(totals.messages, totals.papers, totals.failures)
 
     # ------------------------------------------------------------------ command sync
     def tree_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
@@ -313,8 +383,10 @@ class DigestBot(commands.Bot):
         clock, and the cooldown, which they count against like commands (a click pages
         through a search or opens a card: the same work). Refused: a private "slow down"."""
         start_clock(interaction)
+        self.metrics.track(interaction)
         retry_after = self.cooldown.hit(interaction)
         if retry_after:
+            self.metrics.outcome(interaction, "cooldown")
             await reply_ephemeral(interaction, slow_down(retry_after))
             return False
         return True
@@ -325,17 +397,22 @@ class DigestBot(commands.Bot):
         action = actions.parse(custom_id)
         handler = None if action is None else self._actions.get(_action_kind(action))
         if action is None or handler is None:
+            self.metrics.outcome(interaction, "expired")
             await reply_ephemeral(interaction, EXPIRED)
             return
         try:
             await handler(interaction, action, values)
         except ExpiredError:
+            self.metrics.outcome(interaction, "expired")
             await reply_ephemeral(interaction, EXPIRED)
         except UserFacingError as exc:
+            self.metrics.outcome(interaction, "user_error")
             await reply_ephemeral(interaction, str(exc))
         except ResponseTooLate:
-            pass  # logged once already; nothing can be sent any more
+            self.metrics.outcome(interaction, "late")
+            # logged once already; nothing can be sent any more
         except Exception:
+            self.metrics.outcome(interaction, "error")
             log.exception("component %r failed for user %s", custom_id, interaction.user.id)
             await reply_ephemeral(interaction, SOMETHING_WENT_WRONG)
 

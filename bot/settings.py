@@ -76,6 +76,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "Comma-separated feed URLs or files imported before each /reindex and REINDEX_INTERVAL.",
     ),
     "FEEDS_EXCLUDE": ("", "arXiv listing entries FEEDS leaves out: replace, cross (or both)."),
+    "HEALTH_PORT": ("", "Port of the /healthz and /metrics HTTP endpoints; empty = off."),
+    "HEALTH_HOST": ("127.0.0.1", "Address the health endpoints listen on (0.0.0.0: all)."),
+    "LOG_FORMAT": ("text", "text (one line per record) or json (JSON lines)."),
 }
 
 FEED_EXCLUDE_NAMES = ("replace", "cross")
@@ -145,6 +148,9 @@ class Settings:
     follow_symlinks: bool = False
     feeds: tuple[str, ...] = ()
     feeds_exclude: frozenset[str] = frozenset()  # names: "replace", "cross"
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
+    log_format: str = "text"
 
     @classmethod
     def from_env(
@@ -168,6 +174,12 @@ class Settings:
         for part in values["OWNER_IDS"].replace(" ", "").split(","):
             if part:
                 owners.add(_int("OWNER_IDS", part, 1))
+        log_format = values["LOG_FORMAT"].strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+        health_port = _optional_id("HEALTH_PORT", values["HEALTH_PORT"])
+        if health_port is not None and health_port > 65535:
+            raise SettingsError(f"HEALTH_PORT must be a port number (1-65535), got {health_port}")
         database_path = Path(values["DATABASE_PATH"].strip() or "data/digest.db")
         index_raw = values["INDEX_DIR"].strip()
         index_dir = Path(index_raw) if index_raw else database_path.parent / "index"
@@ -195,6 +207,9 @@ class Settings:
             follow_symlinks=_bool("FOLLOW_SYMLINKS", values["FOLLOW_SYMLINKS"]),
             feeds=_feeds(values["FEEDS"]),
             feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
+            health_port=health_port,
+            health_host=values["HEALTH_HOST"].strip() or "127.0.0.1",
+            log_format=log_format,
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "bot.cli.search",
     "bot.cli.export",
     "bot.cli.bench",
+    "bot.cli.ops",
 )
 
 EXIT_OK = 0
@@ -37,15 +39,27 @@ EXIT_NOT_APPLIED = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
+def package_version() -> str:
+    """The installed package's version (pyproject.toml's, the one version of the project)."""
+    try:
+        return importlib.metadata.version("digest-bot")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree never installed
+        return "unknown (not installed: pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digest-bot",
         description="Search research digests and run the digest-bot Discord bot.",
     )
+    version = f"digest-bot {package_version()}"
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         module.register(sub)
+    for command in sub.choices.values():  # `digest-bot search --version` too
+        command.add_argument("--version", action="version", version=version)
     return parser
 
 

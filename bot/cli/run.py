@@ -2,22 +2,33 @@
 
 Expected failures are one line on stderr and an exit code, never a traceback: a missing or
 rejected token and bad settings exit 2; Discord unreachable, or a database the code cannot
-use (e.g. newer than the code), exits 3. SIGINT and SIGTERM
+use (e.g. newer than the code), or held by another running bot, exits 3. SIGINT and SIGTERM
 close the bot cleanly (gateway, HTTP session, database).
+
+Logging: ``LOG_FORMAT=text`` (one line a record; colours only on a terminal, never with
+``NO_COLOR``) or ``json`` (one JSON object a line: time, level, logger, message, exception).
+Both go through the same redaction of the bot token and interaction tokens.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cli import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
 from bot.settings import Settings, SettingsError, check_index_dir
+
+if TYPE_CHECKING:
+    from bot.client import DigestBot
 
 MISSING_TOKEN = (
     "digest-bot: DISCORD_TOKEN is not set: create a bot at "
@@ -84,16 +95,67 @@ class RedactingFormatter(logging.Formatter):
         return redact(self._inner.format(record), self._secrets)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL with discord.py's formatter on the root logger (so every
-    logger, discord.* included, goes through it); the bot token and every interaction token
-    are redacted."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``
+    and, when there is one, ``exception`` (the traceback) and ``stack``. Each text is
+    redacted (see :func:`redact`) before it is encoded, so JSON escaping cannot hide a
+    token from the patterns."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage(), self._secrets),
+        }
+        if record.exc_info:
+            record.exc_text = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = redact(record.exc_text, self._secrets)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info), self._secrets)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+PLAIN_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"  # discord.py's, uncoloured
+
+
+def wants_colour(stream: Any) -> bool:
+    """Colours only on a terminal and without ``NO_COLOR`` (discord.py also colours inside
+    Docker when nothing reads a terminal, which puts escape codes in the logs)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """Log to ``stream`` (stderr) at LOG_LEVEL on the root logger (so every logger, discord.*
+    included, goes through it), as LOG_FORMAT says; the bot token and every interaction
+    token are redacted. Returns the handler."""
     import discord
 
-    handler = logging.StreamHandler()
-    discord.utils.setup_logging(handler=handler, level=logging.getLevelName(settings.log_level))
+    handler = logging.StreamHandler(stream)
+    secrets = [settings.discord_token.reveal()]
+    level = logging.getLevelName(settings.log_level)
+    if settings.log_format == "json":
+        discord.utils.setup_logging(handler=handler, formatter=JsonFormatter(secrets),
+                                    level=level)
+    elif wants_colour(handler.stream):
+        discord.utils.setup_logging(handler=handler, level=level)  # discord.py's colours
+    else:
+        plain = logging.Formatter(PLAIN_FORMAT, "%Y-%m-%d %H:%M:%S", style="{")
+        discord.utils.setup_logging(handler=handler, formatter=plain, level=level)
     inner = handler.formatter or logging.Formatter()
-    handler.setFormatter(RedactingFormatter(inner, [settings.discord_token.reveal()]))
+    handler.setFormatter(RedactingFormatter(inner, secrets))
+    return handler
 
 
 def _fail(message: str, code: int) -> int:
@@ -143,10 +205,13 @@ async def _guarded(main: Callable[[], Awaitable[int]]) -> int:
     import aiohttp
     import discord
 
+    from bot.health import HealthServerError
     from bot.store.db import StoreError
 
     try:
         return await main()
+    except HealthServerError as exc:
+        return _fail(f"digest-bot: {exc}", EXIT_NOT_APPLIED)
     except discord.LoginFailure:
         return _fail(REJECTED_TOKEN, EXIT_USAGE)
     except (aiohttp.ClientConnectionError, OSError) as exc:
@@ -162,8 +227,14 @@ async def _guarded(main: Callable[[], Awaitable[int]]) -> int:
 
 async def _serve(settings: Settings) -> int:
     from bot.client import DigestBot
+    from bot.store.ops import DatabaseLock
 
-    bot = DigestBot(settings)
+    # Held while the bot runs: `digest-bot restore` refuses to swap the database under it.
+    with DatabaseLock(settings.database_path):
+        return await _serve_locked(settings, DigestBot(settings))
+
+
+async def _serve_locked(settings: Settings, bot: DigestBot) -> int:
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
 
