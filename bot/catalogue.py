@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 
 # Above this many documents, index work runs in a worker thread (below, inline is faster).
 THREAD_THRESHOLD = 50_000
+INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while (re)building the index
+INDEX_STAGE = "index"  # the progress stage of building or updating the index
 SIMILAR = 5
 AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
 
@@ -77,17 +81,20 @@ class Catalogue:
     # ---- life cycle -------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, settings: Settings, *, warm: bool = True) -> Catalogue:
+    async def open(
+        cls, settings: Settings, *, warm: bool = True, progress: Progress | None = None
+    ) -> Catalogue:
         """Open the database and load (or build and save) the search index.
 
         ``warm``: build the index's lookup caches before serving (and after every swap), so
         no lookup builds them on the event loop; a one-shot CLI command does without.
+        ``progress`` is told how a build goes (stage ``"index"``, papers done, total).
         """
         db = await Database.open(Path(settings.database_path))
         try:
             catalogue = cls(settings, db, Index.empty())
             catalogue.warm_caches = warm
-            catalogue._index = await catalogue._load_or_build()
+            catalogue._index = await catalogue._load_or_build(progress)
         except BaseException:
             await db.close()
             raise
@@ -101,7 +108,7 @@ class Catalogue:
         """The current index (replaced, never mutated)."""
         return self._index
 
-    async def _load_or_build(self) -> Index:
+    async def _load_or_build(self, progress: Progress | None = None) -> Index:
         version = await self.store.catalogue_version()
         directory = Path(self.settings.index_dir)
         if Index.saved_version(directory) == version:
@@ -109,15 +116,20 @@ class Catalogue:
                 return await asyncio.to_thread(lambda: self._warmed(Index.load(directory)))
             except (OSError, ValueError) as exc:
                 log.warning("cannot load the saved index (%s); rebuilding", exc)
-        return await self._rebuild(version)
+        return await self._rebuild(version, progress)
 
-    async def _rebuild(self, version: int) -> Index:
+    async def _rebuild(self, version: int, progress: Progress | None = None) -> Index:
         """Build the index from every stored paper (removed ones left out) and save it."""
         removed = await self.store.removed_rowids()
         builder = IndexBuilder()
+        total = (await self.store.stats()).papers if progress is not None else 0
+        done = 0
         async for batch in self.store.iter_papers():
             live = [(docno, p) for docno, p in batch if docno not in removed]
             await asyncio.to_thread(_add_batch, builder, live)
+            done += len(live)
+            if progress is not None:
+                progress(INDEX_STAGE, done, max(total, done))
         index = await asyncio.to_thread(builder.finish, version)
         return await asyncio.to_thread(self._persist, index)
 
@@ -315,7 +327,12 @@ class Catalogue:
         progress: Progress | None = None,
         force: bool = False,
     ) -> ReindexReport:
-        """Reindex the digest folder, then update the index and swap it in."""
+        """Reindex the digest folder, then update the index, save it and swap it in.
+
+        ``progress`` hears the ingest's stages, then ``"index"`` (papers indexed, total); the
+        report's ``duration_s`` covers both.
+        """
+        started = time.perf_counter()
         async with self._lock:
             before = self._index.version
             result = await ingest_reindex(
@@ -325,12 +342,14 @@ class Catalogue:
                 progress=progress,
                 force=force,
             )
-            await self._apply(result, before)
+            await self._apply(result, before, progress)
             self._stats = None
             self._authors.clear()
-            return result.report
+            return replace(result.report, duration_s=time.perf_counter() - started)
 
-    async def _apply(self, result: IngestResult, before: int) -> None:
+    async def _apply(
+        self, result: IngestResult, before: int, progress: Progress | None = None
+    ) -> None:
         if result.version == self._index.version:
             return
         if not (result.changed or result.removed or result.restored) or before != (
@@ -338,7 +357,7 @@ class Catalogue:
         ):
             # nothing to index, or someone else changed the catalogue in between: rebuild
             if result.changed or result.removed or result.restored or before != result.version:
-                self._index = await self._rebuild(result.version)
+                self._index = await self._rebuild(result.version, progress)
             return
         index = self._index
         restored: list[tuple[int, Paper]] = []
@@ -348,14 +367,19 @@ class Catalogue:
             restored = [(d, found[index.paper_id(d)].paper) for d in result.restored
                         if d <= index.max_docno and index.paper_id(d) in found]  # fmt: skip
             if len(restored) != len(result.restored):
-                self._index = await self._rebuild(result.version)
+                self._index = await self._rebuild(result.version, progress)
                 return
         changed = sorted([*result.changed, *restored], key=lambda x: x[0])
         removed = list(result.removed)
+        # What Index.updated does, fed in batches so that progress can be told.
+        builder = IndexBuilder(base=index)
+        for start in range(0, len(changed), INDEX_BATCH):
+            await asyncio.to_thread(_add_batch, builder, changed[start : start + INDEX_BATCH])
+            if progress is not None:
+                progress(INDEX_STAGE, min(start + INDEX_BATCH, len(changed)), len(changed))
 
         def update() -> Index:
-            docs = _tokenize(changed)
-            return self._persist(index.updated(docs, removed=removed, version=result.version))
+            return self._persist(builder.finish_update(index, removed, result.version))
 
         self._index = await asyncio.to_thread(update)
 
@@ -393,25 +417,3 @@ def _suggest(index: Index, parsed: ParsedQuery) -> str | None:
         return None
     return suggestion if index.search(again, 1).total > 0 else None
 
-
-async def update_saved_index(
-    settings: Settings, db: Database, result: IngestResult, before: int
-) -> bool:
-    """Bring the saved index up to date after a reindex run outside a Catalogue (the CLI).
-
-    ``before`` is the catalogue version before that reindex. When the saved index is at that
-    version it is updated incrementally and saved, so a running bot's
-    :meth:`Catalogue.refresh_if_changed` just loads it; otherwise nothing is done (the bot
-    rebuilds). Returns whether the saved index is now current.
-    """
-    directory = Path(settings.index_dir)
-    saved = Index.saved_version(directory)
-    if saved == result.version:
-        return True
-    if saved != before:
-        return False
-    index = await asyncio.to_thread(Index.load, directory)
-    catalogue = Catalogue(settings, db, index)
-    catalogue.warm_caches = False  # the CLI saves the index; it does not serve lookups
-    await catalogue._apply(result, before)
-    return Index.saved_version(directory) == result.version
