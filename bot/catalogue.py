@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -63,6 +65,8 @@ THREAD_THRESHOLD = 50_000
 # Above this many characters of abstract to read, snippets and similar-paper terms are made
 # in a worker thread (below, a few milliseconds: inline is faster).
 TEXT_THRESHOLD = 20_000
+INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while (re)building the index
+INDEX_STAGE = "index"  # the progress stage of building or updating the index
 SIMILAR = 5
 AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
 
@@ -91,13 +95,16 @@ class Catalogue:
     # ---- life cycle -------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, settings: Settings, *, warm: bool = True) -> Catalogue:
+    async def open(
+        cls, settings: Settings, *, warm: bool = True, progress: Progress | None = None
+    ) -> Catalogue:
         """Open the database and load (or build and save) the search index.
 
         ``warm``: build the index's lookup caches before serving (and after every swap), so
         no lookup builds them on the event loop; a one-shot CLI command does without.
         Raises :class:`~bot.settings.SettingsError` (before anything is opened or created)
         when ``INDEX_DIR`` is a folder digest-bot must not write in.
+        ``progress`` is told how a build goes (stage ``"index"``, papers done, total).
         """
         check_index_dir(settings)
         db = await Database.open(Path(settings.database_path))
@@ -105,7 +112,7 @@ class Catalogue:
             catalogue = cls(settings, db, Index.empty())
             catalogue.warm_caches = warm
             await asyncio.to_thread(prepare_index_dir, settings)
-            catalogue._index, catalogue._stamp = await catalogue._load_or_build()
+            catalogue._index, catalogue._stamp = await catalogue._load_or_build(progress)
         except BaseException:
             await db.close()
             raise
@@ -119,7 +126,7 @@ class Catalogue:
         """The current index (replaced, never mutated)."""
         return self._index
 
-    async def _load_or_build(self) -> tuple[Index, str]:
+    async def _load_or_build(self, progress: Progress | None = None) -> tuple[Index, str]:
         """The saved index if it is bound to the database's current state and sound, else a
         rebuild; with the stamp it is bound to."""
         state = await self.store.catalogue_state()
@@ -145,16 +152,21 @@ class Catalogue:
                 directory,
                 saved.version,
             )
-        return await self._rebuild()
+        return await self._rebuild(progress)
 
-    async def _rebuild(self) -> tuple[Index, str]:
+    async def _rebuild(self, progress: Progress | None = None) -> tuple[Index, str]:
         """Build the index from every stored paper (removed ones left out) and save it."""
         state = await self.store.catalogue_state()
         removed = await self.store.removed_rowids()
         builder = IndexBuilder()
+        total = (await self.store.stats()).papers if progress is not None else 0
+        done = 0
         async for batch in self.store.iter_papers():
             live = [(docno, p) for docno, p in batch if docno not in removed]
             await asyncio.to_thread(_add_batch, builder, live)
+            done += len(live)
+            if progress is not None:
+                progress(INDEX_STAGE, done, max(total, done))
         index = await asyncio.to_thread(builder.finish, state.version)
         return await asyncio.to_thread(self._persist, index, state.stamp), state.stamp
 
@@ -385,7 +397,12 @@ class Catalogue:
         progress: Progress | None = None,
         force: bool = False,
     ) -> ReindexReport:
-        """Reindex the digest folder, then update the index and swap it in."""
+        """Reindex the digest folder, then update the index, save it and swap it in.
+
+        ``progress`` hears the ingest's stages, then ``"index"`` (papers indexed, total); the
+        report's ``duration_s`` covers both.
+        """
+        started = time.perf_counter()
         async with self._lock:
             before = self._index.version
             result = await ingest_reindex(
@@ -397,14 +414,17 @@ class Catalogue:
                 max_bytes=self.settings.max_digest_bytes,
                 follow_symlinks=self.settings.follow_symlinks,
             )
-            await self._apply(result, before)
+            await self._apply(result, before, progress)
             self._stats = None
             self._authors.clear()
+            report = replace(result.report, duration_s=time.perf_counter() - started)
             if self.on_reindex is not None:
-                self.on_reindex(result.report)
-            return result.report
+                self.on_reindex(report)
+            return report
 
-    async def _apply(self, result: IngestResult, before: int) -> None:
+    async def _apply(
+        self, result: IngestResult, before: int, progress: Progress | None = None
+    ) -> None:
         if result.version == self._index.version:
             return
         if not (result.changed or result.removed or result.restored) or before != (
@@ -412,7 +432,7 @@ class Catalogue:
         ):
             # nothing to index, or someone else changed the catalogue in between: rebuild
             if result.changed or result.removed or result.restored or before != result.version:
-                self._index, self._stamp = await self._rebuild()
+                self._index, self._stamp = await self._rebuild(progress)
             return
         index = self._index
         restored: list[tuple[int, Paper]] = []
@@ -422,16 +442,22 @@ class Catalogue:
             restored = [(d, found[index.paper_id(d)].paper) for d in result.restored
                         if d <= index.max_docno and index.paper_id(d) in found]  # fmt: skip
             if len(restored) != len(result.restored):
-                self._index, self._stamp = await self._rebuild()
+                self._index, self._stamp = await self._rebuild(progress)
                 return
         changed = sorted([*result.changed, *restored], key=lambda x: x[0])
         removed = list(result.removed)
         state = await self.store.catalogue_state()
         # the stamp of result.version, unless another process changed the catalogue since
         stamp = state.stamp if state.version == result.version else ""
+        # What Index.updated does, fed in batches so that progress can be told.
+        builder = IndexBuilder(base=index)
+        for start in range(0, len(changed), INDEX_BATCH):
+            await asyncio.to_thread(_add_batch, builder, changed[start : start + INDEX_BATCH])
+            if progress is not None:
+                progress(INDEX_STAGE, min(start + INDEX_BATCH, len(changed)), len(changed))
 
         def update() -> Index:
-            new = index.updated(_tokenize(changed), removed=removed, version=result.version)
+            new = builder.finish_update(index, removed, result.version)
             return self._persist(new, stamp) if stamp else self._warmed(new)
 
         self._index, self._stamp = await asyncio.to_thread(update), stamp

@@ -30,6 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import discord
@@ -297,14 +298,28 @@ class DigestBot(commands.Bot):
         if stats.papers or stats.removed_papers:
             log.info("catalogue: %d papers, %d digests", stats.papers, stats.digests)
             return
-        log.info("catalogue is empty: indexing %s", self.settings.digest_dir)
+        folder = self.settings.digest_dir
+        log.info("catalogue is empty: indexing %s", folder)
         started = time.perf_counter()
         report = await catalogue.reindex(alert_hook=self.alert_hook)
+        todo = (
+            "so /search finds nothing. Put digest files (*.txt) in it, then run /reindex (the "
+            "bot's owners) or `digest-bot reindex`"
+        )
         if not report.applied:
+            if not Path(folder).exists():
+                todo = todo.replace("Put", "Create it, put", 1)
+                problem = "does not exist"
+            else:
+                problem = "cannot be indexed (" + (
+                    "; ".join(d.message for d in report.diagnostics[:5]) or "nothing to index"
+                ) + ")"
+            log.warning("DIGEST_DIR %s %s: the catalogue is empty, %s", folder, problem, todo)
+            return
+        if report.total == 0:
             log.warning(
-                "could not index %s: %s",
-                self.settings.digest_dir,
-                "; ".join(str(d) for d in report.diagnostics[:5]) or "nothing to index",
+                "DIGEST_DIR %s has no digest files (*.txt): the catalogue is empty, %s",
+                folder, todo,
             )
             return
         log.info(

@@ -2,14 +2,21 @@
 
 The environment wins over ``.env``. The token is kept in a :class:`Secret` whose ``repr``
 and ``str`` never show it, so it cannot leak into logs by accident.
+
+Every value is checked here, so that a bad one is one line naming the setting (the CLI's
+exit 2), never a traceback later: numbers and their ranges, Discord ids (1 to 2**64 - 1),
+URLs (scheme, host, port), the token (printable ASCII, no spaces), and paths that must be
+folders (``DIGEST_DIR``, ``INDEX_DIR``: when they exist) or files (``DATABASE_PATH``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -84,13 +91,21 @@ DEFAULTS: dict[str, tuple[str, str]] = {
 FEED_EXCLUDE_NAMES = ("replace", "cross")
 
 
-def _int(name: str, raw: str, minimum: int = 0) -> int:
+MAX_NUMBER = 2**31 - 1  # the largest count or interval a setting may hold
+MAX_ID = 2**64 - 1  # Discord ids (snowflakes) are unsigned 64-bit numbers
+
+
+def _int(
+    name: str, raw: str, minimum: int = 0, maximum: int = MAX_NUMBER, meaning: str = ""
+) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum:,}{meaning}, got {_shown(raw)}")
     return value
 
 
@@ -101,6 +116,8 @@ def _bool(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
+
+
 def _feeds(raw: str) -> tuple[str, ...]:
     sources: list[str] = []
     for part in (p.strip() for p in raw.split(",")):
@@ -121,10 +138,87 @@ def _feed_exclude(raw: str) -> frozenset[str]:
         raise SettingsError(f"FEEDS_EXCLUDE may hold replace and cross, got {', '.join(unknown)}")
     return frozenset(names)
 
+def _shown(raw: str, limit: int = 40) -> str:
+    raw = raw.strip()
+    return raw if len(raw) <= limit else raw[: limit - 3] + "..."
+
+
+def _id(name: str, raw: str) -> int:
+    return _int(name, raw, 1, MAX_ID, " (a Discord id is a number below 2**64)")
+
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^[0-9A-Fa-f:.]+$")
+
+
+def _host(name: str, raw: str) -> str:
+    """A host name or an IP address to listen on (default 127.0.0.1)."""
+    host = raw.strip() or "127.0.0.1"
+    if not _HOST.match(host) or len(host) > 253:
+        raise SettingsError(
+            f"{name} must be a host name or an IP address (e.g. 127.0.0.1 or 0.0.0.0), "
+            f"got {_shown(raw)!r}"
+        )
+    return host
+
 
 def _optional_id(name: str, raw: str) -> int | None:
     raw = raw.strip()
-    return _int(name, raw, 1) if raw else None
+    return _id(name, raw) if raw else None
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str | None:
+    """``raw`` stripped (None when empty), if it is a URL with one of ``schemes`` and a
+    host; else :class:`SettingsError`."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    wanted = " or ".join(f"{s}://" for s in schemes)
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as exc:
+        raise SettingsError(f"{name} has a bad port ({exc}): {raw!r}") from None
+    if parts.scheme.lower() not in schemes:
+        raise SettingsError(f"{name} must be a URL starting with {wanted}, got {raw!r}")
+    if not parts.hostname:
+        raise SettingsError(f"{name} must name a host ({wanted}HOST...), got {raw!r}")
+    return raw
+
+
+def _token(raw: str) -> Secret:
+    token = raw.strip()
+    if any(ch.isspace() for ch in token):
+        raise SettingsError(
+            "DISCORD_TOKEN must be the bot token alone: it has a space (no 'Bot ' prefix, "
+            "no quotes or line breaks)"
+        )
+    if not all(" " < ch < "\x7f" for ch in token):
+        raise SettingsError(
+            "DISCORD_TOKEN must be printable ASCII (a bot token is letters, digits, '.', "
+            "'-' and '_'): copy it again from the developer portal"
+        )
+    return Secret(token)
+
+
+def _folder(name: str, path: Path) -> Path:
+    """``path``, which must be a folder when it exists."""
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"{name} must be a folder; {path} is not a folder")
+    return path
+
+
+def _file(name: str, path: Path) -> Path:
+    """``path``, which must not be a folder, and whose parent must be a folder if it exists."""
+    if path.is_dir():
+        raise SettingsError(f"{name} must be a file; {path} is a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SettingsError(
+                    f"{name} cannot be created: {parent} is a file, not a folder"
+                )
+            break
+    return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,21 +267,28 @@ class Settings:
         owners: set[int] = set()
         for part in values["OWNER_IDS"].replace(" ", "").split(","):
             if part:
-                owners.add(_int("OWNER_IDS", part, 1))
+                owners.add(_id("OWNER_IDS", part))
         log_format = values["LOG_FORMAT"].strip().lower() or "text"
         if log_format not in {"text", "json"}:
             raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
         health_port = _optional_id("HEALTH_PORT", values["HEALTH_PORT"])
         if health_port is not None and health_port > 65535:
             raise SettingsError(f"HEALTH_PORT must be a port number (1-65535), got {health_port}")
-        database_path = Path(values["DATABASE_PATH"].strip() or "data/digest.db")
+        database_path = _file(
+            "DATABASE_PATH", Path(values["DATABASE_PATH"].strip() or "data/digest.db")
+        )
         index_raw = values["INDEX_DIR"].strip()
-        index_dir = Path(index_raw) if index_raw else database_path.parent / "index"
+        index_dir = _folder(
+            "INDEX_DIR", Path(index_raw) if index_raw else database_path.parent / "index"
+        )
+        api_base = _url("DISCORD_API_BASE", values["DISCORD_API_BASE"], ("http", "https"))
         return cls(
-            discord_token=Secret(values["DISCORD_TOKEN"].strip()),
-            discord_api_base=values["DISCORD_API_BASE"].strip().rstrip("/") or None,
-            discord_gateway_url=values["DISCORD_GATEWAY_URL"].strip() or None,
-            digest_dir=Path(values["DIGEST_DIR"].strip() or "seeds"),
+            discord_token=_token(values["DISCORD_TOKEN"]),
+            discord_api_base=api_base.rstrip("/") if api_base else None,
+            discord_gateway_url=_url(
+                "DISCORD_GATEWAY_URL", values["DISCORD_GATEWAY_URL"], ("ws", "wss")
+            ),
+            digest_dir=_folder("DIGEST_DIR", Path(values["DIGEST_DIR"].strip() or "seeds")),
             database_path=database_path,
             index_dir=index_dir,
             owner_ids=frozenset(owners),
@@ -208,7 +309,7 @@ class Settings:
             feeds=_feeds(values["FEEDS"]),
             feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
             health_port=health_port,
-            health_host=values["HEALTH_HOST"].strip() or "127.0.0.1",
+            health_host=_host("HEALTH_HOST", values["HEALTH_HOST"]),
             log_format=log_format,
         )
 

@@ -157,22 +157,43 @@ async def test_index_built_on_open_when_missing(settings: Settings) -> None:
         await again.close()
 
 
-async def test_cli_style_reindex_updates_the_saved_index(settings: Settings) -> None:
-    from bot.catalogue import update_saved_index
-    from bot.ingest import reindex
-    from bot.store.papers import PaperStore
-
+async def test_reindex_by_another_process_saves_the_index_the_bot_then_loads(
+    settings: Settings,
+) -> None:
+    """The CLI reindexes through its own Catalogue: the index it saves is what a running
+    bot's refresh loads (no rebuild)."""
     bot_side = await _opened(settings)
     try:
         (Path(settings.digest_dir) / "001_extra.txt").write_text(EXTRA, encoding="utf-8")
-        before = await PaperStore(bot_side.db).catalogue_state()
-        result = await reindex(bot_side.db, Path(settings.digest_dir))
-        assert await update_saved_index(settings, bot_side.db, result, before)
-        assert Index.saved_version(settings.index_dir) == result.version
+        cli_side = await Catalogue.open(settings, warm=False)
+        try:
+            report = await cli_side.reindex()
+            version = cli_side.index.version
+        finally:
+            await cli_side.close()
+        assert report.added == 1
+        assert Index.saved_version(settings.index_dir) == version
         assert await bot_side.refresh_if_changed()
+        assert bot_side.index.version == version
         assert (await bot_side.search("molecular chemistry")).total == 1
     finally:
         await bot_side.close()
+
+
+async def test_reindex_reports_the_index_build_as_progress(settings: Settings) -> None:
+    seen: list[tuple[str, int, int]] = []
+    catalogue = await Catalogue.open(settings, progress=lambda *a: seen.append(a))
+    try:
+        assert [s for s in seen if s[0] == "index"] == []  # an empty catalogue: nothing built
+        await catalogue.reindex(progress=lambda *a: seen.append(a))
+        assert [s for s in seen if s[0] == "index"][-1] == ("index", 8, 8)
+    finally:
+        await catalogue.close()
+    shutil.rmtree(settings.index_dir)
+    seen.clear()
+    again = await Catalogue.open(settings, progress=lambda *a: seen.append(a))
+    await again.close()
+    assert seen == [("index", 8, 8)]  # a rebuild on open reports too
 
 
 async def test_author_pages_and_cached_stats(settings: Settings) -> None:

@@ -125,3 +125,23 @@ def test_index_dir_must_be_a_folder_of_its_own(tmp_path: Path) -> None:
     (tmp_path / "other" / "notes.md").write_text("x")
     with pytest.raises(SettingsError, match=r"INDEX_DIR .*other is not empty .* notes\.md"):
         check_index_dir(settings(tmp_path / "other"))
+
+
+def test_rank_bm25_is_imported_only_by_the_tests_and_the_benchmark() -> None:
+    """rank-bm25 is the reference the index is tested against, not part of the bot: importing
+    every module of the bot (the benchmark's modules import it lazily, when they run) leaves
+    it unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys, bot\n"
+        "for m in pkgutil.walk_packages(bot.__path__, 'bot.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'rank_bm25'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -103,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         return EXIT_USAGE
+    if arguments[:1] == ["search"]:  # a query word may start with "-": search -chemistry
+        from bot.cli.search import query_after_options
+
+        arguments = ["search", *query_after_options(arguments[1:])]
     try:
         parser = build_parser()
         args = parser.parse_args(arguments)

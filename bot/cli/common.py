@@ -22,11 +22,12 @@ import asyncio
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+from tqdm import tqdm
 
 from bot.settings import Settings, SettingsError, check_index_dir
 from bot.store.db import Database, StoreError
@@ -62,6 +63,16 @@ def is_tty(stream: TextIO | None = None) -> bool:
         return out.isatty()
     except (AttributeError, ValueError):  # closed or replaced streams
         return False
+
+
+def terminal_size(stream: TextIO) -> tuple[int, int]:
+    """(columns, lines) of the terminal ``stream`` shows on; 100 x 24 where it says 0 or
+    none (a pseudo-terminal whose size was never set)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return 100, 24
+    return size.columns or 100, size.lines or 24
 
 
 def load_settings() -> Settings:
@@ -116,16 +127,19 @@ def run_command(coro: Coroutine[Any, Any, int]) -> int:
 
 
 class Progress:
-    """A one-line progress display on a terminal: ``parse 120/1000 files``.
+    """Progress on a terminal: one tqdm bar per phase with counts, rate and ETA, e.g.
+    ``writing papers: 40%|████      | 40,000/100,000 papers [00:04<00:06, 9.8k papers/s]``.
 
-    Silent unless ``enabled`` (by default: stderr is a TTY). Updates are throttled to
-    ``interval`` seconds; :meth:`done` clears the line. Call it as ``progress(stage, done,
-    total)``, the signature of :func:`bot.ingest.reindex`'s ``progress`` callback.
+    Silent unless ``enabled`` (by default: when stderr is a terminal), so piped output gets
+    only the command's own summary. Call it as ``progress(stage, done, total)``, the signature
+    of :meth:`bot.catalogue.Catalogue.reindex`'s ``progress`` callback; ``phases`` maps a
+    stage to what is shown and its unit. A new stage ends the previous bar (left on screen,
+    complete); :meth:`done` ends the last one.
     """
 
     def __init__(
         self,
-        units: dict[str, str] | None = None,
+        phases: dict[str, tuple[str, str]] | None = None,
         *,
         stream: TextIO | None = None,
         enabled: bool | None = None,
@@ -133,28 +147,38 @@ class Progress:
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = is_tty(self.stream) if enabled is None else enabled
-        self.units = units or {}
+        self.phases = phases or {}
         self.interval = interval
-        self._last = 0.0
-        self._width = 0
+        self._stage = ""
+        self._bar: tqdm[NoReturn] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if done < total and now - self._last < self.interval:
-            return
-        self._last = now
-        unit = self.units.get(stage, "")
-        percent = f" ({100 * done // total}%)" if total else ""
-        text = f"{stage} {done:,}/{total:,}{' ' + unit if unit else ''}{percent}"
-        padding = " " * max(self._width - len(text), 0)
-        self._width = len(text)
-        self.stream.write(f"\r{text}{padding}")
-        self.stream.flush()
+        bar = self._bar
+        if bar is None or stage != self._stage:
+            self.done()
+            label, unit = self.phases.get(stage, (stage, "it"))
+            columns, lines = terminal_size(self.stream)
+            bar = self._bar = tqdm(
+                total=total,
+                desc=label,
+                unit=" " + unit,
+                unit_scale=False,
+                file=self.stream,
+                mininterval=self.interval,
+                ncols=columns,
+                nrows=lines,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} "
+                "[{elapsed}<{remaining}, {rate_fmt}]",
+            )
+            self._stage = stage
+        if total != bar.total:
+            bar.total = total
+        bar.update(done - bar.n)
 
     def done(self) -> None:
-        if self.enabled and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
+        """End the current phase's bar, complete, on its own line."""
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.close()

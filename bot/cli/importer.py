@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ async def _import(args: argparse.Namespace) -> int:
         raise CliError("--timeout and --max-bytes must be positive", EXIT_USAGE)
     names = args.exclude if args.exclude is not None else sorted(settings.feeds_exclude)
     digest_dir: Path = args.digests or settings.digest_dir
-    progress = Progress({"import": "feeds"})
+    progress = Progress({"import": ("importing feeds", "feeds")})
     try:
         report = await import_feeds(
             sources,
@@ -130,8 +130,8 @@ async def _import(args: argparse.Namespace) -> int:
     if args.json:
         data = import_json(report, digest_dir)
         if args.reindex:
-            result = await reindex_folder(settings, digest_dir)
-            data["reindex"] = to_json(result)
+            result, version = await reindex_folder(replace(settings, digest_dir=digest_dir))
+            data["reindex"] = to_json(result, version)
             code = max(code, finish(result, digest_dir, show=False))
         print(json.dumps(data, ensure_ascii=False))
         _print_failures(report)
@@ -139,7 +139,7 @@ async def _import(args: argparse.Namespace) -> int:
     print(render(report, digest_dir))
     _print_failures(report)
     if args.reindex:
-        result = await reindex_folder(settings, digest_dir)
+        result, _version = await reindex_folder(replace(settings, digest_dir=digest_dir))
         code = max(code, finish(result, digest_dir))
     return code
 

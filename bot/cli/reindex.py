@@ -1,8 +1,11 @@
 """``digest-bot reindex [--digests DIR] [--db PATH] [--json] [--force]``.
 
-Indexes the digest folder into the catalogue (the same :func:`bot.ingest.reindex` the bot's
-``/reindex`` and periodic job use, alert hook included, so papers first seen here are alerted
-by the running bot). A running bot notices the new catalogue version and reloads.
+Indexes the digest folder into the catalogue through :meth:`bot.catalogue.Catalogue.reindex`,
+the path the bot's ``/reindex`` and periodic job take, alert hook included (papers first seen
+here are alerted by the running bot), and leaves the search index built and saved: the next
+``search`` and a running bot (which notices the new catalogue version) load it, nobody builds
+it. On a terminal, progress covers every phase (files read, papers written, papers indexed)
+with counts and an ETA; piped, only the summary is printed, its time the whole run's.
 
 Exit codes: 0 applied (even with diagnostics); 2 bad settings; 3 nothing could be applied
 (missing folder, every file rejected, database unusable), with one line on stderr.
@@ -12,25 +15,32 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue import update_saved_index
+from bot.catalogue import Catalogue
 from bot.cli.common import (
     EXIT_NOT_APPLIED,
     EXIT_OK,
+    CliError,
     Progress,
-    open_database,
     print_error,
     run_command,
     settings_with_db,
 )
 from bot.core.models import ReindexReport
-from bot.ingest import IngestResult, reindex
 from bot.settings import Settings
 from bot.store.alerts import AlertStore, make_alert_hook
-from bot.store.papers import PaperStore
+from bot.store.db import StoreError
+
+# progress stage -> (what is shown, unit); the stages of Catalogue.reindex
+PHASES = {
+    "parse": ("reading digest files", "files"),
+    "write": ("writing papers", "papers"),
+    "index": ("building the search index", "papers"),
+}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,48 +80,40 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 async def _reindex(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     settings = settings_with_db(args.db, args.digests)
     digest_dir: Path = settings.digest_dir
-    result = await reindex_folder(settings, digest_dir, force=args.force)
+    report, version = await reindex_folder(settings, force=args.force)
+    report = replace(report, duration_s=time.perf_counter() - started)  # the whole run
     if args.json:
-        print(json.dumps(to_json(result), ensure_ascii=False))
-    return finish(result, digest_dir, show=not args.json)
+        print(json.dumps(to_json(report, version), ensure_ascii=False))
+    return finish(report, digest_dir, show=not args.json)
 
 
-async def reindex_folder(
-    settings: Settings, digest_dir: Path, *, force: bool = False
-) -> IngestResult:
-    """The CLI's reindex of ``digest_dir`` (alert hook included), with progress on a TTY;
-    keeps the saved search index current. Shared by ``reindex`` and ``import --reindex``."""
-    progress = Progress({"parse": "files", "write": "papers"})
-    async with await open_database(settings.database_path) as db:
-        hook = make_alert_hook(AlertStore(db))
-        before = await PaperStore(db).catalogue_state()
+async def reindex_folder(settings: Settings, *, force: bool = False) -> tuple[ReindexReport, int]:
+    """The CLI's reindex of ``settings.digest_dir`` through :meth:`Catalogue.reindex` (alert
+    hook included), with progress on a terminal; leaves the search index built and saved.
+    Returns the report and the catalogue version. Shared by ``reindex`` and ``import
+    --reindex``."""
+    progress = Progress(PHASES)
+    try:
         try:
-            result = await reindex(
-                db,
-                digest_dir,
-                alert_hook=hook,
-                progress=progress,
-                force=force,
-                max_bytes=settings.max_digest_bytes,
-                follow_symlinks=settings.follow_symlinks,
-            )
+            catalogue = await Catalogue.open(settings, warm=False, progress=progress)
+        except StoreError as exc:
+            raise CliError(str(exc), EXIT_NOT_APPLIED) from None
+        try:
+            hook = make_alert_hook(AlertStore(catalogue.db))
+            report = await catalogue.reindex(alert_hook=hook, progress=progress, force=force)
+            version = catalogue.index.version
         finally:
-            progress.done()
-        if result.report.applied:
-            # Keep the saved search index current, so a running bot loads it instead of
-            # rebuilding it from the store (and clean what killed saves left).
-            try:
-                await update_saved_index(settings, db, result, before)
-            except OSError as exc:
-                print_error(f"warning: search index not updated ({exc}); the bot rebuilds it")
-    return result
+            await catalogue.close()
+    finally:
+        progress.done()
+    return report, version
 
 
-def finish(result: IngestResult, digest_dir: Path, *, show: bool = True) -> int:
+def finish(report: ReindexReport, digest_dir: Path, *, show: bool = True) -> int:
     """Print the summary (``show``) and, when nothing was applied, the reason; the exit code."""
-    report = result.report
     if show and (report.applied or report.files):
         print(render(report, digest_dir))
     if not report.applied:
@@ -123,10 +125,10 @@ def finish(result: IngestResult, digest_dir: Path, *, show: bool = True) -> int:
     return EXIT_OK
 
 
-def to_json(result: IngestResult) -> dict[str, Any]:
+def to_json(report: ReindexReport, version: int) -> dict[str, Any]:
     """The ``--json`` object: the report's fields plus the catalogue version."""
-    data = asdict(result.report)
-    data["version"] = result.version
+    data = asdict(report)
+    data["version"] = version
     return data
 
 

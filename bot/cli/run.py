@@ -3,7 +3,9 @@
 Expected failures are one line on stderr and an exit code, never a traceback: a missing or
 rejected token and bad settings exit 2; Discord unreachable, or a database the code cannot
 use (e.g. newer than the code), or held by another running bot, exits 3. SIGINT and SIGTERM
-close the bot cleanly (gateway, HTTP session, database).
+close the bot cleanly (gateway, HTTP session, database) within a few seconds in every state,
+also while discord.py waits to reconnect (its backoff sleep is cut short) or posts an alert
+(the post gets a short grace, then stays queued and is sent after the restart).
 
 Logging: ``LOG_FORMAT=text`` (one line a record; colours only on a terminal, never with
 ``NO_COLOR``) or ``json`` (one JSON object a line: time, level, logger, message, exception).
@@ -237,18 +239,33 @@ async def _serve(settings: Settings) -> int:
 async def _serve_locked(settings: Settings, bot: DigestBot) -> int:
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
+    running: list[asyncio.Task[None]] = []
+
+    async def shut_down() -> None:
+        await bot.close()
+        # discord.py may be sleeping before its next reconnect attempt (a backoff of up to
+        # minutes); the bot is closed, so don't wait for it.
+        for task in running:
+            task.cancel()
 
     def stop(signame: str) -> None:
         if closing:
             return
         log.info("%s received: shutting down", signame)
-        closing.append(loop.create_task(bot.close()))
+        closing.append(loop.create_task(shut_down()))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop, sig.name)
     try:
         async with bot:
-            await bot.start(settings.discord_token.reveal())
+            runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
+            running.append(runner)
+            try:
+                await runner
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not closing or (current is not None and current.cancelling()):
+                    raise
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

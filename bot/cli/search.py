@@ -3,8 +3,13 @@
 The same :class:`~bot.catalogue.Catalogue` the bot uses. Human output is a readable card;
 ``--json`` prints one JSON document on stdout. Exit codes: 0 found; 1 nothing found (the
 message on stderr, with a "did you mean" when there is one) or the catalogue is empty; 2 a
-query that cannot be understood (the message says what to fix) or bad settings; 3 a database
-that cannot be used (not a database, unreadable, or from a newer digest-bot).
+query that cannot be understood (the message says what to fix), a ``--limit`` or ``--offset``
+out of range, or bad settings; 3 a database that cannot be used (not a database, unreadable,
+or from a newer digest-bot).
+
+A query word may start with ``-`` (``digest-bot search scaling -chemistry``): the dispatcher
+passes ``search``'s arguments through :func:`query_after_options` first, which moves every
+argument that is not one of ``search``'s options after ``--``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,68 @@ from bot.core.snippet import render
 from bot.store.db import StoreError
 
 EMPTY = "the catalogue is empty: run `digest-bot reindex` first"
+MAX_LIMIT = 100  # Catalogue.search returns at most this many hits at a time
+
+# search's options: every other argument starting with "-" is a query word (-chemistry)
+_FLAGS = ("--help", "-h", "--json", "--version")
+_VALUED = ("--limit", "--offset", "--db")
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number between 1 and {MAX_LIMIT}, got {text!r}"
+        ) from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, got {value}")
+    return value
+
+
+def _offset(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _option(arg: str) -> str | None:
+    """The ``search`` option ``arg`` names (also abbreviated, or as ``--opt=value``)."""
+    if arg in _FLAGS or arg in _VALUED:
+        return arg
+    if arg.startswith("--") and len(arg) > 2:
+        key = arg.split("=", 1)[0]
+        found = [o for o in (*_FLAGS, *_VALUED) if o.startswith(key)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def query_after_options(args: Sequence[str]) -> list[str]:
+    """``search``'s arguments with the query's words after ``--``, so that a word starting
+    with ``-`` is a query word, not an unknown option: ``scaling -chemistry --limit 3`` ->
+    ``--limit 3 -- scaling -chemistry``. After a ``--`` everything is query."""
+    options: list[str] = []
+    query: list[str] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            query += rest
+            break
+        name = _option(arg)
+        if name is None:
+            query.append(arg)
+            continue
+        options.append(arg)
+        if name in _VALUED and "=" not in arg and rest:
+            options.append(rest.pop(0))
+    return [*options, "--", *query] if query else options
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,13 +107,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="search the catalogue",
         description=(
             'Search papers: words (all required, ranked by BM25), "phrases", author:name, '
-            "venue:name, -exclusions. Exit 1 when nothing matches, 2 for a query that "
-            "cannot be understood."
+            "venue:name, -exclusions (digest-bot search scaling -chemistry). Exit 1 when "
+            "nothing matches, 2 for a query that cannot be understood."
         ),
     )
     search.add_argument("query", nargs="+", help="the query (quote it in the shell)")
-    search.add_argument("--limit", type=int, default=10, metavar="N", help="hits to show")
-    search.add_argument("--offset", type=int, default=0, metavar="N", help="hits to skip")
+    search.add_argument(
+        "--limit", type=_limit, default=10, metavar="N", help=f"hits to show, 1-{MAX_LIMIT}"
+    )
+    search.add_argument("--offset", type=_offset, default=0, metavar="N", help="hits to skip")
     _common(search)
     search.set_defaults(func=lambda a: run_command(_search(a)))
 
@@ -115,7 +185,7 @@ async def _search(args: argparse.Namespace) -> int:
     catalogue = await open_catalogue(args)
     try:
         try:
-            page = await catalogue.search(text, limit=max(1, args.limit), offset=args.offset)
+            page = await catalogue.search(text, limit=args.limit, offset=args.offset)
         except QueryError as exc:
             raise CliError(f"cannot understand the query: {exc}", EXIT_USAGE) from None
     finally:

@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cli.reindex import render
+from bot.cli.reindex import PHASES, render
 from bot.client import DigestBot, UserFacingError
 from bot.core.models import ReindexReport
 from bot.ingest import Progress as ProgressCallback
@@ -35,7 +35,9 @@ NOT_OWNER = (
     "Only the bot's owners can reindex: it changes the catalogue for every server. "
     "Ask them, or wait for the next automatic reindex."
 )
-_STAGES = {"import": "importing feeds", "parse": "reading digest files", "write": "writing papers"}
+_STAGES = {"import": "importing feeds"} | {
+    stage: label for stage, (label, _unit) in PHASES.items()
+}
 
 
 @runtime_checkable

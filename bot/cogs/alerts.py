@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction[DigestBot]
 
 IDLE_POLL_S = 60.0  # the worker looks at the outbox at least this often
+# On shutdown, an alert being posted gets this long to be confirmed (and recorded); then it
+# is cut short and stays queued (sent after the restart, with the same nonce).
+STOP_GRACE_S = 2.0
 AUTOCOMPLETE_LIMIT = 25
 # What the bot needs in a channel to post alerts there.
 BOT_NEEDS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
@@ -135,7 +138,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.watch.cancel()
         self.periodic.cancel()
         self.bot.remove_dynamic_items(SubscribeButton)
-        await self.worker.stop()
+        await self.worker.stop(timeout=STOP_GRACE_S)
 
     async def _load_papers(self, ids: Sequence[str]) -> Mapping[str, Paper]:
         found = await self.bot.catalogue.store.get_papers(ids)

@@ -54,6 +54,11 @@ AUTHOR_PER_PAGE = 5
 LATEST_PER_PAGE = 8
 MAX_LOOKUP_LENGTH = 300
 AUTOCOMPLETE_TIMEOUT = 2.0
+EMPTY_CATALOGUE = (
+    "The catalogue is empty: no digests have been indexed yet. The bot's operator should "
+    "put digest files (*.txt) in the digest folder (`DIGEST_DIR`), then run `/reindex` or "
+    "`digest-bot reindex`."
+)
 
 
 def _squash(text: str) -> str:
@@ -159,6 +164,8 @@ class Search(commands.Cog):
             return result, ref
 
         result, ref = await run_within(interaction, work())
+        if result.total == 0 and self.bot.catalogue.index.n_docs == 0:
+            raise UserFacingError(EMPTY_CATALOGUE)
         if result.total == 0:
             raise UserFacingError(no_results_text(result))
         card = search_card(result, ref=ref, subscribe=can_subscribe(interaction))

@@ -8,6 +8,11 @@
                             ("neurips" finds "Neural Information Processing Systems")
 ``-chemistry``              exclusion; also ``-"phrase"``, ``-author:x``, ``-venue:x``
 
+What it does not have is refused with a message that says what it has: other fields
+(``title:x``, ``year:2020``: a word, letters only, then a colon and a value) and the
+operators ``OR`` and ``NOT`` in capitals (``and``, ``or``, ``not`` in lower case are common
+words; ``AND`` is what the language does anyway).
+
 Several ``author:`` filters must all hold (co-authors); several ``venue:`` filters are
 alternatives (a paper has one venue). :func:`parse_query` turns text into a frozen
 :class:`ParsedQuery` or raises :class:`QueryError` whose message says what to fix.
@@ -44,7 +49,15 @@ ErrorCode = Literal[
     "initials_only",
     "stopwords_only",
     "exclusions_only",
+    "unknown_field",
+    "operator",
 ]
+
+# Said whenever a query asks for something the language does not have.
+LANGUAGE = (
+    'The query language has words (all required), "phrases", author:name, venue:name and '
+    "-exclusions (-word)."
+)
 
 
 class QueryError(ValueError):
@@ -270,10 +283,38 @@ class ParsedQuery:
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "＂": '"'})
 _FIELD_RE = re.compile(r"(author|venue):", re.IGNORECASE)
+_OTHER_FIELD_RE = re.compile(r"([^\W\d_]+):(?=[^\s:])")  # title:x, year:2020 (not "Note: x")
 
 
 def _shorten(text: str, width: int = 30) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _refuse_what_the_language_lacks(text: str, i: int) -> None:
+    """Raise :class:`QueryError` when the token at ``text[i]`` is a field other than author:
+    and venue:, or the operator OR or NOT."""
+    other = _OTHER_FIELD_RE.match(text, i)
+    if other:
+        name = other.group(1).lower()
+        raise QueryError(
+            "unknown_field",
+            f"There is no {name}: field: words are searched in titles, abstracts and author "
+            f'names, so write them without "{name}:". {LANGUAGE}',
+        )
+    word = text[i:].split(maxsplit=2)
+    if word[0] == "OR":
+        raise QueryError(
+            "operator",
+            "OR is not supported: every word is required, so run one search for each "
+            f"alternative. {LANGUAGE}",
+        )
+    if word[0] == "NOT":
+        after = word[1] if len(word) > 1 else "word"
+        raise QueryError(
+            "operator",
+            f"NOT is not supported: to leave a word out, put - in front of it: -{after}. "
+            f"{LANGUAGE}",
+        )
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -320,6 +361,8 @@ def parse_query(text: str) -> ParsedQuery:
         if match:
             field = match.group(1).lower()
             i = match.end()
+        else:
+            _refuse_what_the_language_lacks(text, i)
         if i < n and text[i] == '"':
             end = text.index('"', i + 1)
             value, quoted = text[i + 1 : end], True

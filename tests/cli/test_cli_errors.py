@@ -209,3 +209,62 @@ def test_generate_into_a_folder_that_cannot_be_created_exits_3(root: Path) -> No
     proc = _run(["generate", "--papers", "2", "--out", str(blocker / "out")], _env(root), root)
     assert proc.returncode == 3, proc.stderr
     _one_line(proc, str(blocker))
+
+
+# ---------------------------------------------------------------- every setting, validated
+
+# Bad values for every setting ({tmp} holds a file "a-file" and a folder "a-folder"), and
+# what the one-line message must say besides the setting's name.
+BAD_SETTINGS: dict[str, list[tuple[str, str]]] = {
+    "DISCORD_TOKEN": [("two words", "space"), ("Bot abc.def.ghi", "space"), ("café.x", "ASCII")],
+    "DISCORD_API_BASE": [
+        ("notaurl", "http:// or https://"),
+        ("ftp://example.com/api", "http:// or https://"),
+        ("http:///api/v10", "host"),
+        ("http://127.0.0.1:99999/api", "port"),
+    ],
+    "DISCORD_GATEWAY_URL": [("notaurl", "ws:// or wss://"), ("https://x.example", "ws://")],
+    "DIGEST_DIR": [("{tmp}/a-file", "not a folder")],
+    "DATABASE_PATH": [("{tmp}/a-folder", "is a folder"), ("{tmp}/a-file/db.sqlite", "folder")],
+    "INDEX_DIR": [("{tmp}/a-file", "not a folder")],
+    "OWNER_IDS": [("12,abc", "whole number"), ("0", "at least 1"), ("1" + "0" * 20, "id")],
+    "DEV_GUILD_ID": [("guild", "whole number"), ("18446744073709551616", "id")],
+    "LOG_LEVEL": [("LOUD", "DEBUG")],
+    "REINDEX_INTERVAL": [("-1", "at least 0"), ("99999999999999999", "at most")],
+    "WATCH_INTERVAL": [("soon", "whole number"), ("99999999999999999", "at most")],
+    "MAX_SUBSCRIPTIONS_PER_CHANNEL": [("0", "at least 1")],
+    "MAX_SUBSCRIPTIONS_PER_GUILD": [("lots", "whole number"), ("1" + "0" * 30, "at most")],
+    "COOLDOWN_COMMANDS": [("-1", "at least 0")],
+    "COOLDOWN_SECONDS": [("ten", "whole number")],
+    "MAX_DIGEST_BYTES": [("0", "at least 1"), ("64M", "whole number")],
+    "FOLLOW_SYMLINKS": [("maybe", "0 or 1")],
+    "FEEDS": [("ftp://feeds.example/x", "neither an http(s) URL")],
+    "FEEDS_EXCLUDE": [("everything", "replace and cross")],
+    "HEALTH_PORT": [("70000", "port"), ("http", "whole number")],
+    "HEALTH_HOST": [("not a host", "host name"), ("http://x", "host name")],
+    "LOG_FORMAT": [("xml", "text or json")],
+}
+_CASES = [(name, value, says) for name, bad in BAD_SETTINGS.items() for value, says in bad]
+
+
+def test_every_setting_has_bad_values_here() -> None:
+    from bot.settings import DEFAULTS
+
+    missing = sorted(set(DEFAULTS) - set(BAD_SETTINGS))
+    assert not missing, f"add bad values for {missing} to BAD_SETTINGS (and validate them)"
+
+
+@pytest.mark.parametrize("args", [["run"], ["search", "learning"]], ids=["run", "search"])
+@pytest.mark.parametrize(("name", "value", "says"), _CASES)
+def test_every_bad_setting_is_one_line_and_exit_2(
+    root: Path, tmp_path: Path, args: list[str], name: str, value: str, says: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    (tmp_path / "a-folder").mkdir()
+    extra = {"DISCORD_TOKEN": "abc.def.ghi", "LOG_LEVEL": "WARNING"}
+    extra[name] = value.format(tmp=tmp_path)
+    proc = _run(args, _env(root, extra), root)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    _one_line(proc, name)
+    assert says in proc.stderr, proc.stderr
+    assert (tmp_path / "a-file").read_text() == "not a folder\n"  # left as it was

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -186,3 +187,78 @@ def test_cli_reindex_keeps_the_saved_search_index_current(tmp_path: Path, digest
     assert Index.saved_version(index_dir) == data["version"] == 2
     index = Index.load(index_dir)
     assert index.n_docs == 9
+
+
+def test_reindex_into_a_new_database_leaves_the_search_index_built_and_saved(
+    tmp_path: Path, digests: Path
+) -> None:
+    """The first ``search`` after reindexing into a fresh database loads the saved index; it
+    does not build it (issue 12: 46 s at 100k papers)."""
+    from bot.core.index import Index
+
+    db = tmp_path / "fresh" / "digest.db"
+    proc = run(["--digests", str(digests), "--db", str(db), "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    version = as_json(proc)["version"]
+    index_dir = tmp_path / "fresh" / "index"
+    assert Index.saved_version(index_dir) == version == 1
+    index = Index.load(index_dir)
+    assert index.n_docs == 8 and index.version == 1
+
+
+def run_on_terminal(
+    args: list[str], cwd: Path, columns: int = 120
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``python -m bot reindex ARGS`` with stderr on a pseudo-terminal (stdout piped);
+    returns the process and what the terminal showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    environ = {k: v for k, v in os.environ.items() if k not in {"DIGEST_DIR", "DATABASE_PATH"}}
+    environ["PYTHONPATH"] = str(REPO)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "reindex", *args],
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    out, _ = proc.communicate(timeout=120)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+    return done, shown.decode("utf-8", errors="replace")
+
+
+def test_progress_on_a_terminal_covers_every_phase_with_counts_and_an_eta(
+    tmp_path: Path, digests: Path
+) -> None:
+    shutil.copy(digests / SEED_NAME, digests / "001_copy.txt")
+    db = tmp_path / "data" / "digest.db"
+    proc, terminal = run_on_terminal(["--digests", str(digests), "--db", str(db)], tmp_path)
+    assert proc.returncode == 0, terminal
+    lines = [line.strip() for line in re.split(r"[\r\n]+", terminal) if line.strip()]
+    final = {line.split(":")[0]: line for line in lines}  # the last state of each phase
+    assert "reading digest files" in final and "2/2 files" in final["reading digest files"]
+    assert "writing papers" in final and "8/8 papers" in final["writing papers"]
+    assert "building the search index" in final, terminal
+    assert "8/8 papers" in final["building the search index"]
+    for phase in ("reading digest files", "writing papers", "building the search index"):
+        assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", final[phase]), final[phase]  # elapsed<ETA
+    assert "Traceback" not in terminal
+    assert "8 in the catalogue" in proc.stdout  # the summary on stdout, as when piped

@@ -107,3 +107,62 @@ def test_empty_catalogue_says_reindex(tmp_path: Path) -> None:
     }
     out = _run(["search", "anything"], environ)
     assert out.returncode == 1 and "digest-bot reindex" in out.stderr
+
+
+def test_a_query_starting_with_a_dash_is_a_query(env: dict[str, str]) -> None:
+    only = _run(["search", "-chemistry"], env)
+    assert only.returncode == 2, only.stderr
+    assert "only excludes" in only.stderr and "Traceback" not in only.stderr
+    mixed = _run(["search", "--limit", "3", "learning", "-laws", "--json"], env)
+    assert mixed.returncode == 0, mixed.stderr
+    hits = json.loads(mixed.stdout)
+    plain = json.loads(_run(["search", "learning", "--json"], env).stdout)
+    assert 0 < len(hits) < len(plain)  # the exclusion took effect
+    assert all("laws" not in h["title"].lower() for h in hits)
+    assert any("laws" in h["title"].lower() for h in plain)
+    dashes = _run(["search", "--json", "--", "learning", "-laws"], env)
+    assert json.loads(dashes.stdout) == hits
+
+
+@pytest.mark.parametrize(
+    ("query", "says"), [("title:scaling", "title:"), ("scaling OR laws", "OR")]
+)
+def test_what_the_language_lacks_exits_2_saying_what_it_has(
+    env: dict[str, str], query: str, says: str
+) -> None:
+    out = _run(["search", query], env)
+    assert out.returncode == 2, out.stderr
+    assert says in out.stderr and "author:" in out.stderr and "venue:" in out.stderr
+    assert "no papers match" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--limit", "0"], "argument --limit: must be between 1 and 100"),
+        (["--limit", "101"], "argument --limit: must be between 1 and 100"),
+        (["--limit", "ten"], "argument --limit: must be a whole number between 1 and 100"),
+        (["--offset", "-1"], "argument --offset: must be 0 or more"),
+    ],
+)
+def test_limit_outside_its_range_is_an_error_naming_the_range(
+    env: dict[str, str], args: list[str], says: str
+) -> None:
+    out = _run(["search", "learning", *args], env)
+    assert out.returncode == 2
+    assert says in out.stderr, out.stderr
+    assert out.stdout == ""
+
+
+def test_query_after_options_keeps_options_and_moves_the_query() -> None:
+    from bot.cli.search import query_after_options
+
+    assert query_after_options(["scaling", "-chemistry", "--limit", "3"]) == [
+        "--limit", "3", "--", "scaling", "-chemistry"
+    ]
+    assert query_after_options(["--lim=2", "-x", "--js", "--db", "a.db"]) == [
+        "--lim=2", "--js", "--db", "a.db", "--", "-x"
+    ]
+    assert query_after_options(["a", "--", "--json"]) == ["--", "a", "--json"]
+    assert query_after_options(["--json"]) == ["--json"]  # no query: argparse says so

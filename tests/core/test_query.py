@@ -147,3 +147,39 @@ def test_matches_one_paper() -> None:
     assert not matches(parse_query("deep -venue:arxiv"), doc)
     assert not matches(parse_query("author:smith"), doc)
     assert not matches(parse_query("venue:neurips"), doc)
+
+
+LANGUAGE = ('"phrases"', "author:", "venue:", "-exclusions")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "says"),
+    [
+        ("title:scaling", "unknown_field", "title:"),
+        ('learning -title:"deep nets"', "unknown_field", "title:"),
+        ("YEAR:2020 scaling", "unknown_field", "year:"),
+        ("scaling OR laws", "operator", "OR"),
+        ("scaling NOT chemistry", "operator", "-chemistry"),
+    ],
+)
+def test_what_the_language_lacks_is_refused_saying_what_it_has(
+    text: str, code: str, says: str
+) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(text)
+    assert caught.value.code == code
+    message = str(caught.value)
+    assert says in message
+    assert all(part in message for part in LANGUAGE), message
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Transformers: a survey", ("transform", "survey")),  # a pasted title with a colon
+        ("scaling or laws", ("scale", "law")),  # lower case: the stopword, as before
+        ("scaling AND laws", ("scale", "law")),  # AND is what the language does anyway
+    ],
+)
+def test_colons_and_lower_case_or_are_still_words(text: str, terms: tuple[str, ...]) -> None:
+    assert parse_query(text).terms == terms

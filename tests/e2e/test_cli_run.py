@@ -9,6 +9,7 @@ import pytest
 
 from tests.discord_double import DiscordDouble
 from tests.e2e.harness import BotProcess, bot_env, copy_seeds, run_cli, run_cli_async
+from tests.e2e.payloads import data, is_ephemeral
 
 
 def _one_line_error(stderr: str, needle: str) -> None:
@@ -82,22 +83,37 @@ async def test_database_newer_than_the_code_exits_3_with_one_line(
         assert not double.requests_matching("PUT", "commands")
 
 
-async def test_run_with_a_missing_digest_folder_serves_and_says_so_in_its_log(
-    tmp_path: Path,
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+async def test_run_with_a_missing_or_empty_digest_folder_serves_and_says_so_in_its_log(
+    tmp_path: Path, folder: str
 ) -> None:
-    """The bot is a service: a missing DIGEST_DIR is a warning in its log (``/reindex`` and
-    the periodic job pick the folder up once it exists), not an exit."""
+    """The bot is a service: a missing or empty DIGEST_DIR is a warning in its log saying what
+    to do (``/reindex`` and the periodic job pick the files up once they are there), not an
+    exit; ``/search`` on the empty catalogue says it is empty and what the operator should
+    do, not "check the spelling"."""
     async with DiscordDouble() as double:
-        missing = tmp_path / "no-such-folder"
+        digests = tmp_path / "digests"
+        if folder == "empty":
+            digests.mkdir()
         env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=missing)
+                      digest_dir=digests)
         bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
         bot.start()
         try:
             await bot.wait_ready(double, identify=1)
+            await double.wait_for_commands(names={"search"}, timeout=10)
+            handle = await double.invoke_slash("search", {"query": "scaling laws"})
+            body = data(await handle.response(timeout=3))
         finally:
             code = await bot.stop()
         assert code == 0
-        log = bot.log_text()
-        assert "could not index" in log and str(missing) in log
-        assert "Traceback" not in log
+        [warning] = [line for line in bot.log_text().splitlines() if "DIGEST_DIR" in line]
+        assert "WARNING" in warning and str(digests) in warning, warning
+        said = "does not exist" if folder == "missing" else "has no digest files (*.txt)"
+        assert said in warning and "the catalogue is empty" in warning, warning
+        assert "/reindex" in warning and "digest-bot reindex" in warning, warning
+        assert "Traceback" not in bot.log_text()
+        assert is_ephemeral(body), body
+        content = body["content"]
+        assert "The catalogue is empty" in content and "/reindex" in content, content
+        assert "spelling" not in content
