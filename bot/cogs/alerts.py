@@ -31,6 +31,7 @@ from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
 from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
 from bot.ingest import Progress
+from bot.personal import personal_sender
 from bot.replies import reply_ephemeral, run_within, send
 from bot.store.alerts import (
     AlertStore,
@@ -39,6 +40,7 @@ from bot.store.alerts import (
     make_alert_hook,
     query_key,
 )
+from bot.store.personal import PersonalStore
 from bot.ui import actions
 from bot.ui.alerts import (
     ALERTS_COG,
@@ -114,7 +116,8 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.worker = DeliveryWorker(
             self.store,
             self._load_papers,
-            discord_sender(bot),
+            personal_sender(bot, PersonalStore(bot.catalogue.db, self.store),
+                            discord_sender(bot)),
             poll_interval=min(settings.watch_interval_s or IDLE_POLL_S, IDLE_POLL_S),
         )
         self._reindex_lock = asyncio.Lock()
