@@ -395,14 +395,15 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         if guild is None:
             raise UserFacingError("Run this in a server.")
 
-        async def work() -> tuple[list[SubscriptionRow], str | None]:
+        async def work() -> tuple[list[SubscriptionRow], str | None, dict[int, tuple[int, int]]]:
             subs = await self.store.list_subscriptions(
                 guild.id, channel.id if channel is not None else None
             )
             stats = await self.bot.catalogue.stats()
-            return subs, stats.last_indexed_at
+            votes = await PersonalStore(self.store.db, self.store).votes([s.id for s in subs])
+            return subs, stats.last_indexed_at, votes
 
-        subs, last = await run_within(interaction, work(), ephemeral=True)
+        subs, last, votes = await run_within(interaction, work(), ephemeral=True)
         lines = [
             SubscriptionLine(
                 id=s.id,
@@ -414,6 +415,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
                 alert_count=s.alert_count,
                 pending=s.pending,
                 created_at=s.created_at,
+                votes=votes.get(s.id, (0, 0)),
             )
             for s in subs
         ]

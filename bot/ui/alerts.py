@@ -213,6 +213,7 @@ class SubscriptionLine:
     alert_count: int
     pending: int
     created_at: str
+    votes: tuple[int, int] | None = None  # (👍, 👎) from members' votes on its alerts
 
 
 def subscriptions_embed(
@@ -249,6 +250,8 @@ def subscriptions_embed(
             f"{plural(line.alert_count, 'paper')} alerted · last: {last}"
             f" · since {when(line.created_at, 'D')}"
         )
+        if line.votes is not None:
+            value += f" · 👍 {line.votes[0]} · 👎 {line.votes[1]}"
         if line.pending:
             value += f"\n{plural(line.pending, 'paper')} waiting to be sent"
         embed.add_field(name=name, value=clamp(value, FIELD_VALUE), inline=False)

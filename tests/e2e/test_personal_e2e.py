@@ -89,9 +89,10 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
 
             def paused() -> bool:
                 with _db(tmp_path) as db:
-                    return db.execute(
+                    found = db.execute(
                         "SELECT count(*) FROM subscriptions WHERE channel_id < 0 "
-                        "AND state = 'paused'").fetchone()[0] == 2
+                        "AND state = 'paused'").fetchone()[0]
+                return int(found) == 2
 
             async with asyncio.timeout(15):  # the database, not the double, changes
                 while not paused():
@@ -129,6 +130,65 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
             double.assert_no_violations()
         finally:
             double.clear_faults()
+            code = await bot.stop()
+        assert code == 0, bot.log_text()[-3000:]
+        assert "Traceback" not in bot.log_text(), bot.log_text()[-4000:]
+
+
+async def test_save_saved_remove_export_and_votes(tmp_path: Path) -> None:
+    from tests.e2e.harness import copy_seeds
+    from tests.e2e.test_alerts_e2e import subscribe
+
+    digests = copy_seeds(tmp_path / "digests")
+    double = DiscordDouble()
+    async with double:
+        bot = await start_bot(double, tmp_path, digests, identify=1)
+        try:
+            await double.wait_for_commands(names=PERSONAL | {"subscribe"}, timeout=10)
+            member, mod, alerts = double.member, double.moderator, double.alerts
+            await subscribe(double, "zeolite", alerts, mod)
+            one = digest("Z", [("Zeolite frameworks", "Ng, Wei", "On zeolites.")])
+            (digests / "400_z.txt").write_text(one, encoding="utf-8")
+            [pid] = paper_ids(one, "400_z.txt").values()
+            cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)
+            assert cli.returncode == 0, cli.stderr
+            [alert] = await double.wait_for_messages(alerts.id, 1, timeout=15)
+
+            # Save on the alert card, twice: one save.
+            save_id = button(alert, "Save")["custom_id"]
+            for _ in range(2):
+                saved = await answer(await double.click(alert, save_id, user=member))
+                assert is_ephemeral(saved) and pid in saved["content"], saved
+            listing = await answer(await double.invoke_slash("saved", user=member))
+            assert is_ephemeral(listing) and "1 saved" in embed_text(listing), listing
+            assert "Zeolite frameworks" in embed_text(listing)
+            other = await answer(await double.invoke_slash("saved", user=mod))
+            assert "Nothing saved" in embed_text(other)  # private to the member
+            export = await double.click(listing, button(listing, "Export BibTeX")["custom_id"],
+                                        user=member)
+            await export.response(timeout=5)
+            posted = [r for r in double.requests if r.files]
+            assert posted and b"Zeolite" in posted[-1].files[0].data
+            removed = await double.select(listing, "ds:unsave:0", [pid], user=member)
+            await removed.response(timeout=5)
+            listing = await answer(await double.invoke_slash("saved", user=member))
+            assert "Nothing saved" in embed_text(listing), listing
+
+            # Votes: one per member per paper per subscription; again removes; other changes.
+            up, down = button(alert, "👍")["custom_id"], button(alert, "👎")["custom_id"]
+            for who, cid in ((member, up), (mod, up), (member, down)):
+                body = await answer(await double.click(alert, cid, user=who))
+                assert is_ephemeral(body) and body["content"].startswith("Thanks — noted")
+            text = embed_text(await answer(await double.invoke_slash(
+                "subscriptions", {"channel": alerts}, user=mod)))
+            assert "👍 1 · 👎 1" in text, text
+            body = await answer(await double.click(alert, down, user=member))
+            assert "removed" in body["content"], body
+            text = embed_text(await answer(await double.invoke_slash(
+                "subscriptions", {"channel": alerts}, user=mod)))
+            assert "👍 1 · 👎 0" in text, text
+            double.assert_no_violations()
+        finally:
             code = await bot.stop()
         assert code == 0, bot.log_text()[-3000:]
         assert "Traceback" not in bot.log_text(), bot.log_text()[-4000:]
