@@ -59,6 +59,7 @@ EXTENSIONS: list[str] = [
     "bot.cogs.info",
     "bot.cogs.alerts",
     "bot.cogs.admin",
+    "bot.cogs.personal",
 ]
 
 SOMETHING_WENT_WRONG = (

@@ -55,7 +55,13 @@ _PAUSE_REASONS = {
     50001: "I cannot see this channel (Discord 403, Missing Access)",
     50013: "I lack permission to post here (Discord 403, Missing Permissions: "
     "I need View Channel, Send Messages and Embed Links)",
+    50007: "your DMs are closed to me (Discord 403, Cannot send messages to this user)",
 }
+
+
+class PauseDelivery(Exception):
+    """Raised by a sender: pause the target's subscriptions with this reason, send nothing
+    (e.g. a member who no longer shares a server with the bot, see bot.personal)."""
 
 
 class Sender(Protocol):
@@ -121,6 +127,8 @@ def classify(error: BaseException, attempts: int, *, base: float = BACKOFF_BASE_
              cap: float = BACKOFF_CAP_S) -> Verdict:
     """How a failed send of a batch that already failed ``attempts`` times is handled."""
     delay = backoff(attempts, base, cap)
+    if isinstance(error, PauseDelivery):
+        return Verdict("pause", str(error))
     if isinstance(error, discord.Forbidden | discord.NotFound):
         code = error.code
         reason = _PAUSE_REASONS.get(code) or (

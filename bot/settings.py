@@ -65,6 +65,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "WATCH_INTERVAL": ("5", "Seconds between checks for a reindex done by the CLI; 0 = off."),
     "MAX_SUBSCRIPTIONS_PER_CHANNEL": ("10", "Most topic subscriptions one channel may have."),
     "MAX_SUBSCRIPTIONS_PER_GUILD": ("50", "Most topic subscriptions one server may have."),
+    "MAX_FOLLOWS_PER_USER": ("25", "Most follows (personal alerts by DM) one member may have."),
     "COOLDOWN_COMMANDS": (
         "5",
         "Commands, buttons and menus one member may use per COOLDOWN_SECONDS; 0 = no limit.",
@@ -236,6 +237,7 @@ class Settings:
     watch_interval_s: float = 5.0
     max_subscriptions_per_channel: int = 10
     max_subscriptions_per_guild: int = 50
+    max_follows_per_user: int = 25
     cooldown_commands: int = 5
     cooldown_seconds: int = 10
     max_digest_bytes: int = 64 * 1024 * 1024
@@ -301,6 +303,9 @@ class Settings:
             ),
             max_subscriptions_per_guild=_int(
                 "MAX_SUBSCRIPTIONS_PER_GUILD", values["MAX_SUBSCRIPTIONS_PER_GUILD"], 1
+            ),
+            max_follows_per_user=_int(
+                "MAX_FOLLOWS_PER_USER", values["MAX_FOLLOWS_PER_USER"], 1
             ),
             cooldown_commands=_int("COOLDOWN_COMMANDS", values["COOLDOWN_COMMANDS"]),
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),

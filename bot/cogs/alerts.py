@@ -31,6 +31,7 @@ from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
 from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
 from bot.ingest import Progress
+from bot.personal import personal_sender
 from bot.replies import reply_ephemeral, run_within, send
 from bot.store.alerts import (
     AlertStore,
@@ -39,6 +40,7 @@ from bot.store.alerts import (
     make_alert_hook,
     query_key,
 )
+from bot.store.personal import PersonalStore
 from bot.ui import actions
 from bot.ui.alerts import (
     ALERTS_COG,
@@ -117,7 +119,8 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.worker = DeliveryWorker(
             self.store,
             self._load_papers,
-            discord_sender(bot),
+            personal_sender(bot, PersonalStore(bot.catalogue.db, self.store),
+                            discord_sender(bot)),
             poll_interval=min(settings.watch_interval_s or IDLE_POLL_S, IDLE_POLL_S),
         )
         self._reindex_lock = asyncio.Lock()
@@ -395,14 +398,15 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         if guild is None:
             raise UserFacingError("Run this in a server.")
 
-        async def work() -> tuple[list[SubscriptionRow], str | None]:
+        async def work() -> tuple[list[SubscriptionRow], str | None, dict[int, tuple[int, int]]]:
             subs = await self.store.list_subscriptions(
                 guild.id, channel.id if channel is not None else None
             )
             stats = await self.bot.catalogue.stats()
-            return subs, stats.last_indexed_at
+            votes = await PersonalStore(self.store.db, self.store).votes([s.id for s in subs])
+            return subs, stats.last_indexed_at, votes
 
-        subs, last = await run_within(interaction, work(), ephemeral=True)
+        subs, last, votes = await run_within(interaction, work(), ephemeral=True)
         lines = [
             SubscriptionLine(
                 id=s.id,
@@ -414,6 +418,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
                 alert_count=s.alert_count,
                 pending=s.pending,
                 created_at=s.created_at,
+                votes=votes.get(s.id, (0, 0)),
             )
             for s in subs
         ]

@@ -9,6 +9,8 @@ Grammar (``ds`` = digest-bot, so other bots' or future components never collide)
     ds:v:<paper id>             open the paper's full card (privately)
     ds:c:<paper id>             the paper's BibTeX entry (privately)
     ds:f:<paper id>             the paper's full abstract (privately)
+    ds:<name>:<arg>             a named kind (two or more letters, e.g. ``save``, ``vote``):
+                                ``arg`` is the rest, read by the kind's handler
 
 ``<ref>`` is the query or author key itself, ``=text``, when the whole custom_id fits in
 100 characters; otherwise ``#<16 hex>``, a hash whose text the bot keeps in the database
@@ -41,6 +43,7 @@ _PAGE_RE = re.compile(r"(?P<kind>[sal]):(?P<page>\d{1,5}):(?P<per>\d{1,2}):(?P<r
 _OPEN_RE = re.compile(r"o:(?P<source>[a-z]{1,12})")
 _PAPER_RE = re.compile(r"(?P<kind>[vcf]):(?P<id>[0-9a-z]{1,64})")
 _HASH_RE = re.compile(r"#[0-9a-f]{16}")
+_NAMED_RE = re.compile(r"(?P<name>[a-z]{2,12}):(?P<arg>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,25 @@ class PaperAction:
     paper_id: str
 
 
-Action = PageAction | OpenAction | PaperAction
+@dataclass(frozen=True, slots=True)
+class NamedAction:
+    """A component of a named kind (``ds:<name>:<arg>``); its handler reads ``arg``."""
+
+    name: str
+    arg: str
+
+
+Action = PageAction | OpenAction | PaperAction | NamedAction
+
+
+def named_custom_id(name: str, arg: str) -> str:
+    """``ds:<name>:<arg>``; raises ValueError when it would not fit in a custom_id."""
+    if _NAMED_RE.fullmatch(f"{name}:{arg}") is None:
+        raise ValueError(f"not a component kind name: {name!r}")
+    custom_id = f"{PREFIX}{name}:{arg}"
+    if dlen(custom_id) > CUSTOM_ID:
+        raise ValueError(f"custom_id too long: {custom_id!r}")
+    return custom_id
 
 
 def ref_hash(text: str) -> str:
@@ -123,6 +144,9 @@ def parse(custom_id: str) -> Action | None:
     if paper is not None:
         paper_kind: PaperKind = paper["kind"]  # type: ignore[assignment]  # only v|c|f
         return PaperAction(kind=paper_kind, paper_id=paper["id"])
+    named = _NAMED_RE.fullmatch(body)
+    if named is not None:
+        return NamedAction(name=named["name"], arg=named["arg"])
     return None
 
 
@@ -130,6 +154,8 @@ def kind_of(action: Action) -> str:
     """The kind a handler is registered under (``register_action``)."""
     if isinstance(action, PageAction | PaperAction):
         return action.kind
+    if isinstance(action, NamedAction):
+        return action.name
     return "o"
 
 

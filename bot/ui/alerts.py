@@ -45,6 +45,7 @@ from bot.ui.limits import (
     fit_message,
 )
 from bot.ui.links import link_buttons, title_url
+from bot.ui.personal import save_button, vote_buttons, vote_select
 from bot.ui.views import Choice, action_button, admit, open_select, view_of
 
 ALERT_COLOUR = discord.Colour(0x2B8A3E)
@@ -153,14 +154,16 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
     One paper: its link buttons (Abstract / PDF / DOI, or a title search) and **Open** (its
     full card, privately). Several: a menu opening any paper's full card, then each paper's
     link buttons numbered like the cards ("2 · PDF"): a row per paper up to four papers,
-    else as many per paper as fit in the four rows left (20 buttons).
+    else as many per paper as fit in the three rows left (15 buttons); a menu to vote 👍 / 👎
+    on any paper (one paper: **Save**, 👍, 👎 buttons; several: Save is on the Open card).
     """
     items = list(items)[:PAPERS_PER_MESSAGE]
     if not items:
         return None
     if len(items) == 1:
         paper = items[0].paper
-        return view_of([*link_buttons(paper, row=0), action_button("Open", "v", paper.id, row=0)])
+        return view_of([*link_buttons(paper, row=0), action_button("Open", "v", paper.id, row=0),
+                        save_button(paper.id, row=1), *vote_buttons(paper.id, row=1)])
     choices = [
         Choice(value=item.paper.id, label=_plain_label(f"{n}. {item.paper.title}"),
                description=_plain_label(f"{item.paper.id} · " + ", ".join(
@@ -171,7 +174,11 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
     menu = open_select("al", choices, placeholder="Open a paper's full card…", row=0)
     if menu is not None:
         out.append(menu)
-    rows = ACTION_ROWS - 1
+    votes = vote_select([(n, item.paper.id, _plain_label(item.paper.title))
+                         for n, item in enumerate(items, start=1)], row=1)
+    if votes is not None:
+        out.append(votes)
+    rows = ACTION_ROWS - 2
     room = rows * BUTTONS_PER_ROW
     each = BUTTONS_PER_ROW if len(items) <= rows else max(room // len(items), 1)
     buttons: list[discord.ui.Button[Any]] = []
@@ -179,12 +186,12 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
         mine = link_buttons(item.paper, prefix=f"{n} · ", limit=min(each, 3))
         if len(items) <= rows:
             for button in mine:
-                button.row = n  # one row per paper
+                button.row = n + 1  # one row per paper
             out.extend(mine)
         else:
             buttons.extend(mine)
     for index, button in enumerate(buttons[:room]):
-        button.row = 1 + index // BUTTONS_PER_ROW
+        button.row = 2 + index // BUTTONS_PER_ROW
         out.append(button)
     return view_of(out)
 
@@ -206,6 +213,7 @@ class SubscriptionLine:
     alert_count: int
     pending: int
     created_at: str
+    votes: tuple[int, int] | None = None  # (👍, 👎) from members' votes on its alerts
 
 
 def subscriptions_embed(
@@ -242,6 +250,8 @@ def subscriptions_embed(
             f"{plural(line.alert_count, 'paper')} alerted · last: {last}"
             f" · since {when(line.created_at, 'D')}"
         )
+        if line.votes is not None:
+            value += f" · 👍 {line.votes[0]} · 👎 {line.votes[1]}"
         if line.pending:
             value += f"\n{plural(line.pending, 'paper')} waiting to be sent"
         embed.add_field(name=name, value=clamp(value, FIELD_VALUE), inline=False)

@@ -54,6 +54,7 @@ from bot.ui.limits import (
     fit_embed,
 )
 from bot.ui.links import link_buttons, masked, title_url
+from bot.ui.personal import follow_author_button, follow_search_button, save_button
 from bot.ui.views import Choice, action_button, open_select, paged_view, view_of
 
 COLOUR = discord.Colour(0x5865F2)
@@ -150,7 +151,9 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
         body = bold_segments(hit.snippet, left) if hit.snippet and left > 20 else ""
         value = "\n".join(part for part in (title, head, body) if part)
         embed.add_field(name=name, value=value, inline=False)
-    extra = [SubscribeButton(ref, row=1)] if subscribe else []
+    extra: list[discord.ui.Item[Any]] = [SubscribeButton(ref, row=1)] if subscribe else []
+    if ref:
+        extra.append(follow_search_button(ref, row=1))
     view = paged_view(
         "s", page=page, pages=pages, per=per, ref=ref,
         choices=[_choice(h.paper) for h in hits], extra=extra,
@@ -245,6 +248,7 @@ def paper_card(detail: PaperDetail) -> Card:
     select = open_select("p", choices, placeholder="Open a similar paper…", row=1)
     if select is not None:
         items.append(select)
+    items.append(save_button(paper.id, row=2))
     return Card(fit_embed(embed), view_of(items))
 
 
@@ -373,7 +377,8 @@ def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Car
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(shown, start=page * per + 1, limit=room)
     view = paged_view(
-        "a", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown]
+        "a", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown],
+        extra=[follow_author_button(ref, row=1)] if ref else [],
     )
     return Card(fit_embed(embed), view)
 

@@ -42,6 +42,7 @@ HELP_COMMANDS = (
     ("/author name", "An author's papers, frequent co-authors and venues."),
     ("/latest", "The newest digest's papers."),
     ("/stats", "What the catalogue holds and when it was last indexed."),
+    ("/follow query", "New papers for you by DM (/following, /unfollow); /saved: your Saves."),
 )
 HELP_SELF = (("/help", "This card."),)
 # In a server with topic alerts: anyone may list them ...

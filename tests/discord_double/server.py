@@ -641,6 +641,11 @@ class DiscordDouble:
             raise NotInvocableError(f"{user.username} is not a member of {g2.name!r}")
         return user, g2, channel, member
 
+    def dm_channel(self, user: User | str) -> Channel:
+        """The DM channel between the bot and ``user`` (made on first use, as
+        ``POST /users/@me/channels`` does); e.g. ``fail_channel(dm.id, 403, 50007, ...)``."""
+        return self._dm_channel_for(self.world.user(user) if isinstance(user, str) else user)
+
     def _dm_channel_for(self, user: User) -> Channel:
         for ch in self._dm_channels.values():
             if any(u.id == user.id for u in ch.recipients):

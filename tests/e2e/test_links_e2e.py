@@ -184,8 +184,8 @@ async def test_a_paper_without_identifiers_offers_a_labelled_title_search(
     assert [c["label"] for c in links] == ["Search arXiv for this title"]
     assert links[0]["url"].startswith("https://arxiv.org/search/?query=%22Understanding%20")
     assert links[0]["url"].endswith("&searchtype=title")
-    assert [c["label"] for c in components(body) if c.get("type") == 2][-2:] == [
-        "Cite", "Full abstract"
+    assert [c["label"] for c in components(body) if c.get("type") == 2][-3:] == [
+        "Cite", "Full abstract", "Save"  # Save: on its own row
     ]
     scene("paper-seed", [shown(body, "member", "paper")], "/paper of a seed paper")
     landing = await answer(await double.invoke_slash("paper", {"paper": "Graph Kernels"}))
@@ -265,7 +265,7 @@ async def test_alert_cards_carry_link_buttons_and_an_open_control(running: Runni
     assert card["title"] == "Quasicrystal Diffraction, Linked"
     assert card["url"] == "https://arxiv.org/abs/2501.00042"
     labels = [c.get("label") for c in components(first)]
-    assert labels == ["Abstract", "PDF", "Open"]
+    assert labels == ["Abstract", "PDF", "Open", "Save", "👍", "👎"]
     opened = await answer(await double.click(first, button(first, "Open")["custom_id"]))
     assert is_ephemeral(opened)
     assert embed(opened)["title"] == "Quasicrystal Diffraction, Linked"

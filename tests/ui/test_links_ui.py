@@ -111,7 +111,10 @@ def test_paper_card_puts_who_and_where_first_and_links_the_paper() -> None:
     abstract = embed.fields[5].value or ""
     assert abstract.endswith(". …") and len(abstract) <= ABSTRACT_SHOWN
     row0 = [b for b in buttons(card.view)]
-    assert [b.get("label") for b in row0] == ["Abstract", "PDF", "DOI", "Cite", "Full abstract"]
+    assert [b.get("label") for b in row0] == [
+        "Abstract", "PDF", "DOI", "Cite", "Full abstract", "Save"  # Save: its own row
+    ]
+    assert row0[5]["custom_id"] == f"ds:save:{stored.id}"
     assert all(b["style"] == 5 and "custom_id" not in b for b in row0[:3])
     assert row0[3]["custom_id"] == actions.paper_custom_id("c", stored.id)
     assert row0[4]["custom_id"] == actions.paper_custom_id("f", stored.id)
@@ -123,7 +126,7 @@ def test_a_paper_without_identifiers_gets_a_labelled_search_and_a_short_abstract
     card = paper_card(PaperDetail(paper(abstract="Short."), "id"))
     assert card.embed.url is None
     labels = [b.get("label") for b in buttons(card.view)]
-    assert labels == ["Search arXiv for this title", "Cite"]
+    assert labels == ["Search arXiv for this title", "Cite", "Save"]
     assert check_message(body([card.embed], card.view)) == []
 
 
@@ -197,11 +200,12 @@ def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
         assert embeds[0].url == "https://openreview.net/forum?id=x(1)"
         assert embeds[0].title == item.paper.title.replace("*", "\\*")  # not numbered
         labels = [b["label"] for b in buttons(view)]
-        assert labels == ["Abstract", "PDF", "DOI", "Open"]
-        assert buttons(view)[-1]["custom_id"] == actions.paper_custom_id("v", item.paper.id)
+        assert labels == ["Abstract", "PDF", "DOI", "Open", "Save", "👍", "👎"]
+        assert buttons(view)[3]["custom_id"] == actions.paper_custom_id("v", item.paper.id)
+        assert buttons(view)[5]["custom_id"] == f"ds:vote:up:{item.paper.id}"
         bare = AlertItem(paper(3).paper, ("topic",))
         assert [b["label"] for b in buttons(alert_view([bare]))] == [
-            "Search arXiv for this title", "Open"
+            "Search arXiv for this title", "Open", "Save", "👍", "👎"
         ]
         return
     assert [e.title.split(".")[0] for e in embeds if e.title] == [
@@ -213,7 +217,9 @@ def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
     assert [o["value"] for o in select["options"]] == [i.paper.id for i in items]
     numbers = {int(re.match(r"(\d+) · ", b["label"])[1]) for b in links}  # type: ignore[index]
     assert numbers == set(range(1, count + 1))  # every paper has at least one link button
-    if count <= 4:
-        assert [len(r["components"]) for r in rows[1:]] == [
+    votes = rows[1]["components"][0]  # a menu to vote 👍 / 👎 on any paper of the message
+    assert votes["custom_id"] == "ds:vote:al" and len(votes["options"]) == 2 * count
+    if count <= 3:
+        assert [len(r["components"]) for r in rows[2:]] == [
             len(link_targets(i.paper)) for i in items
         ]
