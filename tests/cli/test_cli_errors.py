@@ -243,6 +243,7 @@ BAD_SETTINGS: dict[str, list[tuple[str, str]]] = {
     "HEALTH_PORT": [("70000", "port"), ("http", "whole number")],
     "HEALTH_HOST": [("not a host", "host name"), ("http://x", "host name")],
     "LOG_FORMAT": [("xml", "text or json")],
+    "MAX_FOLLOWS_PER_USER": [("0", "at least 1"), ("many", "whole number")],
 }
 _CASES = [(name, value, says) for name, bad in BAD_SETTINGS.items() for value, says in bad]
 
