@@ -41,6 +41,7 @@ from bot.core.models import (
     LatestPage,
     Paper,
     PaperDetail,
+    ProgressFn,
     ReindexReport,
     SearchPage,
     StoredPaper,
@@ -50,9 +51,10 @@ from bot.core.parser import LIMITS
 from bot.core.query import ParsedQuery, parse_query
 from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
-from bot.ingest import AlertHook, IngestResult, Progress
+from bot.ingest import IngestResult
 from bot.ingest import reindex as ingest_reindex
 from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
+from bot.store.alerts import AlertHook
 from bot.store.db import Database
 from bot.store.papers import PaperStore
 
@@ -382,7 +384,7 @@ class Catalogue:
         self,
         *,
         alert_hook: AlertHook | None = None,
-        progress: Progress | None = None,
+        progress: ProgressFn | None = None,
         force: bool = False,
     ) -> ReindexReport:
         """Reindex the digest folder, then update the index and swap it in."""

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -33,6 +33,7 @@ from bot.core.models import (
     DigestInfo,
     Identifiers,
     Paper,
+    ProgressFn,
     StoredPaper,
 )
 from bot.core.parser import ID_LENGTH, short_id
@@ -65,7 +66,6 @@ _AUTHORS_SQL = (
 _AUTHORS_ORDER = "ORDER BY pa.paper, pa.position"
 _INTERN_LIMIT = 200_000  # authors shared across the batches of one iter_papers
 
-Progress = Callable[[str, int, int], None]
 _T = TypeVar("_T")
 
 
@@ -595,7 +595,7 @@ class PaperStore:
         gone: Sequence[str],
         *,
         now: str,
-        progress: Progress | None = None,
+        progress: ProgressFn | None = None,
         keep_text: Collection[str] = frozenset(),
     ) -> CatalogueChange:
         """Write the new content of ``contents`` and mark the digests ``gone`` as gone.
@@ -1095,7 +1095,7 @@ async def _write_chunks(
     tx: Transaction,
     sql: str,
     rows: Iterable[Params],
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressFn | None,
     done: int,
     total: int,
 ) -> int:
