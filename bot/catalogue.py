@@ -230,7 +230,7 @@ class Catalogue:
         candidates: tuple[StoredPaper, ...] = ()
         matched_by: Literal["id", "title", "identifier"] = "id"
         if " " not in text and len(text) <= 16:
-            found = await self.store.get_paper(lookup.normalise_id(text))
+            found = await self.store.get_paper(text)  # the store reads it as an id
         reference = identifiers.parse_reference(text) if found is None else None
         if reference is not None:
             by_reference = await self.store.papers_by_identifier(

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from bot.core import identifiers
 from bot.core.digests import date_from_name, digest_date
+from bot.core.identity import normalise_paper_id as normalise_paper_id
 from bot.core.models import (
     NO_IDENTIFIERS,
     Author,
@@ -49,9 +50,6 @@ _IN_CHUNK = 500
 _WRITE_CHUNK = 20_000
 _KEYS_CHUNK = 50_000  # paper keys per json_each(?) list (one bound parameter)
 
-# Crockford base32 reading aids: o -> 0, i / l -> 1 (ids never contain o, i, l or u).
-_ID_READING = str.maketrans({"o": "0", "i": "1", "l": "1"})
-
 _PAPER_COLUMNS = (
     "p.rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line, "
     "p.first_seen, p.removed, p.url, p.arxiv_id, p.doi, p.pdf_url"
@@ -72,11 +70,6 @@ _T = TypeVar("_T")
 def utc_now() -> str:
     """The stored form of "now": ISO-8601 UTC with microseconds and ``Z`` (sorts as text)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalise_paper_id(paper_id: str) -> str:
-    """How a typed id is looked up: trimmed, lower-case, Crockford reading aids applied."""
-    return paper_id.strip().lower().replace("-", "").translate(_ID_READING)
 
 
 def entry_hash(paper: Paper) -> str:
@@ -279,7 +272,8 @@ class PaperStore:
                 return
 
     async def get_paper(self, paper_id: str) -> StoredPaper | None:
-        """The paper with this id (case and Crockford reading aids forgiven), or None."""
+        """The paper with this id (read by :func:`~bot.core.identity.normalise_paper_id`), or
+        None."""
         found = await self.get_papers([paper_id])
         return next(iter(found.values()), None)
 
