@@ -31,10 +31,12 @@ from typing import Any, TextIO
 from bot.settings import Settings, SettingsError, check_index_dir
 from bot.store.db import Database, StoreError
 
+# The exit codes of every command (the one definition; bot.cli documents them).
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_NOT_APPLIED = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout closed by its reader
 
 PROG = "digest-bot"
 
@@ -115,7 +117,7 @@ def run_command(coro: Coroutine[Any, Any, int]) -> int:
         return EXIT_NOT_APPLIED
 
 
-class Progress:
+class TerminalProgress:
     """A one-line progress display on a terminal: ``parse 120/1000 files``.
 
     Silent unless ``enabled`` (by default: stderr is a TTY). Updates are throttled to

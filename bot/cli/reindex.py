@@ -20,7 +20,7 @@ from bot.catalogue import update_saved_index
 from bot.cli.common import (
     EXIT_NOT_APPLIED,
     EXIT_OK,
-    Progress,
+    TerminalProgress,
     open_database,
     print_error,
     run_command,
@@ -83,7 +83,7 @@ async def reindex_folder(
 ) -> IngestResult:
     """The CLI's reindex of ``digest_dir`` (alert hook included), with progress on a TTY;
     keeps the saved search index current. Shared by ``reindex`` and ``import --reindex``."""
-    progress = Progress({"parse": "files", "write": "papers"})
+    progress = TerminalProgress({"parse": "files", "write": "papers"})
     async with await open_database(settings.database_path) as db:
         hook = make_alert_hook(AlertStore(db))
         before = await PaperStore(db).catalogue_state()
