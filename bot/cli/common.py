@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Coroutine
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.settings import Settings, SettingsError, check_index_dir
-from bot.store.db import Database, StoreError
+from bot.store.db import Database, DatabaseFailure, StoreError
 
 # The exit codes of every command (the one definition; bot.cli documents them).
 EXIT_OK = 0
@@ -109,11 +108,11 @@ def run_command(coro: Coroutine[Any, Any, int]) -> int:
     except SettingsError as exc:  # e.g. INDEX_DIR filled by someone else since the start
         print_error(f"configuration error: {exc}")
         return EXIT_USAGE
+    except DatabaseFailure as exc:  # e.g. disk full, database locked for too long
+        print_error(f"database error: {exc}")
+        return EXIT_NOT_APPLIED
     except StoreError as exc:
         print_error(str(exc))
-        return EXIT_NOT_APPLIED
-    except sqlite3.Error as exc:  # e.g. disk full, database locked for too long
-        print_error(f"database error: {exc}")
         return EXIT_NOT_APPLIED
 
 
