@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "bot.cli.ops",
 )
 
+
 def package_version() -> str:
     """The installed package's version (pyproject.toml's, the one version of the project)."""
     try:
