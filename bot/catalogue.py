@@ -43,6 +43,7 @@ from bot.core.models import (
     LatestPage,
     Paper,
     PaperDetail,
+    ProgressFn,
     ReindexReport,
     SearchPage,
     StoredPaper,
@@ -52,9 +53,10 @@ from bot.core.parser import LIMITS
 from bot.core.query import ParsedQuery, parse_query
 from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
-from bot.ingest import AlertHook, IngestResult, Progress
+from bot.ingest import IngestResult
 from bot.ingest import reindex as ingest_reindex
 from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
+from bot.store.alerts import AlertHook
 from bot.store.db import Database
 from bot.store.papers import PaperStore
 
@@ -96,7 +98,7 @@ class Catalogue:
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, warm: bool = True, progress: Progress | None = None
+        cls, settings: Settings, *, warm: bool = True, progress: ProgressFn | None = None
     ) -> Catalogue:
         """Open the database and load (or build and save) the search index.
 
@@ -126,7 +128,7 @@ class Catalogue:
         """The current index (replaced, never mutated)."""
         return self._index
 
-    async def _load_or_build(self, progress: Progress | None = None) -> tuple[Index, str]:
+    async def _load_or_build(self, progress: ProgressFn | None = None) -> tuple[Index, str]:
         """The saved index if it is bound to the database's current state and sound, else a
         rebuild; with the stamp it is bound to."""
         state = await self.store.catalogue_state()
@@ -154,7 +156,7 @@ class Catalogue:
             )
         return await self._rebuild(progress)
 
-    async def _rebuild(self, progress: Progress | None = None) -> tuple[Index, str]:
+    async def _rebuild(self, progress: ProgressFn | None = None) -> tuple[Index, str]:
         """Build the index from every stored paper (removed ones left out) and save it."""
         state = await self.store.catalogue_state()
         removed = await self.store.removed_rowids()
@@ -240,7 +242,7 @@ class Catalogue:
         candidates: tuple[StoredPaper, ...] = ()
         matched_by: Literal["id", "title", "identifier"] = "id"
         if " " not in text and len(text) <= 16:
-            found = await self.store.get_paper(lookup.normalise_id(text))
+            found = await self.store.get_paper(text)  # the store reads it as an id
         reference = identifiers.parse_reference(text) if found is None else None
         if reference is not None:
             by_reference = await self.store.papers_by_identifier(
@@ -394,7 +396,7 @@ class Catalogue:
         self,
         *,
         alert_hook: AlertHook | None = None,
-        progress: Progress | None = None,
+        progress: ProgressFn | None = None,
         force: bool = False,
     ) -> ReindexReport:
         """Reindex the digest folder, then update the index, save it and swap it in.
@@ -423,7 +425,7 @@ class Catalogue:
             return report
 
     async def _apply(
-        self, result: IngestResult, before: int, progress: Progress | None = None
+        self, result: IngestResult, before: int, progress: ProgressFn | None = None
     ) -> None:
         if result.version == self._index.version:
             return

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import discord
 
 from bot.core.models import Paper
 from bot.store.alerts import AlertStore, Batch
+from bot.store.db import DatabaseFailure
 from bot.ui.alerts import AlertItem, alert_message, alert_view
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ class DeliveryWorker:
         for attempt in range(MARK_ATTEMPTS):
             try:
                 return await self.store.mark_delivered(batch, message_id)
-            except sqlite3.Error as exc:
+            except DatabaseFailure as exc:
                 if attempt + 1 == MARK_ATTEMPTS:
                     raise
                 log.warning("recording delivered alerts failed (%s); retrying", exc)

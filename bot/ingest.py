@@ -34,7 +34,7 @@ import asyncio
 import os
 import stat
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,12 +47,15 @@ from bot.core.models import (
     FileOutcome,
     Paper,
     ParseReport,
+    ProgressFn,
     ReindexReport,
 )
 from bot.core.parser import content_hash, parse_digest
-from bot.store.db import Database, StoreError, Transaction
+from bot.store.alerts import AlertHook as AlertHook
+from bot.store.db import Database, StoreError
 from bot.store.papers import (
     Appearance,
+    CatalogueChange,
     DigestContent,
     DigestStamp,
     PaperStore,
@@ -60,8 +63,9 @@ from bot.store.papers import (
     utc_now,
 )
 
-AlertHook = Callable[[Transaction, Sequence[tuple[int, Paper]]], Awaitable[int]]
-Progress = Callable[[str, int, int], None]
+# The name bot.cogs and bot.client import; TODO lead: make them import ProgressFn from
+# bot.core.models (and AlertHook from bot.store.alerts), then drop this line.
+Progress = ProgressFn
 
 # The largest digest file read (MAX_DIGEST_BYTES). Parsing takes a few times a file's size in
 # memory; 64 MiB is some 45,000 entries, far above any real digest (the seed is 12 KB for
@@ -161,7 +165,7 @@ async def reindex(
     digest_dir: Path,
     *,
     alert_hook: AlertHook | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
     force: bool = False,
     max_bytes: int = MAX_DIGEST_BYTES,
     follow_symlinks: bool = False,
@@ -186,6 +190,7 @@ async def reindex(
     for _attempt in range(_ATTEMPTS):
         version = await store.catalogue_version()
         known = {d.path: d for d in await store.digests()}
+        # 1. Read the folder and compare it with the catalogue.
         try:
             listing = await asyncio.to_thread(_list_files, root, follow_symlinks)
         except _FolderError as exc:
@@ -196,114 +201,187 @@ async def reindex(
         reads = await asyncio.to_thread(
             _read_all, listing.files, stamps, force, notify, max_bytes
         )
-        reads.extend(_kept_unread(listing, known, {r.path for r in reads}))
-        reads.sort(key=lambda r: r.path)
-
-        listed = {r.path for r in reads}
-        gone = sorted(path for path in known if path not in listed)
-        dates = _Dates(stamps)
-        contents = [
-            _content(r, dates.new(r.path, r.content_hash, r.mtime_ns))
-            for r in reads
-            if r.status == "parsed" and r.report is not None
-        ]
-        restamps = [
-            (r.path, DigestStamp(r.content_hash, r.size, r.mtime_ns)) for r in reads if r.restamp
-        ]
-        outcomes = _outcomes(reads, known, gone)
-        blocked = [Diagnostic(folder, 1, why) for folder, why, _ in listing.blocked]
-        diagnostics = _by_file([*(d for r in reads for d in r.diagnostics), *blocked])
-
-        if reads and all(r.status == "rejected" for r in reads):
-            diagnostics.append(
-                Diagnostic(str(root), 0, "every digest file was rejected; nothing was changed")
-            )
-            return await _not_applied(store, started, diagnostics, outcomes, version)
-        if not reads and known and not force:
-            diagnostics.append(
-                Diagnostic(
-                    str(root),
-                    0,
-                    f"no digest files (*.txt) in {root}, but the catalogue has {len(known)}; "
-                    "nothing was changed (check the folder, or use --force to mark them gone)",
-                )
-            )
-            return await _not_applied(store, started, diagnostics, outcomes, version)
-        if not reads:
-            diagnostics.append(
-                Diagnostic(str(root), 0, f"no digest files (*.txt) in {root}", "warning")
-            )
-        if not contents and not gone:
-            if restamps:
-                async with db.transaction() as tx:
-                    await PaperStore.restamp(tx, restamps)
-            version = await store.catalogue_version()
-            return await _nothing_written(
-                store, started, diagnostics, outcomes, version, applied=True
-            )
-
-        # Which digest gives each paper its text (the newest), and what differs.
-        unreadable = {r.path for r in reads if r.status == "rejected"}
-        present = set(stamps)
-        others = present - {c.path for c in contents} - set(gone)
-        appearances: list[Appearance] = []
-        if others:
-            appearances = await store.appearances(
-                {p.key for c in contents for p in c.papers}, [*(c.path for c in contents), *gone]
-            )
-        judged = _arbitrate(contents, appearances, dates, set(gone), unreadable)
-        if judged.extra:
-            where = {f.name: f for f in listing.files}
-            again = [where[path] for path in sorted(judged.extra) if path in where]
-            extra = await asyncio.to_thread(_read_extra, again, max_bytes)
-            judged = judged.with_extra(
-                [_content(r, dates.new(r.path, r.content_hash, r.mtime_ns)) for r in extra]
-            )
-            contents = sorted([*contents, *judged.added], key=lambda c: c.path)
-        stored: dict[str, Paper] = {}
-        if ids := judged.stored_ids():
-            stored = {s.paper.key: s.paper for s in (await store.get_papers(ids)).values()}
-        if conflicts := judged.conflicts(dates, stored):  # (files were read: no folder line)
-            diagnostics = _by_file([*diagnostics, *conflicts])
-
-        now = utc_now()
+        survey = _survey(reads, listing, known, stamps)
+        finding, go_on = _folder_finding(root, survey.reads, len(known), force)
+        if finding is not None:
+            survey.diagnostics.append(finding)
+        if not go_on:
+            return await _not_applied(store, started, survey.diagnostics, survey.outcomes, version)
+        if not survey.contents and not survey.gone:
+            return await _restamp_only(db, store, started, survey)
+        # 2. Which digest gives each paper its text (the newest), and what differs.
+        keep = await _judge(store, listing, survey, max_bytes)
+        # 3. One transaction.
         try:
-            async with db.transaction() as tx:
-                if await PaperStore.version_in(tx) != version:
-                    raise _Stale
-                change = await store.write_digests(
-                    tx, contents, gone, now=now, progress=progress, keep_text=judged.keep
-                )
-                await PaperStore.restamp(tx, restamps)
-                alerts = 0
-                if alert_hook is not None and change.added:
-                    alerts = int(await alert_hook(tx, change.added))
-                if change.papers_changed or change.digests_changed:
-                    version = await PaperStore.bump_version(tx, now)
+            change, alerts, version = await _write(
+                db, store, survey, keep, version, progress, alert_hook
+            )
         except _Stale:
             continue
-        report = _report(
-            started,
-            outcomes,
-            diagnostics,
-            added=[p.id for _, p in change.added],
-            updated=len(change.updated),
-            removed=[paper_id for _, paper_id in change.removed],
-            restored=len(change.restored),
-            total=change.total,
-            alerts=alerts,
-        )
-        changed = tuple(sorted([*change.added, *change.updated], key=lambda item: item[0]))
-        return IngestResult(
-            report=report,
-            changed=changed,
-            version=version,
-            removed=tuple(rowid for rowid, _ in change.removed),
-            restored=tuple(rowid for rowid, _ in change.restored),
-        )
+        return _result(started, survey, change, alerts, version)
     raise StoreError(
         "the catalogue kept changing while this reindex ran (another reindex at the same "
         "time?); try again"
+    )
+
+
+@dataclass(slots=True)
+class _Survey:
+    """The folder compared with the catalogue: what to write, and what to report.
+
+    ``contents`` gains the digests :func:`_judge` re-reads, ``diagnostics`` its warnings.
+    """
+
+    reads: list[_Read]
+    gone: list[str]
+    dates: _Dates
+    contents: list[DigestContent]
+    restamps: list[tuple[str, DigestStamp]]
+    outcomes: list[FileOutcome]
+    diagnostics: list[Diagnostic]
+
+
+def _survey(
+    reads: list[_Read],
+    listing: _Listing,
+    known: dict[str, DigestInfo],
+    stamps: Mapping[str, DigestStamp],
+) -> _Survey:
+    """Every file read (and the catalogue's digests under folders not read) against the
+    catalogue: the digests gone, the contents to write, the new stamps, the outcomes."""
+    reads.extend(_kept_unread(listing, known, {r.path for r in reads}))
+    reads.sort(key=lambda r: r.path)
+    listed = {r.path for r in reads}
+    gone = sorted(path for path in known if path not in listed)
+    dates = _Dates(stamps)
+    contents = [
+        _content(r, dates.new(r.path, r.content_hash, r.mtime_ns))
+        for r in reads
+        if r.status == "parsed" and r.report is not None
+    ]
+    restamps = [
+        (r.path, DigestStamp(r.content_hash, r.size, r.mtime_ns)) for r in reads if r.restamp
+    ]
+    outcomes = _outcomes(reads, known, gone)
+    blocked = [Diagnostic(folder, 1, why) for folder, why, _ in listing.blocked]
+    diagnostics = _by_file([*(d for r in reads for d in r.diagnostics), *blocked])
+    return _Survey(reads, gone, dates, contents, restamps, outcomes, diagnostics)
+
+
+def _folder_finding(
+    root: Path, reads: Sequence[_Read], known: int, force: bool
+) -> tuple[Diagnostic | None, bool]:
+    """What the folder as a whole calls for: a diagnostic (or None), and whether the
+    reindex may go on (a folder whose every file was rejected, or an empty folder while the
+    catalogue has digests and no ``force``, changes nothing)."""
+    if reads and all(r.status == "rejected" for r in reads):
+        message = "every digest file was rejected; nothing was changed"
+        return Diagnostic(str(root), 0, message), False
+    if not reads and known and not force:
+        message = (
+            f"no digest files (*.txt) in {root}, but the catalogue has {known}; "
+            "nothing was changed (check the folder, or use --force to mark them gone)"
+        )
+        return Diagnostic(str(root), 0, message), False
+    if not reads:
+        return Diagnostic(str(root), 0, f"no digest files (*.txt) in {root}", "warning"), True
+    return None, True
+
+
+async def _restamp_only(
+    db: Database, store: PaperStore, started: float, survey: _Survey
+) -> IngestResult:
+    """No digest to write and none gone: remember the new stamps of touched files only."""
+    if survey.restamps:
+        async with db.transaction() as tx:
+            await PaperStore.restamp(tx, survey.restamps)
+    version = await store.catalogue_version()
+    return await _nothing_written(
+        store, started, survey.diagnostics, survey.outcomes, version, applied=True
+    )
+
+
+async def _judge(
+    store: PaperStore, listing: _Listing, survey: _Survey, max_bytes: int
+) -> set[str]:
+    """Decide which digest gives each paper its text, reading again the digests not read
+    now that become a source (added to ``survey.contents``) and warning where versions
+    differ (added to ``survey.diagnostics``); returns the keys whose stored text stays."""
+    contents, gone, dates = survey.contents, survey.gone, survey.dates
+    unreadable = {r.path for r in survey.reads if r.status == "rejected"}
+    present = set(dates.stamps)
+    others = present - {c.path for c in contents} - set(gone)
+    appearances: list[Appearance] = []
+    if others:
+        appearances = await store.appearances(
+            {p.key for c in contents for p in c.papers}, [*(c.path for c in contents), *gone]
+        )
+    judged = _arbitrate(contents, appearances, dates, set(gone), unreadable)
+    if judged.extra:
+        where = {f.name: f for f in listing.files}
+        again = [where[path] for path in sorted(judged.extra) if path in where]
+        extra = await asyncio.to_thread(_read_extra, again, max_bytes)
+        judged = judged.with_extra(
+            [_content(r, dates.new(r.path, r.content_hash, r.mtime_ns)) for r in extra]
+        )
+        survey.contents = sorted([*contents, *judged.added], key=lambda c: c.path)
+    stored: dict[str, Paper] = {}
+    if ids := judged.stored_ids():
+        stored = {s.paper.key: s.paper for s in (await store.get_papers(ids)).values()}
+    if conflicts := judged.conflicts(dates, stored):  # (files were read: no folder line)
+        survey.diagnostics = _by_file([*survey.diagnostics, *conflicts])
+    return judged.keep
+
+
+async def _write(
+    db: Database,
+    store: PaperStore,
+    survey: _Survey,
+    keep: set[str],
+    version: int,
+    progress: ProgressFn | None,
+    alert_hook: AlertHook | None,
+) -> tuple[CatalogueChange, int, int]:
+    """The one transaction: write the digests, queue the alerts, bump the version (when
+    anything changed). Returns the change, the alerts queued and the catalogue version;
+    raises :class:`_Stale` when the catalogue is no longer at ``version``."""
+    now = utc_now()
+    async with db.transaction() as tx:
+        if await PaperStore.version_in(tx) != version:
+            raise _Stale
+        change = await store.write_digests(
+            tx, survey.contents, survey.gone, now=now, progress=progress, keep_text=keep
+        )
+        await PaperStore.restamp(tx, survey.restamps)
+        alerts = 0
+        if alert_hook is not None and change.added:
+            alerts = int(await alert_hook(tx, change.added))
+        if change.papers_changed or change.digests_changed:
+            version = await PaperStore.bump_version(tx, now)
+    return change, alerts, version
+
+
+def _result(
+    started: float, survey: _Survey, change: CatalogueChange, alerts: int, version: int
+) -> IngestResult:
+    report = _report(
+        started,
+        survey.outcomes,
+        survey.diagnostics,
+        added=[p.id for _, p in change.added],
+        updated=len(change.updated),
+        removed=[paper_id for _, paper_id in change.removed],
+        restored=len(change.restored),
+        total=change.total,
+        alerts=alerts,
+    )
+    changed = tuple(sorted([*change.added, *change.updated], key=lambda item: item[0]))
+    return IngestResult(
+        report=report,
+        changed=changed,
+        version=version,
+        removed=tuple(rowid for rowid, _ in change.removed),
+        restored=tuple(rowid for rowid, _ in change.restored),
     )
 
 
@@ -434,7 +512,7 @@ def _read_all(
     files: Sequence[_Found],
     known: dict[str, DigestStamp],
     force: bool,
-    notify: Progress,
+    notify: ProgressFn,
     max_bytes: int,
 ) -> list[_Read]:
     """Read, hash and (when changed) parse every file. Runs in a worker thread."""

@@ -282,3 +282,23 @@ async def test_a_catalogue_built_before_the_bounds_still_answers_and_a_reindex_c
         assert again.id == hit.paper.id and len(again.paper.abstract) <= LIMITS.abstract
     finally:
         await catalogue.close()
+
+
+async def test_a_typed_id_finds_the_same_paper_in_paper_and_its_autocomplete(
+    settings: Settings,
+) -> None:
+    """`/paper <id>` (the store's lookup) and its autocomplete read a typed id the same way:
+    case, Crockford's reading aids and hyphens forgiven."""
+    catalogue = await _opened(settings)
+    try:
+        for stored in (await catalogue.latest(0, 10)).papers:
+            pid = stored.id
+            reading = pid.upper().replace("0", "O").replace("1", "l")
+            for typed in (pid, f" {pid.upper()} ", f"{pid[:4]}-{pid[4:]}".upper(), reading):
+                found = await catalogue.paper(typed)
+                assert found is not None and found.matched_by == "id", typed
+                assert found.paper.id == pid, typed
+                suggested = await catalogue.suggest_papers(typed)
+                assert suggested and suggested[0].value == pid, typed
+    finally:
+        await catalogue.close()

@@ -22,6 +22,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from bot.cli.common import EXIT_BROKEN_PIPE, EXIT_USAGE
+
 COMMAND_MODULES = (
     "bot.cli.run",
     "bot.cli.reindex",
@@ -31,12 +33,6 @@ COMMAND_MODULES = (
     "bot.cli.bench",
     "bot.cli.ops",
 )
-
-EXIT_OK = 0
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_NOT_APPLIED = 3
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 def package_version() -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import sys
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -30,12 +29,14 @@ from typing import Any, NoReturn, TextIO
 from tqdm import tqdm
 
 from bot.settings import Settings, SettingsError, check_index_dir
-from bot.store.db import Database, StoreError
+from bot.store.db import Database, DatabaseFailure, StoreError
 
+# The exit codes of every command (the one definition; bot.cli documents them).
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_NOT_APPLIED = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout closed by its reader
 
 PROG = "digest-bot"
 
@@ -118,15 +119,15 @@ def run_command(coro: Coroutine[Any, Any, int]) -> int:
     except SettingsError as exc:  # e.g. INDEX_DIR filled by someone else since the start
         print_error(f"configuration error: {exc}")
         return EXIT_USAGE
+    except DatabaseFailure as exc:  # e.g. disk full, database locked for too long
+        print_error(f"database error: {exc}")
+        return EXIT_NOT_APPLIED
     except StoreError as exc:
         print_error(str(exc))
         return EXIT_NOT_APPLIED
-    except sqlite3.Error as exc:  # e.g. disk full, database locked for too long
-        print_error(f"database error: {exc}")
-        return EXIT_NOT_APPLIED
 
 
-class Progress:
+class TerminalProgress:
     """Progress on a terminal: one tqdm bar per phase with counts, rate and ETA, e.g.
     ``writing papers: 40%|████      | 40,000/100,000 papers [00:04<00:06, 9.8k papers/s]``.
 

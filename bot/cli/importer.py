@@ -24,7 +24,7 @@ from bot.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
-    Progress,
+    TerminalProgress,
     print_error,
     run_command,
     settings_with_db,
@@ -113,7 +113,7 @@ async def _import(args: argparse.Namespace) -> int:
         raise CliError("--timeout and --max-bytes must be positive", EXIT_USAGE)
     names = args.exclude if args.exclude is not None else sorted(settings.feeds_exclude)
     digest_dir: Path = args.digests or settings.digest_dir
-    progress = Progress({"import": ("importing feeds", "feeds")})
+    progress = TerminalProgress({"import": ("importing feeds", "feeds")})
     try:
         report = await import_feeds(
             sources,

@@ -25,7 +25,7 @@ from bot.cli.common import (
     EXIT_NOT_APPLIED,
     EXIT_OK,
     CliError,
-    Progress,
+    TerminalProgress,
     print_error,
     run_command,
     settings_with_db,
@@ -95,7 +95,7 @@ async def reindex_folder(settings: Settings, *, force: bool = False) -> tuple[Re
     hook included), with progress on a terminal; leaves the search index built and saved.
     Returns the report and the catalogue version. Shared by ``reindex`` and ``import
     --reindex``."""
-    progress = Progress(PHASES)
+    progress = TerminalProgress(PHASES)
     try:
         try:
             catalogue = await Catalogue.open(settings, warm=False, progress=progress)

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
+from bot.cli.common import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE
 from bot.settings import Settings, SettingsError, check_index_dir
 
 if TYPE_CHECKING:

@@ -383,66 +383,74 @@ def match_targets(
     if docs is None:
         docs = prepare(new_papers)
     result: list[list[_Target]] = []
-    by_term = index._by_term
-    by_author = index._by_author
-    by_venues = index._by_venues
     venue_buckets: dict[tuple[str, ...], list[_Bucket]] = {}
     # doc venue -> {id(venue clause): holds}; the clause tuples live as long as the index.
     clause_cache: dict[tuple[str, ...], dict[int, bool]] = {}
     for doc in docs:
-        pos = doc.positions
-        hits: list[_Bucket] = []
-        # Every subscription sits in exactly one bucket, so no candidate comes twice.
-        for term in pos:
-            bucket = by_term.get(term)
-            if bucket is not None:
-                hits.append(bucket)
-        if by_author and doc.authors:
-            for word in frozenset().union(*doc.authors):
-                bucket = by_author.get(word)
-                if bucket is not None:
-                    hits.append(bucket)
-        if by_venues:
-            found = venue_buckets.get(doc.venue)
-            if found is None:
-                found = venue_buckets[doc.venue] = [
-                    bucket
-                    for venues, bucket in by_venues.items()
-                    if _venue_clause_holds(venues, doc.venue)
-                ]
-            hits.extend(found)
         venue_ok = clause_cache.setdefault(doc.venue, {})
         targets: list[_Target] = []
-        # (for/else instead of all()/any(): no generator per candidate on the hot path)
-        for bucket in hits:
+        for bucket in _candidate_buckets(index, doc, venue_buckets):
             targets.extend(bucket.certain)
-            for target, rest, excluded, phrases, authors, venues in bucket.terms:
-                for t in rest:
-                    if t not in pos:
-                        break
-                else:
-                    for t in excluded:
-                        if t in pos:
-                            break
-                    else:
-                        if phrases and not _phrases_hold(pos, phrases):
-                            continue
-                        if authors and not _authors_hold(authors, doc.authors):
-                            continue
-                        if venues:
-                            ok = venue_ok.get(id(venues))
-                            if ok is None:
-                                ok = venue_ok[id(venues)] = _venue_clause_holds(venues, doc.venue)
-                            if not ok:
-                                continue
-                        targets.append(target)
-            for sub, rest, venues in bucket.full:
-                missing = False
-                for t in rest:
-                    if t not in pos:
-                        missing = True
-                        break
-                if missing:
+            if bucket.terms:
+                _match_terms(bucket.terms, doc, venue_ok, targets)
+            if bucket.full:
+                _match_full(bucket.full, doc, venue_ok, targets)
+        result.append(targets)
+    return result
+
+
+def _candidate_buckets(
+    index: SubscriptionIndex,
+    doc: MatchDoc,
+    venue_buckets: dict[tuple[str, ...], list[_Bucket]],
+) -> list[_Bucket]:
+    """The buckets of the paper's terms, its authors' name words and the venue clauses its
+    venue satisfies (``venue_buckets`` caches the last by venue). Every subscription sits in
+    exactly one bucket, so no candidate comes twice."""
+    by_term = index._by_term
+    by_author = index._by_author
+    by_venues = index._by_venues
+    hits: list[_Bucket] = []
+    for term in doc.positions:
+        bucket = by_term.get(term)
+        if bucket is not None:
+            hits.append(bucket)
+    if by_author and doc.authors:
+        for word in frozenset().union(*doc.authors):
+            bucket = by_author.get(word)
+            if bucket is not None:
+                hits.append(bucket)
+    if by_venues:
+        found = venue_buckets.get(doc.venue)
+        if found is None:
+            found = venue_buckets[doc.venue] = [
+                bucket
+                for venues, bucket in by_venues.items()
+                if _venue_clause_holds(venues, doc.venue)
+            ]
+        hits.extend(found)
+    return hits
+
+
+def _match_terms(
+    entries: list[_TermsEntry], doc: MatchDoc, venue_ok: dict[int, bool], targets: list[_Target]
+) -> None:
+    """Append the target of every ``terms`` entry the paper satisfies: the predicate's
+    clauses in its order (``venue_ok`` caches venue clauses by identity for this venue)."""
+    pos = doc.positions
+    # (for/else instead of all()/any(): no generator per candidate on the hot path)
+    for target, rest, excluded, phrases, authors, venues in entries:
+        for t in rest:
+            if t not in pos:
+                break
+        else:
+            for t in excluded:
+                if t in pos:
+                    break
+            else:
+                if phrases and not _phrases_hold(pos, phrases):
+                    continue
+                if authors and not _authors_hold(authors, doc.authors):
                     continue
                 if venues:
                     ok = venue_ok.get(id(venues))
@@ -450,10 +458,31 @@ def match_targets(
                         ok = venue_ok[id(venues)] = _venue_clause_holds(venues, doc.venue)
                     if not ok:
                         continue
-                if matches(sub.query, doc):
-                    targets.append((sub.id, sub.channel_id, sub.guild_id))
-        result.append(targets)
-    return result
+                targets.append(target)
+
+
+def _match_full(
+    entries: list[_FullEntry], doc: MatchDoc, venue_ok: dict[int, bool], targets: list[_Target]
+) -> None:
+    """Append the target of every ``full`` entry the paper satisfies: two cheap necessary
+    checks (the other required words, the venue clause), then the predicate itself."""
+    pos = doc.positions
+    for sub, rest, venues in entries:
+        missing = False
+        for t in rest:
+            if t not in pos:
+                missing = True
+                break
+        if missing:
+            continue
+        if venues:
+            ok = venue_ok.get(id(venues))
+            if ok is None:
+                ok = venue_ok[id(venues)] = _venue_clause_holds(venues, doc.venue)
+            if not ok:
+                continue
+        if matches(sub.query, doc):
+            targets.append((sub.id, sub.channel_id, sub.guild_id))
 
 
 def match(

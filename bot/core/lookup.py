@@ -24,6 +24,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot.core.identity import normalise_paper_id
 from bot.core.index import Index
 from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
@@ -61,12 +62,9 @@ def clamp_choice(text: str) -> str:
     return text if len(text) <= CHOICE_MAX_LEN else text[: CHOICE_MAX_LEN - 1] + "…"
 
 
-_ID_FIXES = str.maketrans("oil", "011")
-
-
 def normalise_id(text: str) -> str:
     """A typed paper id in canonical form (Crockford: case-free, o->0, i/l->1)."""
-    return text.strip().lower().translate(_ID_FIXES)
+    return normalise_paper_id(text)
 
 
 # --------------------------------------------------------------------------------------------

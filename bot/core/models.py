@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+# A progress callback: ``progress(stage, done, total)``, e.g. ("parse", 120, 1000) while the
+# reindex reads files, ("write", 20000, 50000) while it writes papers.
+ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ ERROR_ROOM = 300  # characters of an error message kept in the outbox / pause re
 
 Clock = Callable[[], datetime]
 # The ingest's alert hook: called inside the ingest transaction with the papers the catalogue
-# has never seen (rowid, paper); returns how many alerts it queued (bot.ingest.AlertHook).
+# has never seen (rowid, paper); returns how many alerts it queued (bot.ingest takes one).
 AlertHook = Callable[[Transaction, Sequence[tuple[int, Paper]]], Awaitable[int]]
 # Batches at least this big (papers x subscriptions) are matched in a worker thread.
 _THREAD_WORK = 20_000

@@ -10,6 +10,10 @@ Every module that stores something goes through :class:`Database`:
   :meth:`Database.fetchone`; in WAL mode it reads the last committed state while a write is
   in progress;
 * both with ``foreign_keys=ON``, ``busy_timeout`` and ``synchronous=NORMAL``;
+* errors: what the store raises is a :class:`StoreError`. A statement SQLite fails (the
+  database locked past ``busy_timeout``, a full disk, a constraint, a damaged file) raises a
+  :class:`DatabaseFailure` carrying SQLite's message, so callers outside the store never
+  catch :mod:`sqlite3`'s exceptions;
 * migrations: ``bot/store/migrations/NNNN_name.sql`` (package data), applied in order, each in
   its own ``BEGIN IMMEDIATE`` transaction that also sets ``PRAGMA user_version = NNNN``. A
   database whose ``user_version`` is newer than the newest migration is refused with a
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -52,6 +56,59 @@ _IN_TRANSACTION: contextvars.ContextVar[Database | None] = contextvars.ContextVa
 
 class StoreError(Exception):
     """The database cannot be used as asked; the message says why and what to do."""
+
+
+class DatabaseFailure(StoreError):
+    """SQLite failed a statement: the database stayed locked past the busy timeout, the disk
+    is full, a constraint was violated, the file is damaged, ... The message is SQLite's.
+
+    Raised by :class:`Database` and :class:`Transaction` in place of the :mod:`sqlite3`
+    exception. Each one is also an instance of the :mod:`sqlite3` class it replaces (a
+    failed constraint is a ``sqlite3.IntegrityError`` too), so code inside the store that
+    tells SQLite's errors apart keeps doing so; code outside catches this class.
+    """
+
+
+_FAILURES: dict[type[sqlite3.Error], type[DatabaseFailure]] = {}
+
+
+def database_failure(exc: sqlite3.Error) -> DatabaseFailure:
+    """``exc`` as a :class:`DatabaseFailure` (same message, same SQLite error code)."""
+    if isinstance(exc, DatabaseFailure):
+        return exc
+    kind = type(exc)
+    failure_type = _FAILURES.get(kind)
+    if failure_type is None:
+        made = type(f"Store{kind.__name__}", (DatabaseFailure, kind), {"__module__": __name__})
+        failure_type = _FAILURES[kind] = cast(type[DatabaseFailure], made)
+    failure = failure_type(*exc.args)
+    for name in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(exc, name):
+            setattr(failure, name, getattr(exc, name))
+    return failure
+
+
+class _SQLiteFailures:
+    """``with _AS_STORE_ERRORS:`` -- a :mod:`sqlite3` error raised in the block leaves it as
+    a :class:`DatabaseFailure` (a class, not ``contextlib.contextmanager``: this wraps every
+    statement, and costs nothing when nothing fails)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, DatabaseFailure):
+            raise database_failure(exc) from exc
+
+
+_AS_STORE_ERRORS = _SQLiteFailures()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +200,27 @@ class Transaction:
 
     async def execute(self, sql: str, params: Params = ()) -> Executed:
         conn = self._check()
-        async with conn.execute(sql, params) as cursor:
-            return Executed(cursor.rowcount, cursor.lastrowid)
+        with _AS_STORE_ERRORS:
+            async with conn.execute(sql, params) as cursor:
+                return Executed(cursor.rowcount, cursor.lastrowid)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement for every row; returns the total row count."""
         conn = self._check()
-        async with conn.executemany(sql, rows) as cursor:
-            return cursor.rowcount
+        with _AS_STORE_ERRORS:
+            async with conn.executemany(sql, rows) as cursor:
+                return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         conn = self._check()
-        return list(await conn.execute_fetchall(sql, params))
+        with _AS_STORE_ERRORS:
+            return list(await conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         conn = self._check()
-        async with conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        with _AS_STORE_ERRORS:
+            async with conn.execute(sql, params) as cursor:
+                return await cursor.fetchone()
 
     async def fetchvalue(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None when there is no row."""
@@ -263,10 +324,11 @@ class Database:
             return
         self._closed = True
         async with self._lock:
-            try:
-                await self._reader.close()
-            finally:
-                await self._writer.close()
+            with _AS_STORE_ERRORS:
+                try:
+                    await self._reader.close()
+                finally:
+                    await self._writer.close()
 
     @property
     def closed(self) -> bool:
@@ -296,10 +358,12 @@ class Database:
             token = _IN_TRANSACTION.set(self)
             tx = Transaction(self._writer)
             try:
-                await _run(self._writer, "BEGIN IMMEDIATE")
+                with _AS_STORE_ERRORS:
+                    await _run(self._writer, "BEGIN IMMEDIATE")
                 yield tx
                 tx._open = False
-                await _run(self._writer, "COMMIT")
+                with _AS_STORE_ERRORS:
+                    await _run(self._writer, "COMMIT")
             except BaseException:
                 tx._open = False
                 # Shielded: a cancelled task must still leave the writer clean. The ROLLBACK is
@@ -316,18 +380,20 @@ class Database:
             await _run(self._writer, "ROLLBACK")
         except sqlite3.OperationalError as exc:
             if "no transaction is active" not in str(exc):
-                raise
+                raise database_failure(exc) from exc
 
     # -- reading ---------------------------------------------------------------------------
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         self._check_open()
-        return list(await self._reader.execute_fetchall(sql, params))
+        with _AS_STORE_ERRORS:
+            return list(await self._reader.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         self._check_open()
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        with _AS_STORE_ERRORS:
+            async with self._reader.execute(sql, params) as cursor:
+                return await cursor.fetchone()
 
     async def fetchvalue(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None when there is no row."""
@@ -337,10 +403,11 @@ class Database:
     async def fetchrows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         """Like :meth:`fetchall` but plain tuples: about twice as fast for bulk reads."""
         self._check_open()
-        async with self._reader.execute(sql, params) as cursor:
-            cursor.row_factory = None
-            rows: Iterable[Any] = await cursor.fetchall()  # tuples: no row factory
-            return list(rows)
+        with _AS_STORE_ERRORS:
+            async with self._reader.execute(sql, params) as cursor:
+                cursor.row_factory = None
+                rows: Iterable[Any] = await cursor.fetchall()  # tuples: no row factory
+                return list(rows)
 
     # -- maintenance -----------------------------------------------------------------------
 

@@ -211,8 +211,17 @@ def _integrity(conn: sqlite3.Connection, quick: bool = False) -> str:
 def _open_read_only(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise StoreError(f"no database at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {exc}") from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot open the database {path}: {exc}") from None
     return conn
 
 

@@ -17,13 +17,14 @@ import asyncio
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from bot.core import identifiers
 from bot.core.digests import date_from_name, digest_date
+from bot.core.identity import normalise_paper_id as normalise_paper_id
 from bot.core.models import (
     NO_IDENTIFIERS,
     Author,
@@ -33,6 +34,7 @@ from bot.core.models import (
     DigestInfo,
     Identifiers,
     Paper,
+    ProgressFn,
     StoredPaper,
 )
 from bot.core.parser import ID_LENGTH, short_id
@@ -48,9 +50,6 @@ _IN_CHUNK = 500
 _WRITE_CHUNK = 20_000
 _KEYS_CHUNK = 50_000  # paper keys per json_each(?) list (one bound parameter)
 
-# Crockford base32 reading aids: o -> 0, i / l -> 1 (ids never contain o, i, l or u).
-_ID_READING = str.maketrans({"o": "0", "i": "1", "l": "1"})
-
 _PAPER_COLUMNS = (
     "p.rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line, "
     "p.first_seen, p.removed, p.url, p.arxiv_id, p.doi, p.pdf_url"
@@ -65,18 +64,12 @@ _AUTHORS_SQL = (
 _AUTHORS_ORDER = "ORDER BY pa.paper, pa.position"
 _INTERN_LIMIT = 200_000  # authors shared across the batches of one iter_papers
 
-Progress = Callable[[str, int, int], None]
 _T = TypeVar("_T")
 
 
 def utc_now() -> str:
     """The stored form of "now": ISO-8601 UTC with microseconds and ``Z`` (sorts as text)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalise_paper_id(paper_id: str) -> str:
-    """How a typed id is looked up: trimmed, lower-case, Crockford reading aids applied."""
-    return paper_id.strip().lower().replace("-", "").translate(_ID_READING)
 
 
 def entry_hash(paper: Paper) -> str:
@@ -279,7 +272,8 @@ class PaperStore:
                 return
 
     async def get_paper(self, paper_id: str) -> StoredPaper | None:
-        """The paper with this id (case and Crockford reading aids forgiven), or None."""
+        """The paper with this id (read by :func:`~bot.core.identity.normalise_paper_id`), or
+        None."""
         found = await self.get_papers([paper_id])
         return next(iter(found.values()), None)
 
@@ -595,7 +589,7 @@ class PaperStore:
         gone: Sequence[str],
         *,
         now: str,
-        progress: Progress | None = None,
+        progress: ProgressFn | None = None,
         keep_text: Collection[str] = frozenset(),
     ) -> CatalogueChange:
         """Write the new content of ``contents`` and mark the digests ``gone`` as gone.
@@ -610,203 +604,27 @@ class PaperStore:
         """
         plan = await asyncio.to_thread(_plan, contents)
         await _reset_temp_tables(tx)
-
         # 1. Digest rows.
-        stored = {
-            str(r["path"]): r
-            for r in await tx.fetchall(
-                "SELECT id, path, content_hash, heading, present FROM digests"
-            )
-        }
-        digests_changed = bool(gone)
-        for content in contents:
-            old = stored.get(content.path)
-            if (
-                old is None
-                or not old["present"]
-                or old["content_hash"] != content.content_hash
-                or old["heading"] != content.heading
-            ):
-                digests_changed = True
-        await tx.executemany(
-            "INSERT INTO digests (path, content_hash, size, mtime_ns, heading, indexed_at, "
-            "paper_count, present, content_mtime_ns, date) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
-            "ON CONFLICT (path) DO UPDATE SET "
-            "indexed_at = CASE WHEN digests.content_hash <> excluded.content_hash "
-            "  OR digests.present = 0 THEN excluded.indexed_at ELSE digests.indexed_at END, "
-            "content_mtime_ns = CASE WHEN digests.content_hash <> excluded.content_hash "
-            "  OR digests.present = 0 THEN excluded.content_mtime_ns "
-            "  ELSE digests.content_mtime_ns END, "
-            "content_hash = excluded.content_hash, size = excluded.size, "
-            "mtime_ns = excluded.mtime_ns, heading = excluded.heading, "
-            "paper_count = excluded.paper_count, present = 1, date = excluded.date",
-            [
-                (
-                    c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers),
-                    c.mtime_ns, _content_date(c),
-                )
-                for c in contents
-            ],
-        )
-        await tx.executemany(
-            "UPDATE digests SET present = 0 WHERE path = ?", [(path,) for path in gone]
-        )
-        digest_ids = {
-            str(r["path"]): int(r["id"]) for r in await tx.fetchall("SELECT id, path FROM digests")
-        }
-        touched = [(digest_ids[c.path],) for c in contents] + [(digest_ids[p],) for p in gone]
-        # Papers that were in a touched digest may end up in none: candidates for removal.
-        await tx.executemany(
-            "INSERT OR IGNORE INTO temp.ingest_affected (paper) "
-            "SELECT paper FROM paper_digests WHERE digest = ? AND present = 1",
-            touched,
-        )
-
-        # 2. Which papers exist already.
-        await tx.executemany(
-            "INSERT INTO temp.ingest_keys (key) VALUES (?)", ((k,) for k in plan.order)
-        )
-        existing: _Existing = {
-            str(r[1]): _existing_row(r)
-            for r in await tx.fetchall(
-                f"SELECT {_EXISTING_COLUMNS} FROM temp.ingest_keys k JOIN papers p ON p.key = k.key"
-            )
-        }
-        # 2b. New keys that are a known paper by arXiv id or DOI (a retitled paper).
-        by_identifier = await _stored_by_identifier(tx, plan, existing)
-        alias = _aliases(plan, existing, by_identifier)
-        if alias:
-            plan = await asyncio.to_thread(_plan, contents, alias)
-            for key, row in by_identifier.values():
-                if key in plan.merged and key not in existing:
-                    existing[key] = _existing_row(row)
-
+        digest_ids, digests_changed = await _write_digest_rows(tx, contents, gone, now)
+        # 2. Which papers exist already (2b: new keys that are a known paper by arXiv id or DOI).
+        plan, existing = await _existing_papers(tx, plan, contents)
         # 3. Classify; number and name the newcomers.
-        new_keys = [k for k in plan.order if k not in existing]
-        ids = await _assign_ids(tx, new_keys)
-        base = int(
-            await tx.fetchvalue(
-                "SELECT max(coalesce((SELECT max(rowid) FROM papers), 0), "
-                "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'papers'), 0))"
-            )
-        )
-        rowid_of: dict[str, int] = {}
-        added: list[tuple[int, Paper]] = []
-        for offset, key in enumerate(new_keys, start=1):
-            paper = plan.merged[key][0]
-            if ids[key] != paper.id:
-                paper = replace(paper, id=ids[key])
-            rowid_of[key] = base + offset
-            added.append((base + offset, paper))
-        updated: list[tuple[int, Paper]] = []
-        restored: list[tuple[int, str]] = []
-        moved: list[tuple[int, int]] = []  # (line, rowid): same text, new line
-        gained_ids: list[tuple[str | None, str | None, str | None, str | None, int]] = []
-        for key, (rowid, stored_id, stored_hash, was_removed, line, had) in existing.items():
-            rowid_of[key] = rowid
-            if was_removed:
-                restored.append((rowid, stored_id))
-            if key in keep_text:  # the text stays; identifiers found now are still gained
-                gained = identifiers.merge(had, plan.merged[key][0].identifiers)
-                if gained != had:
-                    gained_ids.append((*_id_columns(gained), rowid))
-                continue
-            paper, digest = plan.merged[key]
-            if paper.id != stored_id:
-                paper = replace(paper, id=stored_id)
-            known = identifiers.merge(had, paper.identifiers)
-            if known is not paper.identifiers:
-                paper = replace(paper, identifiers=known)
-            if digest != stored_hash or known != had:
-                updated.append((rowid, paper))
-            elif paper.line != line:
-                moved.append((paper.line, rowid))
-
+        sorted_out = await _classify(tx, plan, existing, keep_text)
         # 4. Papers.
-        total_writes = len(added) + len(updated)
-        # generators: rows are built chunk by chunk, never all at once (1M papers)
-        insert_rows = (
-            (rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line,
-             plan.merged[p.key][1], now, now, *_id_columns(p.identifiers))
-            for rowid, p in added
-        )  # fmt: skip
-        update_rows = (
-            (p.title, p.authors_raw, p.venue, p.abstract, p.line, plan.merged[p.key][1], now,
-             *_id_columns(p.identifiers), rowid)
-            for rowid, p in updated
-        )  # fmt: skip
-        done = await _write_chunks(
-            tx,
-            "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
-            "entry_hash, first_seen, updated_at, url, arxiv_id, doi, pdf_url, removed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            insert_rows,
-            progress,
-            0,
-            total_writes,
-        )
-        await _write_chunks(
-            tx,
-            "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
-            "line = ?, entry_hash = ?, updated_at = ?, url = ?, arxiv_id = ?, doi = ?, "
-            "pdf_url = ? WHERE rowid = ?",
-            update_rows,
-            progress,
-            done,
-            total_writes,
-        )
-        await tx.executemany("UPDATE papers SET line = ? WHERE rowid = ?", moved)
-        await tx.executemany(
-            "UPDATE papers SET url = ?, arxiv_id = ?, doi = ?, pdf_url = ? WHERE rowid = ?",
-            gained_ids,
-        )
-        await tx.executemany(
-            "UPDATE papers SET removed = 0, updated_at = ? WHERE rowid = ?",
-            [(now, rowid) for rowid, _ in restored],
-        )
-
+        await _write_papers(tx, plan, sorted_out, now, progress)
         # 5. Authors: the lists of added and updated papers; counts of everyone touched.
-        await self._write_authors(tx, added, updated, restored)
-
+        await self._write_authors(tx, sorted_out.added, sorted_out.updated, sorted_out.restored)
         # 6. Digest membership.
-        await tx.executemany(
-            "UPDATE paper_digests SET present = 0 WHERE digest = ? AND present = 1",
-            [(digest_ids[c.path],) for c in contents],
-        )
-        await tx.executemany(
-            "INSERT INTO paper_digests (paper, digest, line, present) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT (paper, digest) DO UPDATE SET line = excluded.line, present = 1",
-            sorted((rowid_of[key], digest_ids[path], line) for key, path, line in plan.memberships),
-        )
-
+        await _write_memberships(tx, contents, plan, digest_ids, sorted_out.rowid_of)
         # 7. Papers left in no present digest.
-        removed_rows = await tx.fetchall(
-            "UPDATE papers SET removed = 1, updated_at = ? "
-            "WHERE rowid IN (SELECT paper FROM temp.ingest_affected) AND removed = 0 "
-            "AND NOT EXISTS (SELECT 1 FROM paper_digests pd JOIN digests d ON d.id = pd.digest "
-            "  WHERE pd.paper = papers.rowid AND pd.present = 1 AND d.present = 1) "
-            "RETURNING rowid, id",
-            (now,),
-        )
-        removed = sorted((int(r[0]), str(r[1])) for r in removed_rows)
-        await tx.executemany(
-            "INSERT OR IGNORE INTO temp.ingest_authors (author) "
-            "SELECT author FROM paper_authors WHERE paper = ?",
-            [(rowid,) for rowid, _ in removed],
-        )
-        await tx.execute(
-            "UPDATE authors SET paper_count = (SELECT count(DISTINCT pa.paper) "
-            "  FROM paper_authors pa JOIN papers p ON p.rowid = pa.paper "
-            "  WHERE pa.author = authors.id AND p.removed = 0) "
-            "WHERE id IN (SELECT author FROM temp.ingest_authors)"
-        )
+        removed = await _mark_removed(tx, now)
         total = int(await tx.fetchvalue("SELECT count(*) FROM papers WHERE removed = 0"))
         await _reset_temp_tables(tx)
         return CatalogueChange(
-            added=tuple(added),
-            updated=tuple(sorted(updated, key=lambda item: item[0])),
+            added=tuple(sorted_out.added),
+            updated=tuple(sorted(sorted_out.updated, key=lambda item: item[0])),
             removed=tuple(removed),
-            restored=tuple(sorted(restored)),
+            restored=tuple(sorted(sorted_out.restored)),
             digests_changed=digests_changed,
             total=total,
         )
@@ -924,6 +742,238 @@ async def set_meta(tx: Transaction, key: str, value: str) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+# -- the steps of PaperStore.write_digests -----------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Classified:
+    """The papers of a write, sorted out against the catalogue (step 3)."""
+
+    rowid_of: dict[str, int]  # every key of the plan -> its rowid (new ones numbered)
+    added: list[tuple[int, Paper]]  # with the ids assigned
+    updated: list[tuple[int, Paper]]  # with the stored ids
+    restored: list[tuple[int, str]]  # (rowid, id) removed before
+    moved: list[tuple[int, int]]  # (line, rowid): same text, new line
+    gained_ids: list[tuple[str | None, str | None, str | None, str | None, int]]  # + rowid
+
+
+async def _write_digest_rows(
+    tx: Transaction, contents: Sequence[DigestContent], gone: Sequence[str], now: str
+) -> tuple[dict[str, int], bool]:
+    """Upsert the digests of ``contents``, mark ``gone`` gone, and note in
+    ``temp.ingest_affected`` the papers that were in any of them. Returns every digest's
+    id by path, and whether a digest appeared, went, came back or changed content."""
+    stored = {
+        str(r["path"]): r
+        for r in await tx.fetchall("SELECT id, path, content_hash, heading, present FROM digests")
+    }
+    digests_changed = bool(gone)
+    for content in contents:
+        old = stored.get(content.path)
+        if (
+            old is None
+            or not old["present"]
+            or old["content_hash"] != content.content_hash
+            or old["heading"] != content.heading
+        ):
+            digests_changed = True
+    await tx.executemany(
+        "INSERT INTO digests (path, content_hash, size, mtime_ns, heading, indexed_at, "
+        "paper_count, present, content_mtime_ns, date) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+        "ON CONFLICT (path) DO UPDATE SET "
+        "indexed_at = CASE WHEN digests.content_hash <> excluded.content_hash "
+        "  OR digests.present = 0 THEN excluded.indexed_at ELSE digests.indexed_at END, "
+        "content_mtime_ns = CASE WHEN digests.content_hash <> excluded.content_hash "
+        "  OR digests.present = 0 THEN excluded.content_mtime_ns "
+        "  ELSE digests.content_mtime_ns END, "
+        "content_hash = excluded.content_hash, size = excluded.size, "
+        "mtime_ns = excluded.mtime_ns, heading = excluded.heading, "
+        "paper_count = excluded.paper_count, present = 1, date = excluded.date",
+        [
+            (
+                c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers),
+                c.mtime_ns, _content_date(c),
+            )
+            for c in contents
+        ],
+    )  # fmt: skip
+    await tx.executemany(
+        "UPDATE digests SET present = 0 WHERE path = ?", [(path,) for path in gone]
+    )
+    digest_ids = {
+        str(r["path"]): int(r["id"]) for r in await tx.fetchall("SELECT id, path FROM digests")
+    }
+    touched = [(digest_ids[c.path],) for c in contents] + [(digest_ids[p],) for p in gone]
+    # Papers that were in a touched digest may end up in none: candidates for removal.
+    await tx.executemany(
+        "INSERT OR IGNORE INTO temp.ingest_affected (paper) "
+        "SELECT paper FROM paper_digests WHERE digest = ? AND present = 1",
+        touched,
+    )
+    return digest_ids, digests_changed
+
+
+async def _existing_papers(
+    tx: Transaction, plan: _Plan, contents: Sequence[DigestContent]
+) -> tuple[_Plan, _Existing]:
+    """The stored papers of the plan's keys. A new key that is a stored paper by arXiv id or
+    DOI (a retitled paper) is that paper: the plan is made again with it mapped onto the
+    stored key, and the stored paper counts as existing."""
+    await tx.executemany(
+        "INSERT INTO temp.ingest_keys (key) VALUES (?)", ((k,) for k in plan.order)
+    )
+    existing: _Existing = {
+        str(r[1]): _existing_row(r)
+        for r in await tx.fetchall(
+            f"SELECT {_EXISTING_COLUMNS} FROM temp.ingest_keys k JOIN papers p ON p.key = k.key"
+        )
+    }
+    by_identifier = await _stored_by_identifier(tx, plan, existing)
+    alias = _aliases(plan, existing, by_identifier)
+    if alias:
+        plan = await asyncio.to_thread(_plan, contents, alias)
+        for key, row in by_identifier.values():
+            if key in plan.merged and key not in existing:
+                existing[key] = _existing_row(row)
+    return plan, existing
+
+
+async def _classify(
+    tx: Transaction, plan: _Plan, existing: _Existing, keep_text: Collection[str]
+) -> _Classified:
+    """Number and name the new papers; sort the stored ones into updated (text or
+    identifiers changed), moved (only the line changed), restored (removed before) and, for
+    a key in ``keep_text``, identifiers gained only."""
+    new_keys = [k for k in plan.order if k not in existing]
+    ids = await _assign_ids(tx, new_keys)
+    base = int(
+        await tx.fetchvalue(
+            "SELECT max(coalesce((SELECT max(rowid) FROM papers), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'papers'), 0))"
+        )
+    )
+    out = _Classified({}, [], [], [], [], [])
+    for offset, key in enumerate(new_keys, start=1):
+        paper = plan.merged[key][0]
+        if ids[key] != paper.id:
+            paper = replace(paper, id=ids[key])
+        out.rowid_of[key] = base + offset
+        out.added.append((base + offset, paper))
+    for key, (rowid, stored_id, stored_hash, was_removed, line, had) in existing.items():
+        out.rowid_of[key] = rowid
+        if was_removed:
+            out.restored.append((rowid, stored_id))
+        if key in keep_text:  # the text stays; identifiers found now are still gained
+            gained = identifiers.merge(had, plan.merged[key][0].identifiers)
+            if gained != had:
+                out.gained_ids.append((*_id_columns(gained), rowid))
+            continue
+        paper, digest = plan.merged[key]
+        if paper.id != stored_id:
+            paper = replace(paper, id=stored_id)
+        known = identifiers.merge(had, paper.identifiers)
+        if known is not paper.identifiers:
+            paper = replace(paper, identifiers=known)
+        if digest != stored_hash or known != had:
+            out.updated.append((rowid, paper))
+        elif paper.line != line:
+            out.moved.append((paper.line, rowid))
+    return out
+
+
+async def _write_papers(
+    tx: Transaction, plan: _Plan, papers: _Classified, now: str, progress: ProgressFn | None
+) -> None:
+    """Insert the added papers, rewrite the updated ones (reporting progress), then the lines
+    moved, the identifiers gained and the papers restored."""
+    total_writes = len(papers.added) + len(papers.updated)
+    # generators: rows are built chunk by chunk, never all at once (1M papers)
+    insert_rows = (
+        (rowid, p.id, p.key, p.title, p.authors_raw, p.venue, p.abstract, p.line,
+         plan.merged[p.key][1], now, now, *_id_columns(p.identifiers))
+        for rowid, p in papers.added
+    )  # fmt: skip
+    update_rows = (
+        (p.title, p.authors_raw, p.venue, p.abstract, p.line, plan.merged[p.key][1], now,
+         *_id_columns(p.identifiers), rowid)
+        for rowid, p in papers.updated
+    )  # fmt: skip
+    done = await _write_chunks(
+        tx,
+        "INSERT INTO papers (rowid, id, key, title, authors_raw, venue, abstract, line, "
+        "entry_hash, first_seen, updated_at, url, arxiv_id, doi, pdf_url, removed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        insert_rows,
+        progress,
+        0,
+        total_writes,
+    )
+    await _write_chunks(
+        tx,
+        "UPDATE papers SET title = ?, authors_raw = ?, venue = ?, abstract = ?, "
+        "line = ?, entry_hash = ?, updated_at = ?, url = ?, arxiv_id = ?, doi = ?, "
+        "pdf_url = ? WHERE rowid = ?",
+        update_rows,
+        progress,
+        done,
+        total_writes,
+    )
+    await tx.executemany("UPDATE papers SET line = ? WHERE rowid = ?", papers.moved)
+    await tx.executemany(
+        "UPDATE papers SET url = ?, arxiv_id = ?, doi = ?, pdf_url = ? WHERE rowid = ?",
+        papers.gained_ids,
+    )
+    await tx.executemany(
+        "UPDATE papers SET removed = 0, updated_at = ? WHERE rowid = ?",
+        [(now, rowid) for rowid, _ in papers.restored],
+    )
+
+
+async def _write_memberships(
+    tx: Transaction,
+    contents: Sequence[DigestContent],
+    plan: _Plan,
+    digest_ids: dict[str, int],
+    rowid_of: dict[str, int],
+) -> None:
+    """The papers of each written digest are exactly the ones it holds now."""
+    await tx.executemany(
+        "UPDATE paper_digests SET present = 0 WHERE digest = ? AND present = 1",
+        [(digest_ids[c.path],) for c in contents],
+    )
+    await tx.executemany(
+        "INSERT INTO paper_digests (paper, digest, line, present) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (paper, digest) DO UPDATE SET line = excluded.line, present = 1",
+        sorted((rowid_of[key], digest_ids[path], line) for key, path, line in plan.memberships),
+    )
+
+
+async def _mark_removed(tx: Transaction, now: str) -> list[tuple[int, str]]:
+    """Mark removed the affected papers left in no present digest and recount the authors
+    touched; returns ``(rowid, id)`` of the papers newly removed."""
+    removed_rows = await tx.fetchall(
+        "UPDATE papers SET removed = 1, updated_at = ? "
+        "WHERE rowid IN (SELECT paper FROM temp.ingest_affected) AND removed = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM paper_digests pd JOIN digests d ON d.id = pd.digest "
+        "  WHERE pd.paper = papers.rowid AND pd.present = 1 AND d.present = 1) "
+        "RETURNING rowid, id",
+        (now,),
+    )
+    removed = sorted((int(r[0]), str(r[1])) for r in removed_rows)
+    await tx.executemany(
+        "INSERT OR IGNORE INTO temp.ingest_authors (author) "
+        "SELECT author FROM paper_authors WHERE paper = ?",
+        [(rowid,) for rowid, _ in removed],
+    )
+    await tx.execute(
+        "UPDATE authors SET paper_count = (SELECT count(DISTINCT pa.paper) "
+        "  FROM paper_authors pa JOIN papers p ON p.rowid = pa.paper "
+        "  WHERE pa.author = authors.id AND p.removed = 0) "
+        "WHERE id IN (SELECT author FROM temp.ingest_authors)"
+    )
+    return removed
 
 
 async def _reset_temp_tables(tx: Transaction) -> None:
@@ -1095,7 +1145,7 @@ async def _write_chunks(
     tx: Transaction,
     sql: str,
     rows: Iterable[Params],
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressFn | None,
     done: int,
     total: int,
 ) -> int:

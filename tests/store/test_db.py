@@ -338,3 +338,38 @@ async def test_close_stops_threads_and_is_idempotent(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="closed"):
         async with db.transaction():
             pass
+
+
+# -- SQLite's failures reach callers as the store's errors -------------------------------------
+
+
+async def test_sqlite_failures_are_store_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement SQLite refuses (a constraint, a write on the reader, a database another
+    process keeps locked past the busy timeout) is a StoreError for the callers of the store,
+    who need not know sqlite3; the message is SQLite's."""
+    from bot.store import db as db_module
+    from bot.store.papers import PaperStore
+
+    with pytest.raises(StoreError, match="UNIQUE constraint failed"):
+        async with await Database.open(tmp_path / "a.db") as db, db.transaction() as tx:
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('a', '2')")
+    async with await Database.open(tmp_path / "a.db") as db:
+        with pytest.raises(StoreError, match="readonly"):
+            await db.fetchall("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "locked.db"
+    async with await Database.open(path) as db:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            with pytest.raises(StoreError, match="database is locked"):
+                await PaperStore(db).set_meta("probe", "1")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        await PaperStore(db).set_meta("probe", "1")  # the writer is usable again
+        assert await PaperStore(db).get_meta("probe") == "1"

@@ -111,3 +111,21 @@ def test_set_aside_keeps_the_wal_with_its_database_and_put_back_undoes_it(
         assert check.execute("SELECT x FROM t").fetchone() == (42,)
     check.close()
     assert set_aside(tmp_path / "none.db") is None
+
+
+def test_a_database_sqlite_cannot_open_is_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is there but SQLite cannot open it (as root every file opens, so SQLite's
+    refusal is played): the caller gets a StoreError, not sqlite3's exception."""
+    database = tmp_path / "digest.db"
+    database.write_bytes(b"")
+
+    def refuse(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    with pytest.raises(StoreError, match="unable to open database file"):
+        inspect_file(database)
+    with pytest.raises(StoreError, match="unable to open database file"):
+        snapshot_copy(database, tmp_path / "copy.db")
