@@ -5,7 +5,8 @@
 * ``setup_hook`` (after login, before the gateway connects): points discord.py at
   ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``, opens the catalogue, registers the
   persistent component router, loads the cogs in :data:`EXTENSIONS`, ingests the digest
-  folder when the catalogue is empty (so a fresh install answers at once) and syncs the
+  folder when the catalogue is empty (so a fresh install answers at once; through
+  :attr:`DigestBot.reindexer`, so with the alert hook like every reindex) and syncs the
   command tree if it changed.
 * Command sync happens only when the tree's JSON hash differs from the one stored in the
   database for this application and scope, or on ``digest-bot sync`` -- never in
@@ -30,16 +31,17 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue import Catalogue
+from bot.core.models import ReindexReport
 from bot.discord_endpoints import configure_gateway
 from bot.health import CatalogueFacts, GatewayState, HealthServer, finite
-from bot.ingest import AlertHook
+from bot.ingest import Progress
 from bot.metrics import DeliveryTotals, Metrics, Outcome
 from bot.replies import ResponseTooLate, reply_ephemeral, start_clock
 from bot.settings import Settings
@@ -77,6 +79,16 @@ class ExpiredError(Exception):
 
 class UserFacingError(Exception):
     """An error whose message is meant for the user (shown ephemerally, as is)."""
+
+
+class Reindexer(Protocol):
+    """The bot's one way to reindex (:class:`bot.cogs.alerts.Alerts`): the ``FEEDS`` import
+    (unless ``feeds`` is false), the catalogue's reindex with the alert hook, then a kick to
+    the delivery worker."""
+
+    async def reindex(
+        self, *, progress: Progress | None = None, feeds: bool = True
+    ) -> ReindexReport: ...
 
 
 def slow_down(retry_after: float) -> str:
@@ -236,7 +248,7 @@ class DigestBot(commands.Bot):
         self.mode: Mode = mode
         # Set by the cog that queues alerts (bot.cogs.alerts) in its cog_load, so that the
         # first ingest of an empty catalogue queues alerts like any other reindex.
-        self.alert_hook: AlertHook | None = None
+        self.reindexer: Reindexer | None = None
         self._catalogue: Catalogue | None = None
         self._actions: dict[str, ActionHandler] = {}
         self.cooldown = MemberCooldown(settings.cooldown_commands, settings.cooldown_seconds)
@@ -299,7 +311,10 @@ class DigestBot(commands.Bot):
             return
         log.info("catalogue is empty: indexing %s", self.settings.digest_dir)
         started = time.perf_counter()
-        report = await catalogue.reindex(alert_hook=self.alert_hook)
+        if self.reindexer is not None:  # the alert hook, then the delivery worker kicked
+            report = await self.reindexer.reindex(feeds=False)
+        else:
+            report = await catalogue.reindex()
         if not report.applied:
             log.warning(
                 "could not index %s: %s",
@@ -308,11 +323,12 @@ class DigestBot(commands.Bot):
             )
             return
         log.info(
-            "indexed %d papers from %d files in %.2f s (%d diagnostics)",
+            "indexed %d papers from %d files in %.2f s (%d diagnostics, %d alerts queued)",
             report.total,
             len(report.files),
             time.perf_counter() - started,
             len(report.diagnostics),
+            report.alerts_queued,
         )
 
     async def close(self) -> None:

@@ -122,6 +122,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
     # ------------------------------------------------------------------ life cycle
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(SubscribeButton)
+        self.bot.reindexer = self  # the first-start ingest goes through reindex() too
         self.worker.start()
         settings = self.bot.settings
         if settings.watch_interval_s > 0:
@@ -135,6 +136,8 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.watch.cancel()
         self.periodic.cancel()
         self.bot.remove_dynamic_items(SubscribeButton)
+        if self.bot.reindexer is self:
+            self.bot.reindexer = None
         await self.worker.stop()
 
     async def _load_papers(self, ids: Sequence[str]) -> Mapping[str, Paper]:
@@ -146,14 +149,17 @@ class Alerts(commands.Cog, name=ALERTS_COG):
     def reindexing(self) -> bool:
         return self._reindex_lock.locked()
 
-    async def reindex(self, *, progress: Progress | None = None) -> ReindexReport:
-        """Import FEEDS, reindex the digest folder with the alert hook; then deliver what it
-        queued. The report also tells what the feed import did."""
+    async def reindex(
+        self, *, progress: Progress | None = None, feeds: bool = True
+    ) -> ReindexReport:
+        """Import FEEDS (unless ``feeds`` is false: the first-start ingest), reindex the
+        digest folder with the alert hook; then deliver what it queued. The report also
+        tells what the feed import did."""
         async with self._reindex_lock:
-            feeds = await self._import_feeds(progress)
+            imported = await self._import_feeds(progress) if feeds else None
             report = await self.bot.catalogue.reindex(alert_hook=self.hook, progress=progress)
         self.worker.kick()
-        return report if feeds is None else with_feeds(report, feeds)
+        return report if imported is None else with_feeds(report, imported)
 
     async def _import_feeds(self, progress: Progress | None) -> ImportReport | None:
         """FEEDS into the digest folder (None when FEEDS is empty); a feed that fails is in
