@@ -11,7 +11,10 @@ button, the delivery worker and the jobs that feed it.
   min, 0 = off) reindexes the digest folder itself. Both catch, log and carry on.
 * :meth:`Alerts.reindex` is the one way the bot reindexes (``/reindex`` and ``periodic``):
   the ``FEEDS`` import into the digest folder, the catalogue's reindex with the alert hook,
-  then a kick to the worker.
+  then a kick to the worker. The first-start ingest of an empty catalogue goes through it
+  too (:attr:`bot.client.DigestBot.reindexer`, without the import).
+* "Subscribe this channel" under /search results is a button of kind ``sub``, registered
+  with the bot's one component router; its errors take the bot's one error path.
 """
 
 from __future__ import annotations
@@ -19,19 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import DigestBot, ExpiredError, UserFacingError
 from bot.core.models import Paper, ReindexReport
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
+from bot.errors import UserFacingError
 from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
 from bot.ingest import Progress
-from bot.replies import reply_ephemeral, run_within, send
+from bot.replies import run_within, send
 from bot.store.alerts import (
     AlertStore,
     SubscriptionError,
@@ -39,10 +42,9 @@ from bot.store.alerts import (
     make_alert_hook,
     query_key,
 )
-from bot.ui import actions
+from bot.ui.actions import Action, SubscribeAction
 from bot.ui.alerts import (
     ALERTS_COG,
-    SubscribeButton,
     SubscriptionLine,
     subscribe_embed,
     subscriptions_embed,
@@ -50,9 +52,12 @@ from bot.ui.alerts import (
 )
 from bot.ui.limits import CHOICE_NAME, clamp_nonempty
 
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[DigestBot]
+Interaction = discord.Interaction["DigestBot"]
 
 IDLE_POLL_S = 60.0  # the worker looks at the outbox at least this often
 AUTOCOMPLETE_LIMIT = 25
@@ -121,7 +126,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
 
     # ------------------------------------------------------------------ life cycle
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(SubscribeButton)
+        self.bot.register_action("sub", self._subscribe_button)
         self.bot.reindexer = self  # the first-start ingest goes through reindex() too
         self.worker.start()
         settings = self.bot.settings
@@ -135,7 +140,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
     async def cog_unload(self) -> None:
         self.watch.cancel()
         self.periodic.cancel()
-        self.bot.remove_dynamic_items(SubscribeButton)
+        self.bot.unregister_action("sub")
         if self.bot.reindexer is self:
             self.bot.reindexer = None
         await self.worker.stop()
@@ -292,29 +297,15 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         )
         await send(interaction, embeds=[embed])
 
-    async def subscribe_from_button(self, interaction: discord.Interaction[Any], ref: str
-                                    ) -> None:
-        """The "Subscribe this channel" button under /search results."""
-        inter = cast(Interaction, interaction)
-        try:
-            text = actions.inline_text(ref)
-            if text is None:
-                text = await self.bot.catalogue.store.get_meta(actions.ref_meta_key(ref))
-            if not text:
-                raise ExpiredError(ref)
-            channel_id = inter.channel_id
-            if channel_id is None:
-                raise UserFacingError("This button only works in a server channel.")
-            await self._subscribe(inter, text, channel_id)
-        except ExpiredError:
-            await reply_ephemeral(inter, "This result expired — run the command again.")
-        except UserFacingError as exc:
-            await reply_ephemeral(inter, str(exc))
-        except Exception:
-            log.exception("the subscribe button failed for user %s", inter.user.id)
-            await reply_ephemeral(
-                inter, "Something went wrong on my side; it has been logged. Try /subscribe."
-            )
+    async def _subscribe_button(self, interaction: Interaction, action: Action,
+                                values: list[str]) -> None:
+        """The "Subscribe this channel" button under /search results (kind ``sub``)."""
+        assert isinstance(action, SubscribeAction)
+        text = await self.bot.recall_ref(action.ref)
+        channel_id = interaction.channel_id
+        if channel_id is None:
+            raise UserFacingError("This button only works in a server channel.")
+        await self._subscribe(interaction, text, channel_id)
 
     # ------------------------------------------------------------------ /unsubscribe
     @app_commands.command(name="unsubscribe", description="Stop a topic subscription")

@@ -220,7 +220,7 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
                                                channel=alerts)
             results = await answer(search)
             custom_id = button(results, "Subscribe this channel")["custom_id"]
-            assert custom_id == "dsa:sub:=spectral"
+            assert custom_id == "ds:sub:=spectral"
             denied = await answer(await double.click(results, custom_id, user=member))
             assert is_ephemeral(denied) and "Manage Channels" in denied["content"], denied
             clicked = await answer(await double.click(results, custom_id, user=mod))
