@@ -181,7 +181,7 @@ class DigestBot(commands.Bot):
         # first ingest of an empty catalogue queues alerts like any other reindex.
         self.reindexer: Reindexer | None = None
         self._catalogue: Catalogue | None = None
-        self._actions: dict[str, ActionHandler] = {}
+        self._actions: dict[Kind, ActionHandler] = {}
         self.cooldown = MemberCooldown(settings.cooldown_commands, settings.cooldown_seconds)
         self.metrics = Metrics()
         self.gateway = GatewayState()
