@@ -5,19 +5,25 @@
 * ``setup_hook`` (after login, before the gateway connects): points discord.py at
   ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``, opens the catalogue, registers the
   persistent component router, loads the cogs in :data:`EXTENSIONS`, ingests the digest
-  folder when the catalogue is empty (so a fresh install answers at once) and syncs the
+  folder when the catalogue is empty (so a fresh install answers at once; through
+  :attr:`DigestBot.reindexer`, so with the alert hook like every reindex) and syncs the
   command tree if it changed.
 * Command sync happens only when the tree's JSON hash differs from the one stored in the
   database for this application and scope, or on ``digest-bot sync`` -- never in
   ``on_ready`` (which fires again on every reconnect).
 * Cogs reach the shared state as ``bot.catalogue``, ``bot.settings`` and
-  ``await bot.is_owner_id(user_id)``; buttons and selects are routed by kind with
-  :meth:`DigestBot.register_action`.
+  ``await bot.is_owner_id(user_id)``. One router for every button and select menu: one
+  ``DynamicItem`` class (:class:`bot.ui.views.ActionItem`) claims every custom_id of the one
+  grammar (:mod:`bot.ui.actions`), and :meth:`DigestBot.route_action` calls the handler a
+  cog registered for its kind with :meth:`DigestBot.register_action`.
 * One gate for every interaction, before any work: :meth:`DigestTree.interaction_check`
   for slash commands and autocomplete, :meth:`DigestBot.admit_component` for buttons and
   menus. It starts the interaction's 3-second clock (:func:`bot.replies.start_clock`) and
   applies the per-member cooldown (:class:`MemberCooldown`). The same gate starts the
-  interaction's metrics (:mod:`bot.metrics`); the error paths say how it ended.
+  interaction's metrics (:mod:`bot.metrics`).
+* One error path: :meth:`DigestBot.report_error`, for commands, autocomplete, buttons and
+  menus alike, where :func:`bot.errors.verdict` decides what the member sees (privately)
+  and what is logged.
 * With ``HEALTH_PORT`` set, ``/healthz`` and ``/metrics`` are served while the bot runs
   (:mod:`bot.health`).
 """
@@ -27,27 +33,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue import Catalogue
+from bot.core.models import ReindexReport
 from bot.discord_endpoints import configure_gateway
+from bot.errors import ExpiredError, verdict
 from bot.health import CatalogueFacts, GatewayState, HealthServer, finite
-from bot.ingest import AlertHook
-from bot.metrics import DeliveryTotals, Metrics, Outcome
-from bot.replies import ResponseTooLate, reply_ephemeral, start_clock
+from bot.ingest import Progress
+from bot.metrics import DeliveryTotals, Metrics
+from bot.replies import describe, reply_ephemeral, start_clock
 from bot.settings import Settings
 from bot.store.alerts import AlertStore
 from bot.store.ops import paused_subscriptions
 from bot.ui import actions
-from bot.ui.actions import Action
+from bot.ui.actions import Action, Kind, PageKind
 from bot.ui.views import ActionItem
 
 log = logging.getLogger(__name__)
@@ -62,28 +69,19 @@ EXTENSIONS: list[str] = [
     "bot.cogs.personal",
 ]
 
-SOMETHING_WENT_WRONG = (
-    "Something went wrong on my side while answering that. It has been logged; "
-    "please try again in a moment."
-)
-EXPIRED = "This result expired — run the command again."
-
 ActionHandler = Callable[
     ["discord.Interaction[DigestBot]", Action, list[str]], Awaitable[None]
 ]
 
 
-class ExpiredError(Exception):
-    """A button's or select's state can no longer be recovered; the user is told so."""
+class Reindexer(Protocol):
+    """The bot's one way to reindex (:class:`bot.cogs.alerts.Alerts`): the ``FEEDS`` import
+    (unless ``feeds`` is false), the catalogue's reindex with the alert hook, then a kick to
+    the delivery worker."""
 
-
-class UserFacingError(Exception):
-    """An error whose message is meant for the user (shown ephemerally, as is)."""
-
-
-def slow_down(retry_after: float) -> str:
-    """What a member on cooldown is told (privately)."""
-    return f"Slow down — try again in {max(1, math.ceil(retry_after))} s."
+    async def reindex(
+        self, *, progress: Progress | None = None, feeds: bool = True
+    ) -> ReindexReport: ...
 
 
 def _member_key(interaction: discord.Interaction[Any]) -> int:
@@ -153,62 +151,7 @@ class DigestTree(app_commands.CommandTree["DigestBot"]):
     async def on_error(
         self, interaction: discord.Interaction[DigestBot], error: app_commands.AppCommandError
     ) -> None:
-        self.client.metrics.outcome(interaction, error_outcome(error))
-        original = error.original if isinstance(error, app_commands.CommandInvokeError) else None
-        if isinstance(original, ResponseTooLate):
-            return  # logged once already; nothing can be sent any more
-        await reply_ephemeral(interaction, describe_command_error(interaction, error))
-
-
-def describe_command_error(
-    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-) -> str:
-    """What the user is told about ``error``; unexpected errors are logged with traceback."""
-    original: BaseException = error
-    if isinstance(error, app_commands.CommandInvokeError):
-        original = error.original
-    if isinstance(original, UserFacingError):
-        return str(original)
-    if isinstance(error, app_commands.CommandOnCooldown):
-        return slow_down(error.retry_after)
-    if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
-        return str(error)
-    if isinstance(error, app_commands.NoPrivateMessage):
-        return "That command only works in a server."
-    if isinstance(error, app_commands.CheckFailure):
-        return "You are not allowed to use that command here."
-    if isinstance(error, app_commands.TransformerError):
-        return f"I could not understand {error.value!r}: expected {error.type.name.lower()}."
-    if isinstance(error, app_commands.CommandNotFound):
-        return "I don't know that command any more; Discord will refresh the list shortly."
-    if isinstance(error, app_commands.CommandSignatureMismatch):
-        return "That command changed since Discord last saw it; try again in a minute."
-    command = interaction.command.qualified_name if interaction.command else "?"
-    log.error(
-        "command /%s failed for user %s", command, interaction.user.id, exc_info=original
-    )
-    return SOMETHING_WENT_WRONG
-
-
-def error_outcome(error: app_commands.AppCommandError) -> Outcome:
-    """How an interaction that ended in ``error`` counts in the metrics."""
-    original: BaseException = error
-    if isinstance(error, app_commands.CommandInvokeError):
-        original = error.original
-    if isinstance(original, ResponseTooLate):
-        return "late"
-    if isinstance(error, app_commands.CommandOnCooldown):
-        return "cooldown"
-    if isinstance(original, UserFacingError) or isinstance(
-        error,
-        app_commands.TransformerError
-        | app_commands.CommandNotFound
-        | app_commands.CommandSignatureMismatch,
-    ):
-        return "user_error"
-    if isinstance(error, app_commands.CheckFailure):
-        return "denied"
-    return "error"
+        await self.client.report_error(interaction, error)
 
 
 def tree_hash(payload: list[dict[str, Any]]) -> str:
@@ -238,9 +181,9 @@ class DigestBot(commands.Bot):
         self.mode: Mode = mode
         # Set by the cog that queues alerts (bot.cogs.alerts) in its cog_load, so that the
         # first ingest of an empty catalogue queues alerts like any other reindex.
-        self.alert_hook: AlertHook | None = None
+        self.reindexer: Reindexer | None = None
         self._catalogue: Catalogue | None = None
-        self._actions: dict[str, ActionHandler] = {}
+        self._actions: dict[Kind, ActionHandler] = {}
         self.cooldown = MemberCooldown(settings.cooldown_commands, settings.cooldown_seconds)
         self.metrics = Metrics()
         self.gateway = GatewayState()
@@ -268,12 +211,33 @@ class DigestBot(commands.Bot):
             return any(m.id == user_id and m.role in roles for m in app.team.members)
         return app.owner.id == user_id
 
-    def register_action(self, kind: str, handler: ActionHandler) -> None:
-        """Route components whose custom_id encodes ``kind`` (see :mod:`bot.ui.actions`)."""
+    def register_action(self, kind: Kind, handler: ActionHandler) -> None:
+        """Route the buttons and menus of ``kind`` (see :mod:`bot.ui.actions`) to ``handler``:
+        the one registry of every component the bot sends."""
         self._actions[kind] = handler
 
-    def unregister_action(self, kind: str) -> None:
+    def unregister_action(self, kind: Kind) -> None:
         self._actions.pop(kind, None)
+
+    async def remember_ref(self, kind: PageKind, per: int, text: str) -> str:
+        """The custom_id ref of ``text`` (:func:`bot.ui.actions.make_ref`); a long one is
+        kept in the database's ``meta`` table."""
+        ref, must_store = actions.make_ref(kind, per, text)
+        if must_store:
+            store = self.catalogue.store
+            key = actions.ref_meta_key(ref)
+            if await store.get_meta(key) != text:
+                await store.set_meta(key, text)
+        return ref
+
+    async def recall_ref(self, ref: str) -> str:
+        """The text of a custom_id ref; :class:`~bot.errors.ExpiredError` when it is gone."""
+        text = actions.inline_text(ref)
+        if text is None:
+            text = await self.catalogue.store.get_meta(actions.ref_meta_key(ref))
+        if not text:
+            raise ExpiredError(ref)
+        return text
 
     # ------------------------------------------------------------------ lifecycle
     async def setup_hook(self) -> None:
@@ -302,7 +266,10 @@ class DigestBot(commands.Bot):
         folder = self.settings.digest_dir
         log.info("catalogue is empty: indexing %s", folder)
         started = time.perf_counter()
-        report = await catalogue.reindex(alert_hook=self.alert_hook)
+        if self.reindexer is not None:  # the alert hook, then the delivery worker kicked
+            report = await self.reindexer.reindex(feeds=False)
+        else:
+            report = await catalogue.reindex()
         todo = (
             "so /search finds nothing. Put digest files (*.txt) in it, then run /reindex (the "
             "bot's owners) or `digest-bot reindex`"
@@ -324,11 +291,12 @@ class DigestBot(commands.Bot):
             )
             return
         log.info(
-            "indexed %d papers from %d files in %.2f s (%d diagnostics)",
+            "indexed %d papers from %d files in %.2f s (%d diagnostics, %d alerts queued)",
             report.total,
             len(report.files),
             time.perf_counter() - started,
             len(report.diagnostics),
+            report.alerts_queued,
         )
 
     async def close(self) -> None:
@@ -402,36 +370,33 @@ class DigestBot(commands.Bot):
         self.metrics.track(interaction)
         retry_after = self.cooldown.hit(interaction)
         if retry_after:
-            self.metrics.outcome(interaction, "cooldown")
-            await reply_ephemeral(interaction, slow_down(retry_after))
+            await self.report_error(
+                interaction, app_commands.CommandOnCooldown(self.cooldown.rule, retry_after)
+            )
             return False
         return True
 
     async def route_action(self, interaction: discord.Interaction[DigestBot], custom_id: str,
                            values: list[str]) -> None:
-        """Answer a button or select of ours; one place for expired state and failures."""
-        action = actions.parse(custom_id)
-        handler = None if action is None else self._actions.get(_action_kind(action))
-        if action is None or handler is None:
-            self.metrics.outcome(interaction, "expired")
-            await reply_ephemeral(interaction, EXPIRED)
-            return
+        """Answer a button or menu of ours: parse its custom_id (:mod:`bot.ui.actions`, old
+        ids included), call the handler registered for its kind; a custom_id that does not
+        parse, or whose kind has no handler, has expired. Failures take the one error path."""
         try:
+            action = actions.parse(custom_id)
+            handler = None if action is None else self._actions.get(action.kind)
+            if action is None or handler is None:
+                raise ExpiredError(custom_id)
             await handler(interaction, action, values)
-        except ExpiredError:
-            self.metrics.outcome(interaction, "expired")
-            await reply_ephemeral(interaction, EXPIRED)
-        except UserFacingError as exc:
-            self.metrics.outcome(interaction, "user_error")
-            await reply_ephemeral(interaction, str(exc))
-        except ResponseTooLate:
-            self.metrics.outcome(interaction, "late")
-            # logged once already; nothing can be sent any more
-        except Exception:
-            self.metrics.outcome(interaction, "error")
-            log.exception("component %r failed for user %s", custom_id, interaction.user.id)
-            await reply_ephemeral(interaction, SOMETHING_WENT_WRONG)
+        except Exception as exc:
+            await self.report_error(interaction, exc)
 
-
-def _action_kind(action: Action) -> str:
-    return actions.kind_of(action)
+    # ------------------------------------------------------------------ errors
+    async def report_error(self, interaction: discord.Interaction[Any],
+                           error: BaseException) -> None:
+        """The one error path of every interaction (the tree's :meth:`DigestTree.on_error`,
+        the component router, the component gate): :func:`bot.errors.verdict` decides what
+        the member sees (privately) and what is logged; the outcome is counted."""
+        found = verdict(error, what=describe(interaction), user_id=interaction.user.id)
+        self.metrics.outcome(interaction, found.outcome)
+        if found.text is not None:
+            await reply_ephemeral(interaction, found.text)

@@ -25,7 +25,6 @@ What is measured, and where it comes from:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from bot.core.models import ReindexReport
+from bot.ui import actions
 
 Outcome = Literal["ok", "cooldown", "denied", "user_error", "expired", "late", "error"]
 OUTCOMES: tuple[Outcome, ...] = (
@@ -48,21 +48,20 @@ OUTCOMES: tuple[Outcome, ...] = (
 INTERACTION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0)
 REINDEX_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 
-# Button and menu custom_ids (bot.ui.actions, bot.ui.alerts) -> what they do.
-_COMPONENTS = {
-    "ds:s": "page:search",
-    "ds:a": "page:author",
-    "ds:l": "page:latest",
-    "ds:o": "open",
-    "dsa:sub": "subscribe",
+# Button and menu kinds (bot.ui.actions, old custom_ids included) -> what they do.
+_COMPONENTS: dict[str, str] = {
+    "search": "page:search",
+    "author": "page:author",
+    "latest": "page:latest",
+    "open": "open",
+    "sub": "subscribe",
 }
-_COMPONENT_PREFIX = re.compile(r"^([a-z]{1,4}:[a-z]{1,4})(?::|$)")
 
 
 def component_label(custom_id: str) -> str:
     """A bounded label for a button or menu: what it does, never its state."""
-    match = _COMPONENT_PREFIX.match(custom_id)
-    return _COMPONENTS.get(match.group(1), "other") if match else "other"
+    kind = actions.kind_of(custom_id)
+    return _COMPONENTS.get(kind, "other") if kind is not None else "other"
 
 
 def interaction_labels(interaction: discord.Interaction[Any]) -> tuple[str, str]:

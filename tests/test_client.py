@@ -1,4 +1,4 @@
-"""The bot class: intents, mentions, the command tree and the one error handler."""
+"""The bot class: intents, mentions, the command tree and the one error path."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.client import (
-    EXTENSIONS,
-    SOMETHING_WENT_WRONG,
-    DigestBot,
-    MemberCooldown,
-    UserFacingError,
-    describe_command_error,
-    tree_hash,
-)
+from bot.client import EXTENSIONS, DigestBot, MemberCooldown, tree_hash
+from bot.errors import SOMETHING_WENT_WRONG, UserFacingError, verdict
 from bot.settings import Secret, Settings
 from tests.discord_double.limits import check_command_list
 
@@ -61,24 +54,25 @@ async def test_command_tree_is_valid_and_its_hash_stable() -> None:
     await other.close()
 
 
-def _interaction() -> discord.Interaction[Any]:
-    fake = SimpleNamespace(command=SimpleNamespace(qualified_name="search"),
-                           user=SimpleNamespace(id=5))
-    return cast(discord.Interaction[Any], fake)
+def describe_command_error(error: BaseException) -> str:
+    """What the member who ran /search is told of ``error`` (the one error path's verdict)."""
+    text = verdict(error, what="/search", user_id=5).text
+    assert text is not None
+    return text
 
 
 def test_user_facing_errors_are_shown_as_written() -> None:
     command = cast(Any, SimpleNamespace(qualified_name="search", name="search"))
     error = app_commands.CommandInvokeError(command, UserFacingError("Type a query."))
-    assert describe_command_error(_interaction(), error) == "Type a query."
+    assert describe_command_error(error) == "Type a query."
 
 
 def test_check_failures_and_cooldowns_are_explained() -> None:
     cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 4.2)
-    assert describe_command_error(_interaction(), cooldown) == "Slow down — try again in 5 s."
+    assert describe_command_error(cooldown) == "Slow down — try again in 5 s."
     soon = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 0.2)
-    assert "try again in 1 s" in describe_command_error(_interaction(), soon)
-    assert describe_command_error(_interaction(), app_commands.CheckFailure()) == (
+    assert "try again in 1 s" in describe_command_error(soon)
+    assert describe_command_error(app_commands.CheckFailure()) == (
         "You are not allowed to use that command here."
     )
 
@@ -86,8 +80,8 @@ def test_check_failures_and_cooldowns_are_explained() -> None:
 def test_unexpected_errors_are_logged_and_never_shown(caplog: pytest.LogCaptureFixture) -> None:
     command = cast(Any, SimpleNamespace(qualified_name="search", name="search"))
     error = app_commands.CommandInvokeError(command, ZeroDivisionError("secret detail"))
-    with caplog.at_level(logging.ERROR, logger="bot.client"):
-        text = describe_command_error(_interaction(), error)
+    with caplog.at_level(logging.ERROR, logger="bot.errors"):
+        text = describe_command_error(error)
     assert text == SOMETHING_WENT_WRONG
     assert "secret detail" not in text
     assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)

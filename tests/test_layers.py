@@ -7,6 +7,11 @@
 * The pure core (bot/core) imports neither discord, aiosqlite nor multiprocessing, and from
   the bot package only bot.core (so not bot.store, bot.ui, bot.cogs, bot.bench, ...).
 * bot.bench (benchmarks and synthetic data) is imported only by bot/cli/bench.py.
+* The Discord layer stays above the CLI and below the client: nothing under bot/cogs or
+  bot/ui imports bot.cli; bot/ui imports neither bot.client nor bot.cogs; bot/cogs imports
+  bot.client only to type the bot (under ``if TYPE_CHECKING:``), so errors come from
+  bot.errors and the client is never needed to raise one. bot/ui/reindex.py, the summary
+  the CLI prints too, imports no discord (the CLI does not load discord.py).
 
 ``ALLOWED`` lists the violations known today in files other engineers are changing at the
 same time; each is to be fixed there and its line removed here. A listed violation that is
@@ -184,6 +189,54 @@ def core_import_violations(modules: list[Module]) -> set[tuple[str, str]]:
     return found
 
 
+def runtime_imports(module: Module) -> list[tuple[int, str]]:
+    """Like :func:`imported_modules`, without the imports under ``if TYPE_CHECKING:``."""
+    skipped: set[int] = set()
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            skipped |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    kept = Module(module.name, module.path, ast.Module(
+        body=[n for n in ast.walk(module.tree)
+              if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in skipped],
+        type_ignores=[],
+    ))
+    return imported_modules(kept)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _out_of_place(m: Module, name: str) -> bool:
+    """Whether ``m`` (under bot/cogs or bot/ui) may not import ``name`` at all."""
+    if _within(name, "bot.cli"):
+        return True
+    if _within(m.name, "bot.ui") and (_within(name, "bot.client") or _within(name, "bot.cogs")):
+        return True
+    return m.name == "bot.ui.reindex" and name.partition(".")[0] == "discord"
+
+
+def discord_layer_violations(modules: list[Module]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for m in modules:
+        in_cogs = _within(m.name, "bot.cogs")
+        if not (in_cogs or _within(m.name, "bot.ui")):
+            continue
+        found |= {(m.rel, f"imports {name}") for _line, name in imported_modules(m)
+                  if _out_of_place(m, name)}
+        if in_cogs:
+            for _line, name in runtime_imports(m):
+                if _within(name, "bot.client"):
+                    found.add((m.rel, f"imports {name} outside TYPE_CHECKING"))
+    return found
+
+
 def bench_import_violations(modules: list[Module]) -> set[tuple[str, str]]:
     """bot.bench (benchmarks, synthetic data) is for ``digest-bot bench`` / ``generate`` only."""
     found: set[tuple[str, str]] = set()
@@ -220,6 +273,26 @@ def test_the_checker_sees_what_it_looks_for(tmp_path: Path) -> None:
     assert bench_import_violations([a, b]) == set()
     c = Module("bot.catalogue", BOT / "catalogue.py", ast.parse("from bot.bench import runner\n"))
     assert bench_import_violations([c]) == {("catalogue.py", "imports bot.bench")}
+    cog = Module("bot.cogs.x", BOT / "cogs" / "x.py", ast.parse(
+        "from typing import TYPE_CHECKING\nfrom bot.cli.reindex import render\n"
+        "if TYPE_CHECKING:\n    from bot.client import DigestBot\n"
+        "from bot.client import UserFacingError\n"
+    ))  # fmt: skip
+    typed_only = Module("bot.cogs.y", BOT / "cogs" / "y.py", ast.parse(
+        "import typing\nif typing.TYPE_CHECKING:\n    import bot.client\n"
+    ))  # fmt: skip
+    ui = Module("bot.ui.x", BOT / "ui" / "x.py", ast.parse(
+        "from bot.client import DigestBot\nfrom bot import cli\nfrom bot.cogs import search\n"
+    ))  # fmt: skip
+    summary = Module("bot.ui.reindex", BOT / "ui" / "reindex.py", ast.parse("import discord\n"))
+    assert discord_layer_violations([cog, typed_only, ui, summary, c]) == {
+        ("cogs/x.py", "imports bot.cli.reindex"),
+        ("cogs/x.py", "imports bot.client outside TYPE_CHECKING"),
+        ("ui/x.py", "imports bot.client"),
+        ("ui/x.py", "imports bot.cli"),
+        ("ui/x.py", "imports bot.cogs"),
+        ("ui/reindex.py", "imports discord"),
+    }
     layers = core_import_violations([a, b])
     assert {msg for _, msg in layers} == {
         "core imports multiprocessing",
@@ -247,3 +320,8 @@ def test_the_core_is_pure() -> None:
 def test_only_the_bench_command_imports_the_bench() -> None:
     found = bench_import_violations(load_modules())
     assert not found, "bot.bench imported by the bot:\n" + "\n".join(map(str, sorted(found)))
+
+
+def test_the_discord_layer_keeps_to_its_place() -> None:
+    found = discord_layer_violations(load_modules())
+    assert not found, "bot/cogs or bot/ui out of place:\n" + "\n".join(map(str, sorted(found)))

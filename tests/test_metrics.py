@@ -10,8 +10,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.client import UserFacingError, error_outcome
 from bot.core.models import ReindexReport
+from bot.errors import UserFacingError, classify
 from bot.metrics import Metrics, component_label
 from bot.replies import ResponseTooLate
 
@@ -42,7 +42,7 @@ def _value(metrics: Metrics, name: str, labels: dict[str, str]) -> float | None:
     ],
 )
 def test_error_outcomes(error: app_commands.AppCommandError, outcome: str) -> None:
-    assert error_outcome(error) == outcome
+    assert classify(error).outcome == outcome
 
 
 async def test_outcome_comes_from_the_handling_task() -> None:

@@ -4,8 +4,9 @@ Reindexing is global (every server sees the catalogue), so it is for the bot's o
 ``OWNER_IDS``, or the application's owner / team -- checked in code; anyone else gets an
 ephemeral refusal. The work runs through :meth:`bot.cogs.alerts.Alerts.reindex` (parsing in
 a thread, one transaction with the alert hook, the index swapped in one assignment), the
-reply shows progress while it runs, and the answer is the CLI's own summary plus the
-number of alerts queued. The delivery worker is kicked right after.
+reply shows progress while it runs, and the answer is the CLI's own summary
+(:func:`bot.ui.reindex.summary`) plus the number of alerts queued. The delivery worker is
+kicked right after.
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cli.reindex import PHASES, render
-from bot.client import DigestBot, UserFacingError
 from bot.core.models import ReindexReport
+from bot.errors import UserFacingError
 from bot.ingest import Progress as ProgressCallback
 from bot.ui.alerts import ALERTS_COG, reindex_message
 from bot.ui.format import plural
+from bot.ui.reindex import PHASES, summary
+
+if TYPE_CHECKING:
+    from bot.client import DigestBot
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[DigestBot]
+Interaction = discord.Interaction["DigestBot"]
 
 PROGRESS_EVERY_S = 2.0  # edit the reply at most this often while reindexing
 NOT_OWNER = (
@@ -115,9 +119,9 @@ class Admin(commands.Cog):
             plural(report.alerts_queued, "alert"),
         )
         head = "Reindex done." if report.applied else "Reindex not applied: nothing was changed."
-        summary = render(report, self.bot.settings.digest_dir)
+        text = summary(report, self.bot.settings.digest_dir)
         await self._edit(
-            interaction, reindex_message(summary, alerts_queued=report.alerts_queued, head=head)
+            interaction, reindex_message(text, alerts_queued=report.alerts_queued, head=head)
         )
 
     @staticmethod

@@ -11,7 +11,10 @@ button, the delivery worker and the jobs that feed it.
   min, 0 = off) reindexes the digest folder itself. Both catch, log and carry on.
 * :meth:`Alerts.reindex` is the one way the bot reindexes (``/reindex`` and ``periodic``):
   the ``FEEDS`` import into the digest folder, the catalogue's reindex with the alert hook,
-  then a kick to the worker.
+  then a kick to the worker. The first-start ingest of an empty catalogue goes through it
+  too (:attr:`bot.client.DigestBot.reindexer`, without the import).
+* "Subscribe this channel" under /search results is a button of kind ``sub``, registered
+  with the bot's one component router; its errors take the bot's one error path.
 """
 
 from __future__ import annotations
@@ -19,20 +22,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import DigestBot, ExpiredError, UserFacingError
 from bot.core.models import Paper, ReindexReport
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
+from bot.errors import UserFacingError
 from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
 from bot.ingest import Progress
 from bot.personal import personal_sender
-from bot.replies import reply_ephemeral, run_within, send
+from bot.replies import run_within, send
 from bot.store.alerts import (
     AlertStore,
     SubscriptionError,
@@ -41,10 +44,9 @@ from bot.store.alerts import (
     query_key,
 )
 from bot.store.personal import PersonalStore
-from bot.ui import actions
+from bot.ui.actions import Action, SubscribeAction
 from bot.ui.alerts import (
     ALERTS_COG,
-    SubscribeButton,
     SubscriptionLine,
     subscribe_embed,
     subscriptions_embed,
@@ -52,9 +54,12 @@ from bot.ui.alerts import (
 )
 from bot.ui.limits import CHOICE_NAME, clamp_nonempty
 
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[DigestBot]
+Interaction = discord.Interaction["DigestBot"]
 
 IDLE_POLL_S = 60.0  # the worker looks at the outbox at least this often
 # On shutdown, an alert being posted gets this long to be confirmed (and recorded); then it
@@ -127,7 +132,8 @@ class Alerts(commands.Cog, name=ALERTS_COG):
 
     # ------------------------------------------------------------------ life cycle
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(SubscribeButton)
+        self.bot.register_action("sub", self._subscribe_button)
+        self.bot.reindexer = self  # the first-start ingest goes through reindex() too
         self.worker.start()
         settings = self.bot.settings
         if settings.watch_interval_s > 0:
@@ -140,7 +146,9 @@ class Alerts(commands.Cog, name=ALERTS_COG):
     async def cog_unload(self) -> None:
         self.watch.cancel()
         self.periodic.cancel()
-        self.bot.remove_dynamic_items(SubscribeButton)
+        self.bot.unregister_action("sub")
+        if self.bot.reindexer is self:
+            self.bot.reindexer = None
         await self.worker.stop(timeout=STOP_GRACE_S)
 
     async def _load_papers(self, ids: Sequence[str]) -> Mapping[str, Paper]:
@@ -152,14 +160,17 @@ class Alerts(commands.Cog, name=ALERTS_COG):
     def reindexing(self) -> bool:
         return self._reindex_lock.locked()
 
-    async def reindex(self, *, progress: Progress | None = None) -> ReindexReport:
-        """Import FEEDS, reindex the digest folder with the alert hook; then deliver what it
-        queued. The report also tells what the feed import did."""
+    async def reindex(
+        self, *, progress: Progress | None = None, feeds: bool = True
+    ) -> ReindexReport:
+        """Import FEEDS (unless ``feeds`` is false: the first-start ingest), reindex the
+        digest folder with the alert hook; then deliver what it queued. The report also
+        tells what the feed import did."""
         async with self._reindex_lock:
-            feeds = await self._import_feeds(progress)
+            imported = await self._import_feeds(progress) if feeds else None
             report = await self.bot.catalogue.reindex(alert_hook=self.hook, progress=progress)
         self.worker.kick()
-        return report if feeds is None else with_feeds(report, feeds)
+        return report if imported is None else with_feeds(report, imported)
 
     async def _import_feeds(self, progress: Progress | None) -> ImportReport | None:
         """FEEDS into the digest folder (None when FEEDS is empty); a feed that fails is in
@@ -292,29 +303,15 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         )
         await send(interaction, embeds=[embed])
 
-    async def subscribe_from_button(self, interaction: discord.Interaction[Any], ref: str
-                                    ) -> None:
-        """The "Subscribe this channel" button under /search results."""
-        inter = cast(Interaction, interaction)
-        try:
-            text = actions.inline_text(ref)
-            if text is None:
-                text = await self.bot.catalogue.store.get_meta(actions.ref_meta_key(ref))
-            if not text:
-                raise ExpiredError(ref)
-            channel_id = inter.channel_id
-            if channel_id is None:
-                raise UserFacingError("This button only works in a server channel.")
-            await self._subscribe(inter, text, channel_id)
-        except ExpiredError:
-            await reply_ephemeral(inter, "This result expired — run the command again.")
-        except UserFacingError as exc:
-            await reply_ephemeral(inter, str(exc))
-        except Exception:
-            log.exception("the subscribe button failed for user %s", inter.user.id)
-            await reply_ephemeral(
-                inter, "Something went wrong on my side; it has been logged. Try /subscribe."
-            )
+    async def _subscribe_button(self, interaction: Interaction, action: Action,
+                                values: list[str]) -> None:
+        """The "Subscribe this channel" button under /search results (kind ``sub``)."""
+        assert isinstance(action, SubscribeAction)
+        text = await self.bot.recall_ref(action.ref)
+        channel_id = interaction.channel_id
+        if channel_id is None:
+            raise UserFacingError("This button only works in a server channel.")
+        await self._subscribe(interaction, text, channel_id)
 
     # ------------------------------------------------------------------ /unsubscribe
     @app_commands.command(name="unsubscribe", description="Stop a topic subscription")

@@ -1,17 +1,22 @@
-"""/stats and /help."""
+"""/stats and /help (``/latest`` lives with the other catalogue browsing, in
+:mod:`bot.cogs.search`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import DigestBot
 from bot.replies import run_within, send
 from bot.ui.alerts import ALERTS_COG
 from bot.ui.info import help_embed, stats_embed
 
-Interaction = discord.Interaction[DigestBot]
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
+Interaction = discord.Interaction["DigestBot"]
 
 
 class Info(commands.Cog):

@@ -13,17 +13,17 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import DigestBot, ExpiredError, UserFacingError
 from bot.core.bibtex import entries
 from bot.core.digests import digest_year
 from bot.core.models import StoredPaper
 from bot.core.query import parse_query
+from bot.errors import ExpiredError, UserFacingError
 from bot.replies import run_within, send
 from bot.store.alerts import AlertStore
 from bot.store.personal import FollowError, FollowRow, PersonalStore
@@ -32,13 +32,16 @@ from bot.ui.actions import Action, NamedAction
 from bot.ui.format import inline_code
 from bot.ui.personal import SAVED_PER_PAGE, following_embed, parse_vote, saved_card
 
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[DigestBot]
+Interaction = discord.Interaction["DigestBot"]
 
 NOTICE_WAIT_S = 10.0  # how long the notice waits for the command's own answer
 THANKS = "Thanks — noted"
-KINDS = ("follow", "save", "saved", "unsave", "savedbib", "vote")
+KINDS = actions.NAMED_KINDS
 
 
 def _check(text: str) -> None:

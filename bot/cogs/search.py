@@ -3,12 +3,14 @@
 Thin adapters: check the input, ask the catalogue (which keeps CPU work off the event loop
 for large catalogues), render with :mod:`bot.ui.cards`, respond through :mod:`bot.replies`
 (answering directly when fast, deferring only when the work takes longer than
-``replies.PATIENCE``). Bad input raises :class:`~bot.client.UserFacingError`, which the
-tree's one error handler turns into an ephemeral message.
+``replies.PATIENCE``). Bad input raises :class:`~bot.errors.UserFacingError`, which the
+bot's one error path (:meth:`bot.client.DigestBot.report_error`) turns into an ephemeral
+message.
 
 Paging: the invoker's Prev / Next edit the message in place; anyone else clicking gets the
 requested page as a private (ephemeral) message, so nobody pages someone else's answer.
-A paper's Cite, Full abstract and Open buttons answer privately.
+A paper's Cite, Full abstract and Open buttons answer privately. Each kind of button and
+menu (:mod:`bot.ui.actions`) is registered with the bot's one router in :meth:`cog_load`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import DigestBot, ExpiredError, UserFacingError
 from bot.core.models import AuthorProfile, SearchPage, Suggestion
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
+from bot.errors import ExpiredError, UserFacingError
 from bot.replies import run_within, send, update
-from bot.ui import actions
-from bot.ui.actions import Action, OpenAction, PageAction, PageKind, PaperAction
+from bot.ui.actions import Action, Kind, OpenAction, PageAction, PaperAction
 from bot.ui.alerts import ALERTS_COG
 from bot.ui.cards import (
     Card,
@@ -44,9 +46,12 @@ from bot.ui.cards import (
 from bot.ui.format import inline_code
 from bot.ui.limits import CHOICE_NAME, CHOICE_VALUE, clamp, clamp_nonempty
 
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[DigestBot]
+Interaction = discord.Interaction["DigestBot"]
 
 SEARCH_PER_PAGE = 5
 SEARCH_MAX_PER_PAGE = 10
@@ -110,36 +115,25 @@ class Search(commands.Cog):
     def __init__(self, bot: DigestBot) -> None:
         self.bot = bot
 
+    def _handlers(self) -> dict[Kind, Callable[[Interaction, Action, list[str]],
+                                                 Awaitable[None]]]:
+        return {
+            "search": self._search_page,
+            "author": self._author_page,
+            "latest": self._latest_page,
+            "open": self._open_paper,
+            "view": self._paper_action,
+            "cite": self._paper_action,
+            "full": self._paper_action,
+        }
+
     async def cog_load(self) -> None:
-        self.bot.register_action("s", self._search_page)
-        self.bot.register_action("a", self._author_page)
-        self.bot.register_action("l", self._latest_page)
-        self.bot.register_action("o", self._open_paper)
-        for kind in actions.PAPER_KINDS:
-            self.bot.register_action(kind, self._paper_action)
+        for kind, handler in self._handlers().items():
+            self.bot.register_action(kind, handler)
 
     async def cog_unload(self) -> None:
-        for kind in ("s", "a", "l", "o", *actions.PAPER_KINDS):
+        for kind in self._handlers():
             self.bot.unregister_action(kind)
-
-    # ------------------------------------------------------------------ state in custom_ids
-    async def _ref(self, kind: PageKind, per: int, text: str) -> str:
-        """The custom_id ref of ``text``; a long one is kept in the database meta table."""
-        ref, must_store = actions.make_ref(kind, per, text)
-        if must_store:
-            store = self.bot.catalogue.store
-            key = actions.ref_meta_key(ref)
-            if await store.get_meta(key) != text:
-                await store.set_meta(key, text)
-        return ref
-
-    async def _resolve(self, ref: str) -> str:
-        text = actions.inline_text(ref)
-        if text is None:
-            text = await self.bot.catalogue.store.get_meta(actions.ref_meta_key(ref))
-        if not text:
-            raise ExpiredError(ref)
-        return text
 
     # ------------------------------------------------------------------ /search
     @app_commands.command(
@@ -160,7 +154,7 @@ class Search(commands.Cog):
 
         async def work() -> tuple[SearchPage, str]:
             result = await self.bot.catalogue.search(text, limit=limit, offset=0)
-            ref = await self._ref("s", limit, text) if result.total else ""
+            ref = await self.bot.remember_ref("search", limit, text) if result.total else ""
             return result, ref
 
         result, ref = await run_within(interaction, work())
@@ -177,7 +171,7 @@ class Search(commands.Cog):
         per = min(action.per, SEARCH_MAX_PER_PAGE)
 
         async def work() -> SearchPage:
-            text = await self._resolve(action.ref)
+            text = await self.bot.recall_ref(action.ref)
             try:
                 result = await self.bot.catalogue.search(text, limit=per, offset=action.page * per)
             except QueryError:
@@ -243,7 +237,7 @@ class Search(commands.Cog):
 
     async def _paper_action(self, interaction: Interaction, action: Action,
                             values: list[str]) -> None:
-        """Open (``v``), Cite (``c``) and Full abstract (``f``): private answers."""
+        """Open (``view``), Cite (``cite``) and Full abstract (``full``): private answers."""
         assert isinstance(action, PaperAction)
         stored = await run_within(
             interaction, self.bot.catalogue.store.get_paper(action.paper_id), ephemeral=True
@@ -252,9 +246,9 @@ class Search(commands.Cog):
             raise UserFacingError(
                 f"The paper {inline_code(action.paper_id)} is no longer in the catalogue."
             )
-        if action.kind == "c":
+        if action.kind == "cite":
             await send(interaction, content=cite_text(stored), ephemeral=True)
-        elif action.kind == "f":
+        elif action.kind == "full":
             await send(interaction, embeds=abstract_embeds(stored), ephemeral=True)
         else:
             detail = await run_within(
@@ -282,7 +276,8 @@ class Search(commands.Cog):
 
         async def work() -> tuple[AuthorProfile | None, str]:
             profile = await catalogue.author(text, offset=0, limit=AUTHOR_PER_PAGE)
-            ref = await self._ref("a", AUTHOR_PER_PAGE, profile.key) if profile else ""
+            ref = (await self.bot.remember_ref("author", AUTHOR_PER_PAGE, profile.key)
+                   if profile else "")
             return profile, ref
 
         profile, ref = await run_within(interaction, work())
@@ -307,7 +302,7 @@ class Search(commands.Cog):
         catalogue = self.bot.catalogue
 
         async def work() -> AuthorProfile | None:
-            name = await self._resolve(action.ref)
+            name = await self.bot.recall_ref(action.ref)
             profile = await catalogue.author(name, offset=page * per, limit=per)
             if profile is not None and profile.paper_count and not profile.papers:
                 last = page_count(profile.paper_count, per) - 1  # past the end: the last page

@@ -1,49 +1,80 @@
-"""The state a button or select menu carries in its ``custom_id`` (at most 100 characters).
+"""The one grammar of every button's and select menu's ``custom_id`` (at most 100 characters).
 
-Grammar (``ds`` = digest-bot, so other bots' or future components never collide)::
+``ds:<kind>:<state>`` (``ds`` = digest-bot, so other bots' components never collide), with
+named kinds; the bot routes a click by its kind (:meth:`bot.client.DigestBot.register_action`)::
 
-    ds:s:<page>:<per>:<ref>     search results page <page> (0-based), <per> results a page
-    ds:a:<page>:<per>:<ref>     an author's papers, page <page>
-    ds:l:<page>:<per>:          the newest digest's papers, page <page>
-    ds:o:<source>               a select menu whose chosen value is a paper id to open
-    ds:v:<paper id>             open the paper's full card (privately)
-    ds:c:<paper id>             the paper's BibTeX entry (privately)
-    ds:f:<paper id>             the paper's full abstract (privately)
-    ds:<name>:<arg>             a named kind (two or more letters, e.g. ``save``, ``vote``):
-                                ``arg`` is the rest, read by the kind's handler
+    ds:search:<page>:<per>:<ref>   search results page <page> (0-based), <per> results a page
+    ds:author:<page>:<per>:<ref>   an author's papers, page <page>
+    ds:latest:<page>:<per>:        the newest digest's papers, page <page>
+    ds:open:<source>               a select menu whose chosen value is a paper id to open
+                                   (<source>: the card it sits on; not used for routing)
+    ds:view:<paper id>             open the paper's full card (privately)
+    ds:cite:<paper id>             the paper's BibTeX entry (privately)
+    ds:full:<paper id>             the paper's full abstract (privately)
+    ds:sub:<ref>                   subscribe this channel to the search <ref>
+    ds:<personal kind>:<arg>       follow / save / unsave / saved / savedbib / vote: the
+                                   member's own follows, saved papers and votes; <arg> is
+                                   read by the kind's handler (bot.cogs.personal)
 
 ``<ref>`` is the query or author key itself, ``=text``, when the whole custom_id fits in
-100 characters; otherwise ``#<16 hex>``, a hash whose text the bot keeps in the database
-(``meta`` key ``ui.ref.<hash>``). Either way the state survives a restart; a ``#`` ref the
-database no longer has, or a custom_id that does not parse, is answered with "this result
-expired". Everything here is pure: no Discord, no I/O.
+100 characters on any page; otherwise ``#<16 hex>``, a hash whose text the bot keeps in the
+database (``meta`` key ``ui.ref.<hash>``). Either way the state survives a restart; a ``#``
+ref the database no longer has, or a custom_id that does not parse, is answered with "this
+result expired".
+
+Messages posted by older versions carry one-letter kinds (``ds:s:…``, ``ds:o:…``,
+``ds:c:<id>``) and the subscribe button's ``dsa:sub:<ref>``; :data:`ALIASES` maps each old
+head to its named kind, and the state after it reads the same, so those buttons keep working.
+Everything here is pure: no Discord, no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.ui.limits import CUSTOM_ID, dlen
 
 PREFIX = "ds:"
-# Every custom_id the bot sends matches this; one DynamicItem class routes them all.
-TEMPLATE = re.compile(r"ds:(?P<body>.*)", re.DOTALL)
+# Every custom_id the bot sends, or sent in older versions, matches this; one DynamicItem
+# class (bot.ui.views.ActionItem) claims them all and hands them to the one router.
+TEMPLATE = re.compile(r"(?:ds|dsa:sub):.*", re.DOTALL)
 REF_META_PREFIX = "ui.ref."
 MAX_PAGE = 99_999
 
-PageKind = Literal["s", "a", "l"]
-PAGE_KINDS: tuple[PageKind, ...] = ("s", "a", "l")
-PaperKind = Literal["v", "c", "f"]
-PAPER_KINDS: tuple[PaperKind, ...] = ("v", "c", "f")
+PageKind = Literal["search", "author", "latest"]
+PaperKind = Literal["view", "cite", "full"]
+NamedKind = Literal["follow", "save", "unsave", "saved", "savedbib", "vote"]
+Kind = Literal[
+    "search", "author", "latest", "open", "view", "cite", "full", "sub",
+    "follow", "save", "unsave", "saved", "savedbib", "vote",
+]  # fmt: skip
+PAGE_KINDS: tuple[PageKind, ...] = get_args(PageKind)
+PAPER_KINDS: tuple[PaperKind, ...] = get_args(PaperKind)
+NAMED_KINDS: tuple[NamedKind, ...] = get_args(NamedKind)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
-_PAGE_RE = re.compile(r"(?P<kind>[sal]):(?P<page>\d{1,5}):(?P<per>\d{1,2}):(?P<ref>.*)", re.DOTALL)
-_OPEN_RE = re.compile(r"o:(?P<source>[a-z]{1,12})")
-_PAPER_RE = re.compile(r"(?P<kind>[vcf]):(?P<id>[0-9a-z]{1,64})")
+# The heads of the custom_ids older versions sent -> the kind they are now. Never remove
+# one: messages posted with them stay in Discord for good.
+ALIASES: Mapping[str, Kind] = {
+    "ds:s": "search",
+    "ds:a": "author",
+    "ds:l": "latest",
+    "ds:o": "open",
+    "ds:v": "view",
+    "ds:c": "cite",
+    "ds:f": "full",
+    "dsa:sub": "sub",
+}
+
+_HEAD_RE = re.compile(r"(?P<head>ds:[a-z]+|dsa:sub):(?P<state>.*)", re.DOTALL)
+_PAGE_RE = re.compile(r"(?P<page>\d{1,5}):(?P<per>\d{1,2}):(?P<ref>.*)", re.DOTALL)
+_SOURCE_RE = re.compile(r"[a-z]{1,12}")
+_PAPER_ID_RE = re.compile(r"[0-9a-z]{1,64}")
 _HASH_RE = re.compile(r"#[0-9a-f]{16}")
-_NAMED_RE = re.compile(r"(?P<name>[a-z]{2,12}):(?P<arg>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,35 +92,64 @@ class OpenAction:
     """Open the paper chosen in a select menu (the id comes with the interaction's values)."""
 
     source: str
+    kind: Literal["open"] = "open"
 
 
 @dataclass(frozen=True, slots=True)
 class PaperAction:
-    """Do ``kind`` with one paper: ``v`` open its card, ``c`` cite it, ``f`` its abstract."""
+    """Do ``kind`` with one paper: open its card, cite it, or show its full abstract."""
 
     kind: PaperKind
     paper_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class NamedAction:
-    """A component of a named kind (``ds:<name>:<arg>``); its handler reads ``arg``."""
+class SubscribeAction:
+    """Subscribe the channel clicked in to the search whose ref is ``ref``."""
 
-    name: str
+    ref: str  # "=query" or "#hash"
+    kind: Literal["sub"] = "sub"
+
+
+@dataclass(frozen=True, slots=True)
+class NamedAction:
+    """A component whose handler reads its state itself (``ds:<kind>:<arg>``)."""
+
+    kind: NamedKind
     arg: str
 
+    @property
+    def name(self) -> str:
+        return self.kind
 
-Action = PageAction | OpenAction | PaperAction | NamedAction
+
+Action = PageAction | OpenAction | PaperAction | SubscribeAction | NamedAction
 
 
-def named_custom_id(name: str, arg: str) -> str:
-    """``ds:<name>:<arg>``; raises ValueError when it would not fit in a custom_id."""
-    if _NAMED_RE.fullmatch(f"{name}:{arg}") is None:
-        raise ValueError(f"not a component kind name: {name!r}")
-    custom_id = f"{PREFIX}{name}:{arg}"
-    if dlen(custom_id) > CUSTOM_ID:
-        raise ValueError(f"custom_id too long: {custom_id!r}")
-    return custom_id
+def custom_id(action: Action) -> str:
+    """The custom_id of ``action`` (:func:`parse` reads it back)."""
+    if isinstance(action, PageAction):
+        page = min(max(action.page, 0), MAX_PAGE)
+        return f"{PREFIX}{action.kind}:{page}:{action.per}:{action.ref}"
+    if isinstance(action, OpenAction):
+        return f"{PREFIX}open:{action.source}"
+    if isinstance(action, PaperAction):
+        return f"{PREFIX}{action.kind}:{action.paper_id}"
+    if isinstance(action, NamedAction):
+        return f"{PREFIX}{action.kind}:{action.arg}"
+    return f"{PREFIX}sub:{action.ref}"
+
+
+def named_custom_id(kind: str, arg: str) -> str:
+    """``ds:<kind>:<arg>`` for a named kind; raises ValueError for another kind or when it
+    would not fit in a custom_id."""
+    named = next((k for k in NAMED_KINDS if k == kind), None)
+    if named is None:
+        raise ValueError(f"not a named component kind: {kind!r}")
+    cid = custom_id(NamedAction(named, arg))
+    if dlen(cid) > CUSTOM_ID:
+        raise ValueError(f"custom_id too long: {cid!r}")
+    return cid
 
 
 def ref_hash(text: str) -> str:
@@ -99,10 +159,11 @@ def ref_hash(text: str) -> str:
 def make_ref(kind: PageKind, per: int, text: str) -> tuple[str, bool]:
     """The ``<ref>`` for ``text`` and whether the bot must store it (a ``#hash`` ref).
 
-    Inline when the custom_id fits in 100 characters on any page (up to :data:`MAX_PAGE`).
+    Inline when the page custom_id fits in 100 characters on any page (up to
+    :data:`MAX_PAGE`); the subscribe button's custom_id is shorter than any page's.
     """
     inline = "=" + text
-    if dlen(page_custom_id(kind, MAX_PAGE, per, inline)) <= CUSTOM_ID:
+    if dlen(custom_id(PageAction(kind, MAX_PAGE, per, inline))) <= CUSTOM_ID:
         return inline, False
     return "#" + ref_hash(text), True
 
@@ -112,61 +173,56 @@ def ref_meta_key(ref: str) -> str:
     return REF_META_PREFIX + ref[1:]
 
 
-def page_custom_id(kind: PageKind, page: int, per: int, ref: str) -> str:
-    return f"{PREFIX}{kind}:{min(max(page, 0), MAX_PAGE)}:{per}:{ref}"
+def inline_text(ref: str) -> str | None:
+    """The text of an ``=text`` ref; ``None`` for a ``#hash`` ref (look it up in meta)."""
+    return ref[1:] if ref.startswith("=") else None
 
 
-def open_custom_id(source: str) -> str:
-    return f"{PREFIX}o:{source}"
-
-
-def paper_custom_id(kind: PaperKind, paper_id: str) -> str:
-    return f"{PREFIX}{kind}:{paper_id}"
+def kind_of(custom_id: str) -> Kind | None:
+    """The kind a custom_id names (old one-letter heads included), without reading its
+    state; ``None`` when it is not one of ours."""
+    head = _HEAD_RE.fullmatch(custom_id)
+    return None if head is None else _kind(head["head"])
 
 
 def parse(custom_id: str) -> Action | None:
-    """The action a custom_id encodes, or ``None`` when it is not one of ours any more."""
-    if not custom_id.startswith(PREFIX) or dlen(custom_id) > CUSTOM_ID:
+    """The action a custom_id encodes (old ones too), or ``None`` when it is not one of ours
+    (any more)."""
+    if dlen(custom_id) > CUSTOM_ID:
         return None
-    body = custom_id[len(PREFIX) :]
-    page = _PAGE_RE.fullmatch(body)
-    if page is not None:
-        kind: PageKind = page["kind"]  # type: ignore[assignment]  # the regex allows only s|a|l
-        per = int(page["per"])
-        ref = page["ref"]
-        if per < 1 or not _valid_ref(kind, ref):
+    head = _HEAD_RE.fullmatch(custom_id)
+    kind = None if head is None else _kind(head["head"])
+    if head is None or kind is None:
+        return None
+    state: str = head["state"]
+    if kind == "search" or kind == "author" or kind == "latest":
+        page = _PAGE_RE.fullmatch(state)
+        if page is None or int(page["per"]) < 1 or not _valid_ref(kind, page["ref"]):
             return None
-        return PageAction(kind=kind, page=int(page["page"]), per=per, ref=ref)
-    opened = _OPEN_RE.fullmatch(body)
-    if opened is not None:
-        return OpenAction(source=opened["source"])
-    paper = _PAPER_RE.fullmatch(body)
-    if paper is not None:
-        paper_kind: PaperKind = paper["kind"]  # type: ignore[assignment]  # only v|c|f
-        return PaperAction(kind=paper_kind, paper_id=paper["id"])
-    named = _NAMED_RE.fullmatch(body)
-    if named is not None:
-        return NamedAction(name=named["name"], arg=named["arg"])
+        return PageAction(kind, int(page["page"]), int(page["per"]), page["ref"])
+    if kind == "open":
+        return OpenAction(state) if _SOURCE_RE.fullmatch(state) else None
+    if kind == "sub":
+        return SubscribeAction(state) if _valid_ref("search", state) else None
+    if kind == "view" or kind == "cite" or kind == "full":
+        return PaperAction(kind, state) if _PAPER_ID_RE.fullmatch(state) else None
+    return NamedAction(kind, state)
+
+
+def _kind(head: str) -> Kind | None:
+    alias = ALIASES.get(head)
+    if alias is not None:
+        return alias
+    name = head[len(PREFIX) :]
+    for kind in KINDS:
+        if kind == name:
+            return kind
     return None
 
 
-def kind_of(action: Action) -> str:
-    """The kind a handler is registered under (``register_action``)."""
-    if isinstance(action, PageAction | PaperAction):
-        return action.kind
-    if isinstance(action, NamedAction):
-        return action.name
-    return "o"
-
-
 def _valid_ref(kind: PageKind, ref: str) -> bool:
-    if kind == "l":
+    if kind == "latest":
         return ref == ""
     if ref.startswith("="):
         return len(ref) > 1
     return _HASH_RE.fullmatch(ref) is not None
-
-
-def inline_text(ref: str) -> str | None:
-    """The text of an ``=text`` ref; ``None`` for a ``#hash`` ref (look it up in meta)."""
-    return ref[1:] if ref.startswith("=") else None

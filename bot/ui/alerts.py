@@ -1,4 +1,5 @@
-"""Alert messages, subscription lists and the reindex summary: pure builders, clamped.
+"""Alert messages, subscription lists and the /reindex answer: builders of Discord objects
+(embeds, views) and message text, clamped to Discord's limits; no I/O.
 
 An alert message is one channel message with up to 10 paper cards: ``"3 new papers for
 `scaling laws`"``. Every card is budgeted so that ten of them always fit in Discord's
@@ -12,13 +13,11 @@ with its backticks removed and mentions broken.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import discord
-from discord.ext import commands
 
 from bot.core.models import Paper
 from bot.ui.format import (
@@ -33,7 +32,6 @@ from bot.ui.format import (
 from bot.ui.limits import (
     ACTION_ROWS,
     BUTTONS_PER_ROW,
-    CUSTOM_ID,
     EMBED_DESCRIPTION,
     EMBED_TOTAL,
     EMBEDS_PER_MESSAGE,
@@ -46,7 +44,7 @@ from bot.ui.limits import (
 )
 from bot.ui.links import link_buttons, title_url
 from bot.ui.personal import save_button, vote_buttons, vote_select
-from bot.ui.views import Choice, action_button, admit, open_select, view_of
+from bot.ui.views import Choice, action_button, open_select, view_of
 
 ALERT_COLOUR = discord.Colour(0x2B8A3E)
 PAUSED_COLOUR = discord.Colour(0xC92A2A)
@@ -162,7 +160,7 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
         return None
     if len(items) == 1:
         paper = items[0].paper
-        return view_of([*link_buttons(paper, row=0), action_button("Open", "v", paper.id, row=0),
+        return view_of([*link_buttons(paper, row=0), action_button("Open", "view", paper.id, row=0),
                         save_button(paper.id, row=1), *vote_buttons(paper.id, row=1)])
     choices = [
         Choice(value=item.paper.id, label=_plain_label(f"{n}. {item.paper.title}"),
@@ -171,7 +169,7 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
         for n, item in enumerate(items, start=1)
     ]
     out: list[discord.ui.Item[Any]] = []
-    menu = open_select("al", choices, placeholder="Open a paper's full card…", row=0)
+    menu = open_select("alert", choices, placeholder="Open a paper's full card…", row=0)
     if menu is not None:
         out.append(menu)
     votes = vote_select([(n, item.paper.id, _plain_label(item.paper.title))
@@ -289,8 +287,9 @@ def subscribe_embed(
 
 
 def reindex_message(summary: str, *, alerts_queued: int, head: str = "Reindex done.") -> str:
-    """``/reindex``'s answer: the CLI's summary text in a code block (trimmed to fit 2,000
-    characters, saying how many lines were left out), and the alerts queued."""
+    """``/reindex``'s answer: the summary text (:func:`bot.ui.reindex.summary`, the CLI's
+    too) in a code block (trimmed to fit 2,000 characters, saying how many lines were left
+    out), and the alerts queued."""
     lines = summary.replace("`", "'").splitlines()
     if not any(line.startswith("Alerts queued") for line in lines):
         lines.insert(min(2, len(lines)), f"Alerts queued: {alerts_queued}")
@@ -308,73 +307,4 @@ def reindex_message(summary: str, *, alerts_queued: int, head: str = "Reindex do
     return fit_content(head + "\n" + fence + "\n" + "\n".join(shown) + "\n" + fence)
 
 
-# ---------------------------------------------------------------------------------------------
-# "Subscribe this channel" on /search results
-# ---------------------------------------------------------------------------------------------
-
-SUBSCRIBE_PREFIX = "dsa:sub:"
-# <ref> is the search's custom_id ref (bot.ui.actions): "=query" or "#<16 hex>" (meta key).
-SUBSCRIBE_TEMPLATE = r"dsa:sub:(?P<ref>=.+|#[0-9a-f]{16})"
-SUBSCRIBE_LABEL = "Subscribe this channel"
-ALERTS_COG = "Alerts"
-
-
-def subscribe_custom_id(ref: str) -> str:
-    """The button's custom_id for a search whose ref is ``ref`` (always <= 100 characters
-    for a ref made by :func:`bot.ui.actions.make_ref`)."""
-    custom_id = SUBSCRIBE_PREFIX + ref
-    if dlen(custom_id) > CUSTOM_ID:
-        raise ValueError(f"ref too long for a custom_id: {ref!r}")
-    return custom_id
-
-
-@runtime_checkable
-class SubscribeHandler(Protocol):
-    async def subscribe_from_button(
-        self, interaction: discord.Interaction[Any], ref: str
-    ) -> None: ...
-
-
-class SubscribeButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.compile(SUBSCRIBE_TEMPLATE)
-):
-    """The persistent "Subscribe this channel" button; works after restarts.
-
-    Add it to a /search result view with ``view.add_item(SubscribeButton(ref))``; the bot
-    registers the class once (``bot.add_dynamic_items(SubscribeButton)``, done by the Alerts
-    cog), and a click subscribes the channel it was clicked in to the search's query.
-    """
-
-    def __init__(self, ref: str, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=SUBSCRIBE_LABEL,
-                style=discord.ButtonStyle.success,
-                custom_id=subscribe_custom_id(ref),
-                row=row,
-            )
-        )
-        self.ref = ref
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> SubscribeButton:
-        return cls(match["ref"])
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return await admit(interaction)
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        client = interaction.client
-        cog = client.get_cog(ALERTS_COG) if isinstance(client, commands.Bot) else None
-        if isinstance(cog, SubscribeHandler):
-            await cog.subscribe_from_button(interaction, self.ref)
-        else:  # pragma: no cover - alerts not loaded
-            await interaction.response.send_message(
-                "Subscriptions are not available right now.", ephemeral=True
-            )
+ALERTS_COG = "Alerts"  # the cog's name: bot.get_cog(ALERTS_COG)

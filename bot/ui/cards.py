@@ -1,4 +1,5 @@
-"""Paper, search, author and latest-digest cards: pure functions of the catalogue's answers.
+"""Paper, search, author and latest-digest cards: functions of the catalogue's answers that
+build Discord objects (embeds, views) and do no I/O.
 
 Each builder returns a :class:`Card` (one embed and, when there is something to click, a
 persistent view). Digest text goes through :func:`bot.ui.format.safe`; the text budget of
@@ -28,7 +29,6 @@ from bot.core.models import (
     StoredPaper,
 )
 from bot.core.text import cut_text
-from bot.ui.alerts import SubscribeButton
 from bot.ui.format import (
     all_authors,
     bold_segments,
@@ -55,7 +55,14 @@ from bot.ui.limits import (
 )
 from bot.ui.links import link_buttons, masked, title_url
 from bot.ui.personal import follow_author_button, follow_search_button, save_button
-from bot.ui.views import Choice, action_button, open_select, paged_view, view_of
+from bot.ui.views import (
+    Choice,
+    action_button,
+    open_select,
+    paged_view,
+    subscribe_button,
+    view_of,
+)
 
 COLOUR = discord.Colour(0x5865F2)
 GONE_COLOUR = discord.Colour(0x99AAB5)
@@ -151,11 +158,11 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
         body = bold_segments(hit.snippet, left) if hit.snippet and left > 20 else ""
         value = "\n".join(part for part in (title, head, body) if part)
         embed.add_field(name=name, value=value, inline=False)
-    extra: list[discord.ui.Item[Any]] = [SubscribeButton(ref, row=1)] if subscribe else []
+    extra: list[discord.ui.Item[Any]] = [subscribe_button(ref, row=1)] if subscribe else []
     if ref:
         extra.append(follow_search_button(ref, row=1))
     view = paged_view(
-        "s", page=page, pages=pages, per=per, ref=ref,
+        "search", page=page, pages=pages, per=per, ref=ref,
         choices=[_choice(h.paper) for h in hits], extra=extra,
     )
     return Card(fit_embed(embed), view)
@@ -243,9 +250,9 @@ def paper_card(detail: PaperDetail) -> Card:
     embed.set_footer(text=footer)
     items: list[discord.ui.Item[Any]] = [*paper_buttons(paper, row=0)]
     if cut:
-        items.append(action_button("Full abstract", "f", paper.id, row=0))
+        items.append(action_button("Full abstract", "full", paper.id, row=0))
     choices = [_choice(p) for p in (*similar, *detail.candidates[:3])]
-    select = open_select("p", choices, placeholder="Open a similar paper…", row=1)
+    select = open_select("paper", choices, placeholder="Open a similar paper…", row=1)
     if select is not None:
         items.append(select)
     items.append(save_button(paper.id, row=2))
@@ -254,7 +261,7 @@ def paper_card(detail: PaperDetail) -> Card:
 
 def paper_buttons(paper: Paper, *, row: int) -> list[discord.ui.Item[Any]]:
     """A paper's link buttons and its Cite button, on one row (at most 4 of the 5)."""
-    return [*link_buttons(paper, row=row), action_button("Cite", "c", paper.id, row=row)]
+    return [*link_buttons(paper, row=row), action_button("Cite", "cite", paper.id, row=row)]
 
 
 def abstract_excerpt(abstract: str, limit: int) -> tuple[str, bool]:
@@ -377,7 +384,7 @@ def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Car
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(shown, start=page * per + 1, limit=room)
     view = paged_view(
-        "a", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown],
+        "author", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown],
         extra=[follow_author_button(ref, row=1)] if ref else [],
     )
     return Card(fit_embed(embed), view)
@@ -458,7 +465,7 @@ def latest_card(latest: LatestPage, *, per: int) -> Card:
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(latest.papers, start=latest.offset + 1, limit=room)
     view = paged_view(
-        "l", page=page, pages=pages, per=per, ref="",
+        "latest", page=page, pages=pages, per=per, ref="",
         choices=[_choice(p) for p in latest.papers],
     )
     return Card(fit_embed(embed), view)

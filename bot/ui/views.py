@@ -1,11 +1,15 @@
 """Buttons and select menus: persistent views whose whole state is in their custom_ids.
 
-Every component the bot sends is wrapped in :class:`ActionItem`, a ``DynamicItem`` whose
-template matches any ``ds:`` custom_id. The bot registers the class once
-(``bot.add_dynamic_items(ActionItem)``), so a click is routed even after a restart and
-without keeping a view object per message in memory. The click is handed to the client's
-``route_action`` (see :class:`ActionRouter`), which parses the custom_id
-(:mod:`bot.ui.actions`) and answers "this result expired" when it cannot.
+These builders make discord.py objects (buttons, menus, views); they do no I/O.
+
+Every component the bot sends -- paging, Open, Cite, Full abstract, the "Open a paper" menus
+and "Subscribe this channel" -- is wrapped in :class:`ActionItem`, a ``DynamicItem`` whose
+template matches every custom_id of the one grammar (:mod:`bot.ui.actions`, old ids
+included). The bot registers the class once (``bot.add_dynamic_items(ActionItem)``), so a
+click is routed even after a restart and without keeping a view object per message in
+memory. The click is handed to the client's ``route_action`` (see :class:`ActionRouter`),
+which parses the custom_id, calls the handler registered for its kind, and answers "this
+result expired" when it cannot.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.ui import actions
-from bot.ui.actions import PageKind, PaperKind
+from bot.ui.actions import OpenAction, PageAction, PageKind, PaperAction, PaperKind, SubscribeAction
 from bot.ui.limits import (
     OPTION_DESCRIPTION,
     OPTION_LABEL,
@@ -53,7 +57,7 @@ class ActionItem(
     discord.ui.DynamicItem[discord.ui.Item[Any]],
     template=actions.TEMPLATE,
 ):
-    """Any ``ds:`` button or select; the client routes it by its parsed custom_id."""
+    """Any button or select of ours; the client routes it by its parsed custom_id."""
 
     def __init__(self, item: discord.ui.Item[Any]) -> None:
         super().__init__(item)
@@ -92,11 +96,21 @@ class Choice:
     description: str = ""
 
 
-def _button(label: str, custom_id: str, *, disabled: bool, row: int) -> ActionItem:
+SUBSCRIBE_LABEL = "Subscribe this channel"
+
+
+def _button(
+    label: str,
+    action: actions.Action,
+    *,
+    disabled: bool = False,
+    row: int | None,
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+) -> ActionItem:
     button: discord.ui.Button[Any] = discord.ui.Button(
         label=label,
-        custom_id=custom_id,
-        style=discord.ButtonStyle.secondary,
+        custom_id=actions.custom_id(action),
+        style=style,
         disabled=disabled,
         row=row,
     )
@@ -105,7 +119,15 @@ def _button(label: str, custom_id: str, *, disabled: bool, row: int) -> ActionIt
 
 def action_button(label: str, kind: PaperKind, paper_id: str, *, row: int) -> ActionItem:
     """A persistent button acting on one paper (``Cite``, ``Full abstract``, ``Open``)."""
-    return _button(label, actions.paper_custom_id(kind, paper_id), disabled=False, row=row)
+    return _button(label, PaperAction(kind, paper_id), row=row)
+
+
+def subscribe_button(ref: str, *, row: int | None = None) -> ActionItem:
+    """"Subscribe this channel" under search results: the search ``ref`` as a topic alert.
+
+    Its custom_id is shorter than the search's own page buttons', so it always fits."""
+    return _button(SUBSCRIBE_LABEL, SubscribeAction(ref), row=row,
+                   style=discord.ButtonStyle.success)
 
 
 def open_select(
@@ -128,7 +150,7 @@ def open_select(
     if not options:
         return None
     select: discord.ui.Select[Any] = discord.ui.Select(
-        custom_id=actions.open_custom_id(source),
+        custom_id=actions.custom_id(OpenAction(source)),
         placeholder=clamp(placeholder, SELECT_PLACEHOLDER),
         options=options,
         min_values=1,
@@ -150,10 +172,9 @@ def pager_buttons(
     prev_page = max(page - 1, 0)
     next_page = min(page + 1, pages - 1)
     return [
-        _button("◀ Prev", actions.page_custom_id(kind, prev_page, per, ref),
-                disabled=page <= 0, row=row),
-        _button("Next ▶", actions.page_custom_id(kind, next_page, per, ref),
-                disabled=page >= pages - 1, row=row),
+        _button("◀ Prev", PageAction(kind, prev_page, per, ref), disabled=page <= 0, row=row),
+        _button("Next ▶", PageAction(kind, next_page, per, ref), disabled=page >= pages - 1,
+                row=row),
     ]
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.client import UserFacingError
 from bot.cogs import admin
 from bot.cogs.admin import NOT_OWNER, Admin
 from bot.core.models import FileOutcome, ReindexReport
+from bot.errors import UserFacingError
 from bot.ingest import Progress
 
 

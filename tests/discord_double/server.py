@@ -556,6 +556,20 @@ class DiscordDouble:
             return None
         return self._messages.get(message_id)
 
+    def rewrite_custom_ids(self, message_id: int, old_ids: Mapping[str, str]) -> JSON:
+        """Give a stored message's components the custom_ids ``old_ids`` maps theirs to: the
+        message as an older version of the bot would have posted it (Discord keeps a
+        message's components as they were sent). Returns the message."""
+        current = self.message(message_id)
+        if current is None:
+            raise KeyError(f"message {message_id} does not exist")
+        for new, old in old_ids.items():
+            comp = find_component(current.get("components"), new)
+            if comp is None:
+                raise KeyError(f"message {message_id} has no component {new!r}")
+            comp["custom_id"] = old
+        return current
+
     def channel_messages(self, channel_id: int, *, include_interactions: bool = False,
                          include_ephemeral: bool = False) -> list[JSON]:
         """Messages the bot created in a channel, oldest first. By default only those it

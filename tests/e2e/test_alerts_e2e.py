@@ -19,7 +19,7 @@ from typing import Any
 from bot.core.parser import parse_digest
 from tests.discord_double import DiscordDouble, InteractionHandle
 from tests.e2e.harness import BotProcess, bot_env, copy_seeds, run_cli_async
-from tests.e2e.payloads import button, embed_text, is_ephemeral
+from tests.e2e.payloads import button, embed_text, is_ephemeral, select
 
 JSON = dict[str, Any]
 NBSP = "\u00a0"
@@ -220,7 +220,7 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
                                                channel=alerts)
             results = await answer(search)
             custom_id = button(results, "Subscribe this channel")["custom_id"]
-            assert custom_id == "dsa:sub:=spectral"
+            assert custom_id == "ds:sub:=spectral"
             denied = await answer(await double.click(results, custom_id, user=member))
             assert is_ephemeral(denied) and "Manage Channels" in denied["content"], denied
             clicked = await answer(await double.click(results, custom_id, user=mod))
@@ -303,3 +303,32 @@ async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: 
             double.release_channel(double.alerts.id)
             code = await bot.stop()
         assert code == 0, bot.log_text()[-3000:]
+
+
+async def test_first_ingest_of_an_empty_catalogue_queues_alerts(tmp_path: Path) -> None:
+    """A subscription made while the catalogue was empty gets the papers of the bot's
+    first-start ingest: that ingest goes through the alert hook like every reindex."""
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    double = DiscordDouble()
+    async with double:
+        bot = await start_bot(double, tmp_path, digests, identify=1)  # nothing to index
+        try:
+            await double.wait_for_commands(names=ALERTS_COMMANDS, timeout=10)
+            alerts = double.alerts
+            confirmation = await subscribe(double, "scaling laws", alerts, double.moderator)
+            assert "0 matching papers" in embed_text(confirmation)
+            assert await bot.stop() == 0
+
+            copy_seeds(digests)  # the catalogue is still empty: the next start indexes
+            await start_bot(double, tmp_path, digests, identify=2, bot=bot)
+            messages = await double.wait_for_messages(alerts.id, 1, timeout=10)
+            # exactly the papers the query matches in the catalogue
+            search = await answer(await double.invoke_slash("search", {"query": "scaling laws"}))
+            expected = [o["value"] for o in select(search)["options"]]
+            assert expected and sorted(alert_ids(messages)) == sorted(expected)
+            double.assert_no_violations()
+        finally:
+            code = await bot.stop()
+        assert code == 0, bot.log_text()[-3000:]
+        assert "Traceback" not in bot.log_text(), bot.log_text()[-4000:]

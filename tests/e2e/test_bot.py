@@ -84,7 +84,7 @@ async def test_search_answers_with_ranked_cards_and_bold_matches(running: Runnin
         "search", {"query": "scaling laws"}, user=double.moderator
     )
     mod_body = data(await moderator.response(timeout=3))
-    assert button(mod_body, "Subscribe this channel")["custom_id"] == "dsa:sub:=scaling laws"
+    assert button(mod_body, "Subscribe this channel")["custom_id"] == "ds:sub:=scaling laws"
     double.assert_no_violations()
 
 
@@ -176,8 +176,8 @@ async def test_paper_card_by_id_and_by_title(running: Running) -> None:
     assert names.index("Abstract") > names.index("In 1 digest") > names.index("Authors (3)")
     assert fields["Abstract"].startswith("The empirical success of deep learning")
     assert fields["Abstract"].endswith("…") and len(fields["Abstract"]) <= 800
-    assert button(body, "Full abstract")["custom_id"] == f"ds:f:{scaling.id}"
-    assert button(body, "Cite")["custom_id"] == f"ds:c:{scaling.id}"
+    assert button(body, "Full abstract")["custom_id"] == f"ds:full:{scaling.id}"
+    assert button(body, "Cite")["custom_id"] == f"ds:cite:{scaling.id}"
     assert not is_ephemeral(body)
 
     by_title = await double.invoke_slash("paper", {"paper": "statistical physics of deep lerning"})

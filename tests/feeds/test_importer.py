@@ -10,11 +10,11 @@ import os
 from datetime import date
 from pathlib import Path
 
-from bot.cli.reindex import render
 from bot.core.models import FileOutcome, ReindexReport
 from bot.core.parser import parse_digest
 from bot.feeds.importer import digest_file_name, import_feeds, source_slug, with_feeds
 from bot.feeds.state import LOCK_NAME, STATE_NAME
+from bot.ui.reindex import summary as render
 from tests.feeds.server import FeedServer, Page, fixture
 
 DAY = date(2024, 12, 3)

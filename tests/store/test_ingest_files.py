@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from bot.catalogue import Catalogue
-from bot.cli.reindex import render
 from bot.core.models import ReindexReport
 from bot.ingest import IngestResult, reindex
 from bot.settings import Settings
 from bot.store.db import Database, load_migrations
 from bot.store.papers import PaperStore
 from bot.ui.alerts import reindex_message
+from bot.ui.reindex import summary as render
 from tests.store.test_ingest import LONG, digest, entry, snapshot, write
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="named pipes and symbolic links")

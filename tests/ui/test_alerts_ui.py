@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bot.core.models import Author, Paper
 from bot.ui import actions
 from bot.ui.alerts import (
-    SUBSCRIBE_TEMPLATE,
     AlertItem,
-    SubscribeButton,
     SubscriptionLine,
     alert_message,
     reindex_message,
-    subscribe_custom_id,
     subscribe_embed,
     subscriptions_embed,
     topic_code,
 )
 from bot.ui.limits import EMBED_TOTAL, MESSAGE_CONTENT, dlen
+from bot.ui.views import SUBSCRIBE_LABEL, ActionItem, subscribe_button
 
 
 def nasty_paper(n: int) -> Paper:
@@ -92,11 +88,12 @@ def test_reindex_message_is_the_cli_summary_trimmed() -> None:
 
 @pytest.mark.parametrize("query", ["zeolite", "x" * 300, 'a "b c" -d author:e'])
 def test_subscribe_button_custom_id_round_trips(query: str) -> None:
-    ref, _ = actions.make_ref("s", 10, query)
-    custom_id = subscribe_custom_id(ref)
-    assert len(custom_id) <= 100
-    match = re.fullmatch(SUBSCRIBE_TEMPLATE, custom_id)
-    assert match is not None and match["ref"] == ref
-    # helper-4's component router must not also claim it (one answer per click).
-    assert actions.TEMPLATE.fullmatch(custom_id) is None
-    assert SubscribeButton(ref).item.custom_id == custom_id
+    ref, _ = actions.make_ref("search", 10, query)
+    button = subscribe_button(ref)
+    component = button.to_component_dict()
+    custom_id = component["custom_id"]
+    assert custom_id == button.custom_id and len(custom_id) <= 100
+    assert actions.parse(custom_id) == actions.SubscribeAction(ref)
+    # The one component router claims it (one answer per click: no second template).
+    assert isinstance(button, ActionItem) and actions.TEMPLATE.fullmatch(custom_id) is not None
+    assert component["label"] == SUBSCRIBE_LABEL and component["style"] == 3  # green

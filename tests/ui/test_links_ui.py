@@ -116,8 +116,8 @@ def test_paper_card_puts_who_and_where_first_and_links_the_paper() -> None:
     ]
     assert row0[5]["custom_id"] == f"ds:save:{stored.id}"
     assert all(b["style"] == 5 and "custom_id" not in b for b in row0[:3])
-    assert row0[3]["custom_id"] == actions.paper_custom_id("c", stored.id)
-    assert row0[4]["custom_id"] == actions.paper_custom_id("f", stored.id)
+    assert row0[3]["custom_id"] == actions.custom_id(actions.PaperAction("cite", stored.id))
+    assert row0[4]["custom_id"] == actions.custom_id(actions.PaperAction("full", stored.id))
     assert check_message(body([embed], card.view)) == []
 
 
@@ -201,7 +201,8 @@ def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
         assert embeds[0].title == item.paper.title.replace("*", "\\*")  # not numbered
         labels = [b["label"] for b in buttons(view)]
         assert labels == ["Abstract", "PDF", "DOI", "Open", "Save", "👍", "👎"]
-        assert buttons(view)[3]["custom_id"] == actions.paper_custom_id("v", item.paper.id)
+        assert buttons(view)[3]["custom_id"] == actions.custom_id(
+            actions.PaperAction("view", item.paper.id))
         assert buttons(view)[5]["custom_id"] == f"ds:vote:up:{item.paper.id}"
         bare = AlertItem(paper(3).paper, ("topic",))
         assert [b["label"] for b in buttons(alert_view([bare]))] == [
@@ -213,7 +214,7 @@ def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
     ]
     assert embeds[0].url == "https://openreview.net/forum?id=x(1)"
     select = rows[0]["components"][0]
-    assert select["type"] == 3 and actions.parse(select["custom_id"]) == actions.OpenAction("al")
+    assert select["type"] == 3 and actions.parse(select["custom_id"]) == actions.OpenAction("alert")
     assert [o["value"] for o in select["options"]] == [i.paper.id for i in items]
     numbers = {int(re.match(r"(\d+) · ", b["label"])[1]) for b in links}  # type: ignore[index]
     assert numbers == set(range(1, count + 1))  # every paper has at least one link button

@@ -15,7 +15,7 @@ def _components(view: Any) -> list[dict[str, Any]]:
 def test_paged_view_has_a_select_and_two_distinct_buttons() -> None:
     choices = [Choice(value=f"id{i:06d}", label="T" * 300, description="D" * 300)
                for i in range(30)]
-    view = paged_view("s", page=0, pages=7, per=5, ref="=scaling laws", choices=choices)
+    view = paged_view("search", page=0, pages=7, per=5, ref="=scaling laws", choices=choices)
     assert view is not None and view.timeout is None and view.is_persistent()
     comps = _components(view)
     select, prev, nxt = comps
@@ -25,17 +25,17 @@ def test_paged_view_has_a_select_and_two_distinct_buttons() -> None:
     assert prev["disabled"] is True and nxt["disabled"] is False
     ids = [c["custom_id"] for c in comps]
     assert len(set(ids)) == 3 and all(len(i) <= 100 for i in ids)
-    assert actions.parse(nxt["custom_id"]) == actions.PageAction("s", 1, 5, "=scaling laws")
+    assert actions.parse(nxt["custom_id"]) == actions.PageAction("search", 1, 5, "=scaling laws")
     assert all(isinstance(item, ActionItem) for item in view.children)
 
 
 def test_single_page_without_choices_has_no_view() -> None:
-    assert paged_view("l", page=0, pages=1, per=5, ref="") is None
+    assert paged_view("latest", page=0, pages=1, per=5, ref="") is None
 
 
 def test_last_page_disables_next() -> None:
-    view = paged_view("a", page=2, pages=3, per=8, ref="=jean barbier")
+    view = paged_view("author", page=2, pages=3, per=8, ref="=jean barbier")
     assert view is not None
     prev, nxt = _components(view)
     assert nxt["disabled"] is True and prev["disabled"] is False
-    assert actions.parse(prev["custom_id"]) == actions.PageAction("a", 1, 8, "=jean barbier")
+    assert actions.parse(prev["custom_id"]) == actions.PageAction("author", 1, 8, "=jean barbier")
