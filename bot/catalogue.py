@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from bot.core import identifiers, lookup, saved_index
-from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, index_doc
+from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, SearchEngine, index_doc
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
@@ -203,7 +203,7 @@ class Catalogue:
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
         """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
         parsed = parse_query(query)
-        index = self._index
+        index: SearchEngine = self._index
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
         result = await self._call(lambda: index.search(parsed, limit, offset))
@@ -237,7 +237,7 @@ class Catalogue:
         text = id_or_title.strip()
         if not text:
             return None
-        index = self._index
+        index: SearchEngine = self._index
         found: StoredPaper | None = None
         candidates: tuple[StoredPaper, ...] = ()
         matched_by: Literal["id", "title", "identifier"] = "id"
@@ -271,7 +271,7 @@ class Catalogue:
         )
 
     async def _similar(self, stored: StoredPaper) -> tuple[StoredPaper, ...]:
-        index = self._index
+        index: SearchEngine = self._index
         docno = index.docno_of(stored.paper.id)
         if docno is None:
             return ()
@@ -299,7 +299,7 @@ class Catalogue:
                 yield batch
             return
         parsed = parse_query(query)
-        index = self._index
+        index: SearchEngine = self._index
         result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
         ids = [hit.paper_id for hit in result.hits]
         for start in range(0, len(ids), max(1, batch_size)):
@@ -317,7 +317,7 @@ class Catalogue:
         The profile holds the page ``offset`` / ``limit`` of the author's papers (None: every
         paper) and their total count; co-authors and venues are counted in SQL.
         """
-        index = self._index
+        index: SearchEngine = self._index
         matches = await self._call(lambda: lookup.find_authors(index, name, limit=10))
         matches = [m for m in matches if m.papers > 0]
         if not matches:
@@ -362,11 +362,11 @@ class Catalogue:
     # ---- autocomplete -----------------------------------------------------------------------
 
     async def suggest_papers(self, prefix: str, limit: int = 25) -> list[Suggestion]:
-        index = self._index
+        index: SearchEngine = self._index
         return await self._call(lambda: lookup.suggest_papers(index, prefix, limit))
 
     async def suggest_authors(self, prefix: str, limit: int = 25) -> list[Suggestion]:
-        index = self._index
+        index: SearchEngine = self._index
         return await self._call(lambda: lookup.suggest_authors(index, prefix, limit))
 
     # ---- browsing and stats -----------------------------------------------------------------
@@ -459,7 +459,7 @@ class Catalogue:
                 progress(INDEX_STAGE, min(start + INDEX_BATCH, len(changed)), len(changed))
 
         def update() -> Index:
-            new = builder.finish_update(index, removed, result.version)
+            new = builder.finish(result.version, removed=removed)
             return self._persist(new, stamp) if stamp else self._warmed(new)
 
         self._index, self._stamp = await asyncio.to_thread(update), stamp
@@ -488,7 +488,7 @@ def _mark_terms(parsed: ParsedQuery) -> tuple[str, ...]:
     return parsed.required_terms
 
 
-def _suggest(index: Index, parsed: ParsedQuery) -> str | None:
+def _suggest(index: SearchEngine, parsed: ParsedQuery) -> str | None:
     suggestion = lookup.did_you_mean(index, parsed)
     if suggestion is None:
         return None

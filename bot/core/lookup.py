@@ -1,4 +1,5 @@
-"""Typo-tolerant lookups over an :class:`~bot.core.index.Index`.
+"""Typo-tolerant lookups over a search index's names (its
+:class:`~bot.core.index.LookupVocabulary`, ``index.vocabulary``).
 
 * :func:`find_titles` — a paper by (part of) its title, typos allowed: each word is matched
   exactly or corrected against the title vocabulary (rapidfuzz, edit distance), candidates are
@@ -25,7 +26,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.core.identity import normalise_paper_id
-from bot.core.index import Index
+from bot.core.index import LookupVocabulary, SearchEngine
 from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
@@ -97,11 +98,11 @@ class _Vocabulary:
 _VOCAB_CACHE: dict[tuple[int, str], _Vocabulary] = {}
 
 
-def _vocab(index: Index, kind: str) -> _Vocabulary:
-    key = (id(index), kind)
+def _vocab(known: LookupVocabulary, kind: str) -> _Vocabulary:
+    key = (id(known), kind)
     vocab = _VOCAB_CACHE.get(key)
     if vocab is None:
-        words = index.title_words_sorted()[0] if kind == "title" else index.author_words()
+        words = known.title_words_sorted()[0] if kind == "title" else known.author_words()
         vocab = _Vocabulary(words)
         if len(_VOCAB_CACHE) > 8:
             _VOCAB_CACHE.clear()
@@ -113,43 +114,45 @@ def _max_edits(word: str) -> int:
     return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
 
 
-def _title_word_id(index: Index, word: str) -> int | None:
-    words, ids = index.title_words_sorted()
+def _title_word_id(known: LookupVocabulary, word: str) -> int | None:
+    words, ids = known.title_words_sorted()
     i = bisect_left(words, word)
     return int(ids[i]) if i < len(words) and words[i] == word else None
 
 
-def correct_word(index: Index, word: str) -> str | None:
+def correct_word(index: SearchEngine, word: str) -> str | None:
     """The closest title word whose term is in the index (fewest edits, then most papers)."""
+    known = index.vocabulary
     best: tuple[int, int, str] | None = None
-    for cand, dist in _vocab(index, "title").near(word, _max_edits(word), limit=16):
+    for cand, dist in _vocab(known, "title").near(word, _max_edits(word), limit=16):
         if cand == word or cand in STOPWORDS:
             continue
-        wid = _title_word_id(index, cand)
+        wid = _title_word_id(known, cand)
         if wid is None:
             continue
         terms = query_terms(cand)
-        if not terms or any(index.doc_freq(t) == 0 for t in terms):
+        if not terms or any(known.doc_freq(t) == 0 for t in terms):
             continue
-        key = (dist, -index.title_word_df(wid), cand)
+        key = (dist, -known.title_word_df(wid), cand)
         if best is None or key < best:
             best = key
     return None if best is None else best[2]
 
 
-def did_you_mean(index: Index, query: ParsedQuery) -> str | None:
+def did_you_mean(index: SearchEngine, query: ParsedQuery) -> str | None:
     """A respelled query when some of its words are unknown to the index, else None."""
+    known = index.vocabulary
     if not query.words:
         return None
     changed = False
     out: list[str] = []
     for word in query.words:
         terms = query_terms(word)
-        if terms and all(index.doc_freq(t) > 0 for t in terms):
+        if terms and all(known.doc_freq(t) > 0 for t in terms):
             out.append(word)
             continue
         fixed = [
-            (w if index.doc_freq(stem(w)) > 0 else correct_word(index, w) or w)
+            (w if known.doc_freq(stem(w)) > 0 else correct_word(index, w) or w)
             for w in surface_words(word)
         ]
         respelled = " ".join(fixed)
@@ -168,29 +171,30 @@ def did_you_mean(index: Index, query: ParsedQuery) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def find_titles(index: Index, text: str, limit: int = 5) -> list[TitleMatch]:
+def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
     """Papers whose title looks like ``text`` (typos allowed), best first."""
+    known = index.vocabulary
     words = [w for w in surface_words(text) if w not in STOPWORDS]
-    if not words or index.n_docs == 0:
+    if not words or known.n_docs == 0:
         return []
-    n = max(index.n_docs, 1)
+    n = max(known.n_docs, 1)
     parts_docs: list[np.ndarray] = []
     parts_w: list[np.ndarray] = []
     for word in dict.fromkeys(words):
-        wid = _title_word_id(index, word)
+        wid = _title_word_id(known, word)
         options: list[int] = []
         if wid is not None:
             options.append(wid)
         else:
-            for cand, _ in _vocab(index, "title").near(word, _max_edits(word), limit=3):
-                cid = _title_word_id(index, cand)
+            for cand, _ in _vocab(known, "title").near(word, _max_edits(word), limit=3):
+                cid = _title_word_id(known, cand)
                 if cid is not None:
                     options.append(cid)
         for wid_ in options:
-            df = index.title_word_df(wid_)
+            df = known.title_word_df(wid_)
             if df == 0 or (df > max(n // 5, 1000) and len(words) > 2):
                 continue  # very common title words do not pick candidates
-            docs = index.title_word_docs(wid_)
+            docs = known.title_word_docs(wid_)
             parts_docs.append(docs)
             parts_w.append(np.full(len(docs), math.log(1 + n / df)))
     if not parts_docs:
@@ -200,17 +204,17 @@ def find_titles(index: Index, text: str, limit: int = 5) -> list[TitleMatch]:
     weight = np.bincount(
         np.searchsorted(docs_u, all_docs), weights=np.concatenate(parts_w), minlength=len(docs_u)
     )
-    alive = index.alive_mask(docs_u)
+    alive = known.alive_mask(docs_u)
     docs_u, weight = docs_u[alive], weight[alive]
     top = np.argsort(-weight, kind="stable")[:50]
     query = " ".join(surface_words(text))
     scored: list[TitleMatch] = []
     for i in top.tolist():
         docno = int(docs_u[i])
-        title = index.title(docno)
+        title = known.title(docno)
         score = float(fuzz.token_set_ratio(query, " ".join(surface_words(title))))
         score = (score + float(fuzz.ratio(query, " ".join(surface_words(title))))) / 2
-        scored.append(TitleMatch(docno, index.paper_id(docno), title, score))
+        scored.append(TitleMatch(docno, known.paper_id(docno), title, score))
     scored.sort(key=lambda m: (-m.score, -m.docno))
     return scored[:limit]
 
@@ -220,27 +224,28 @@ def find_titles(index: Index, text: str, limit: int = 5) -> list[TitleMatch]:
 # --------------------------------------------------------------------------------------------
 
 
-def find_authors(index: Index, name: str, limit: int = 10) -> list[AuthorMatch]:
+def find_authors(index: SearchEngine, name: str, limit: int = 10) -> list[AuthorMatch]:
     """People whose name matches ``name`` (any order, case, accents, initials), best first."""
+    known = index.vocabulary
     words = author_query_words(name)
     if not any(len(w) > 1 for w in words):
         return []
     exact = True
-    ids = index.matching_authors(words)
+    ids = known.matching_authors(words)
     if not ids:
         exact = False
         fixed: list[str] = []
-        vocab = _vocab(index, "author")
+        vocab = _vocab(known, "author")
         for w in words:
-            if len(w) == 1 or len(index.authors_with_word(w)):
+            if len(w) == 1 or len(known.authors_with_word(w)):
                 fixed.append(w)
                 continue
             near = vocab.near(w, _max_edits(w), limit=1)
             fixed.append(near[0][0] if near else w)
-        ids = index.matching_authors(fixed)
+        ids = known.matching_authors(fixed)
     if not ids:
         return []
-    names = index.author_names()
+    names = known.author_names()
     wanted = set(words)
     out = []
     for aid in ids:
@@ -248,9 +253,9 @@ def find_authors(index: Index, name: str, limit: int = 10) -> list[AuthorMatch]:
         out.append(
             AuthorMatch(
                 author=aid,
-                key=index.author_key(aid),
+                key=known.author_key(aid),
                 display=display,
-                papers=index.author_paper_count(aid),
+                papers=known.author_paper_count(aid),
                 exact=exact,
             )
         )
@@ -266,11 +271,11 @@ class _AuthorRanking:
     the best of any set of authors is then a numpy sort of small integers.
     """
 
-    def __init__(self, index: Index) -> None:
-        n = index.n_authors
-        names = index.author_names()
+    def __init__(self, known: LookupVocabulary) -> None:
+        n = known.n_authors
+        names = known.author_names()
         self.counts = np.fromiter(
-            (index.author_paper_count(a) for a in range(n)), dtype=np.int64, count=n
+            (known.author_paper_count(a) for a in range(n)), dtype=np.int64, count=n
         )
         counts = self.counts.tolist()
         order = sorted(range(n), key=lambda a: (-counts[a], names[a]))
@@ -280,55 +285,53 @@ class _AuthorRanking:
         self.names = names
 
 
-_RANKINGS: weakref.WeakKeyDictionary[Index, _AuthorRanking] = weakref.WeakKeyDictionary()
+_RANKINGS: weakref.WeakKeyDictionary[LookupVocabulary, _AuthorRanking] = weakref.WeakKeyDictionary()
 _RANKINGS_LOCK = threading.Lock()
 
 
-def _author_ranking(index: Index) -> _AuthorRanking:
-    ranking = _RANKINGS.get(index)
+def _author_ranking(known: LookupVocabulary) -> _AuthorRanking:
+    ranking = _RANKINGS.get(known)
     if ranking is None:
         with _RANKINGS_LOCK:
-            ranking = _RANKINGS.get(index)
+            ranking = _RANKINGS.get(known)
             if ranking is None:
-                ranking = _AuthorRanking(index)
-                _RANKINGS[index] = ranking
+                ranking = _AuthorRanking(known)
+                _RANKINGS[known] = ranking
     return ranking
 
 
-def warm(index: Index) -> None:
+def warm(index: SearchEngine) -> None:
     """Build the lazily computed structures lookups and searches use, now.
 
     Call it in a worker thread right after an index is loaded, built or updated, before it is
     swapped in: otherwise the first lookup after each swap builds them on the event loop.
     """
-    index.author_names()
-    index.author_words_sorted()
-    index.title_words_sorted()
-    index.docno_of("")
-    index.average_idf()
-    _vocab(index, "title")
-    _vocab(index, "author")
-    _author_ranking(index)
+    index.warm()
+    known = index.vocabulary
+    _vocab(known, "title")
+    _vocab(known, "author")
+    _author_ranking(known)
 
 
-def suggest_authors(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
+def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """People whose name words start with what was typed (most papers first)."""
+    known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
     words = author_query_words(prefix)
     if not words:
         return []
     *complete, last = words
-    lists = [index.authors_with_word(w) for w in complete if len(w) > 1]
-    vocab = index.author_words_sorted()
+    lists = [known.authors_with_word(w) for w in complete if len(w) > 1]
+    vocab = known.author_words_sorted()
     lo = bisect_left(vocab, last)
     hi = bisect_left(vocab, last + "\U0010ffff")
-    prefixed = [index.authors_with_word(w) for w in vocab[lo : min(hi, lo + 200)]]
+    prefixed = [known.authors_with_word(w) for w in vocab[lo : min(hi, lo + 200)]]
     if not prefixed:
         return []
     cand = _unique(np.concatenate(prefixed))
     for other in lists:
         cand = cand[_member(other, cand)]
-    ranking = _author_ranking(index)
+    ranking = _author_ranking(known)
     ranks = np.sort(ranking.rank[cand.astype(np.int64)])
     seen: set[str] = set()
     out: list[Choice] = []
@@ -352,63 +355,64 @@ def suggest_authors(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list
 # --------------------------------------------------------------------------------------------
 
 
-def suggest_papers(index: Index, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
+def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """Papers whose title has the typed words (the last one as a prefix), newest first.
 
     An id prefix ("8t72") also suggests the papers whose id starts with it.
     """
+    known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
     out: list[Choice] = []
     seen: set[str] = set()
 
     def add(docno: int) -> bool:
-        pid = index.paper_id(docno)
+        pid = known.paper_id(docno)
         if pid not in seen:
             seen.add(pid)
             room = CHOICE_MAX_LEN - len(pid) - 3
-            out.append(Choice(f"{clamp_choice(index.title(docno))[:room]} · {pid}", pid))
+            out.append(Choice(f"{clamp_choice(known.title(docno))[:room]} · {pid}", pid))
         return len(out) >= limit
 
     typed = prefix.strip()
     if _ID_RE.match(normalise_id(typed)):
-        for _, docno in index.paper_ids_with_prefix(normalise_id(typed), limit):
+        for _, docno in known.paper_ids_with_prefix(normalise_id(typed), limit):
             if add(docno):
                 return out
     words = surface_words(typed)
     if not words:
-        for docno in index.docnos()[::-1][: limit * 2].tolist():
+        for docno in known.docnos()[::-1][: limit * 2].tolist():
             if add(int(docno)):
                 break
         return out
     complete = [w for w in (words if typed.endswith(" ") else words[:-1]) if w not in STOPWORDS]
     last = None if typed.endswith(" ") else words[-1]
-    sorted_words, sorted_ids = index.title_words_sorted()
+    sorted_words, sorted_ids = known.title_words_sorted()
     driver: np.ndarray | None = None
     for w in complete:
-        wid = _title_word_id(index, w)
+        wid = _title_word_id(known, w)
         if wid is None:
             return out
-        docs = index.title_word_docs(wid)
+        docs = known.title_word_docs(wid)
         driver = docs if driver is None else driver[_member(docs, driver)]
     if driver is None:
         if last is None:
             return out
         lo = bisect_left(sorted_words, last)
         hi = bisect_left(sorted_words, last + "\U0010ffff")
-        tails = [index.title_word_docs(int(w))[-limit * 4 :] for w in sorted_ids[lo:hi][:500]]
+        tails = [known.title_word_docs(int(w))[-limit * 4 :] for w in sorted_ids[lo:hi][:500]]
         if not tails:
             return out
         driver = _unique(np.concatenate(tails))
         last = None  # every driver doc has a word with the prefix
     scanned = 0
     for docno in driver[::-1].tolist():
-        if not index.is_live(int(docno)):
+        if not known.is_live(int(docno)):
             continue
         scanned += 1
         if scanned > 3000:
             break
         if last is not None and not any(
-            w.startswith(last) for w in surface_words(index.title(int(docno)))
+            w.startswith(last) for w in surface_words(known.title(int(docno)))
         ):
             continue
         if add(int(docno)):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-import bot.core.index as index_module
+import bot.core.index.tuning as index_module
 from bot.bench.generate import digest_text
 from bot.core.index import Index, IndexDoc, index_doc
 from bot.core.models import Author, Paper
@@ -286,7 +286,7 @@ def test_chunked_builds_equal_one_chunk(
     docs, _ = corpus
     docs = docs[:600]
     whole = Index.build(docs)
-    monkeypatch.setattr(index_module, "_BUILD_CHUNK", 97)
+    monkeypatch.setattr(index_module, "BUILD_CHUNK", 97)
     chunked = Index.build(docs)
     shuffled = list(docs)
     random.Random(5).shuffle(shuffled)

@@ -1,0 +1,188 @@
+"""Array helpers the index is made of: ragged ranges, sorted sets, string blobs, CSR lists.
+
+A *CSR list set* maps each key (a term, an author, a word) to a sorted run of docnos in one
+flat array, cut by a pointer array: key ``k``'s run is ``docs[ptr[k]:ptr[k + 1]]``, with
+optional payload arrays aligned with ``docs`` (term frequencies). :func:`merge_lists` adds new
+(key, doc) pairs to such a set and drops dead docs; over an empty set it is a plain build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+
+def ragged_index(starts: I64, lengths: AnyArray) -> I64:
+    """Indices covering [starts[i], starts[i] + lengths[i]) for every i, concatenated."""
+    lengths = lengths.astype(np.int64, copy=False)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    offsets = np.repeat(starts - (ends - lengths), lengths)
+    out: I64 = np.arange(total, dtype=np.int64) + offsets
+    return out
+
+
+def unique_sorted(values: AnyArray) -> AnyArray:
+    """Sorted distinct values (sort-based; faster here than np.unique's hashing)."""
+    if len(values) < 2:
+        return np.sort(values)
+    arr = np.sort(values)
+    keep = np.empty(len(arr), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(arr[1:], arr[:-1], out=keep[1:])
+    out: AnyArray = arr[keep]
+    return out
+
+
+def in_sorted(sorted_arr: AnyArray, values: AnyArray) -> Bool:
+    """Whether each of ``values`` is in the sorted ``sorted_arr``."""
+    if len(sorted_arr) == 0 or len(values) == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    pos = np.searchsorted(sorted_arr, values)
+    pos[pos == len(sorted_arr)] = len(sorted_arr) - 1
+    found: Bool = sorted_arr[pos] == values
+    return found
+
+
+def blob(strings: Sequence[str]) -> tuple[U8, I64]:
+    """Strings as one UTF-8 byte array and the offsets cutting it (``len + 1`` of them)."""
+    encoded = [s.encode() for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        offsets[1:] = np.cumsum([len(e) for e in encoded])
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+    return data, offsets
+
+
+def unblob(data: AnyArray, offsets: AnyArray) -> list[str]:
+    """Every string of a :func:`blob`."""
+    raw = bytes(data)
+    offs = offsets.tolist()
+    return [raw[offs[i] : offs[i + 1]].decode() for i in range(len(offs) - 1)]
+
+
+def blob_item(data: AnyArray, offsets: AnyArray, i: int) -> str:
+    """String ``i`` of a :func:`blob`."""
+    return bytes(data[int(offsets[i]) : int(offsets[i + 1])]).decode()
+
+
+def pick_dtype(max_value: int) -> type[np.unsignedinteger[Any]]:
+    """The smallest unsigned integer type holding 0 .. ``max_value``."""
+    if max_value < 256:
+        return np.uint8
+    if max_value < 65536:
+        return np.uint16
+    return np.uint32
+
+
+def fitting_dtype(*arrays: AnyArray) -> type[np.unsignedinteger[Any]]:
+    """The smallest unsigned integer type holding every value of ``arrays`` (non-negative)."""
+    return pick_dtype(max(int(a.max()) if len(a) else 0 for a in arrays))
+
+
+# --------------------------------------------------------------------------------------------
+# CSR list sets: key -> sorted docnos (+ aligned payload)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Additions:
+    """New (key, doc) pairs, sorted by key then doc, with aligned payloads."""
+
+    keys: I32
+    docs: I32
+    payload: tuple[AnyArray, ...] = ()
+
+
+def pairs_from_lists(lists: Sequence[Sequence[int]], docs: Sequence[int]) -> Additions:
+    """(key, doc) pairs from per-doc key lists (each key once per doc), sorted by key, doc."""
+    lengths = np.array([len(x) for x in lists], dtype=np.int64)
+    keys = np.fromiter((k for x in lists for k in x), dtype=np.int32, count=int(lengths.sum()))
+    dd = np.repeat(np.asarray(docs, dtype=np.int32), lengths)
+    order = np.lexsort((dd, keys))
+    return Additions(keys[order], dd[order])
+
+
+def pairs(pairs_list: Sequence[tuple[int, int]]) -> Additions:
+    """(key, doc) pairs given as tuples, sorted by key then doc."""
+    if not pairs_list:
+        return Additions(np.zeros(0, np.int32), np.zeros(0, np.int32))
+    arr = np.array(pairs_list, dtype=np.int32)
+    order = np.lexsort((arr[:, 1], arr[:, 0]))
+    return Additions(arr[order, 0].copy(), arr[order, 1].copy())
+
+
+def merge_lists(
+    ptr: I64,
+    docs: I32,
+    payload: tuple[AnyArray, ...],
+    add: Additions,
+    n_keys: int,
+    dead: Bool | None,
+) -> tuple[I64, I32, tuple[AnyArray, ...], Bool | None, I64]:
+    """Merge sorted additions into a CSR list set, dropping docs marked ``dead``.
+
+    Returns the new (ptr, docs, payload), the keep-mask applied to the old postings (or None)
+    and, for each addition, the index in the *kept* old postings before which it was inserted.
+    Payloads take the dtype of the old ones.
+    """
+    if len(docs) == 0:  # nothing to merge into: the additions are the lists
+        counts = np.bincount(add.keys, minlength=n_keys).astype(np.int64)
+        fresh_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        fresh_payload = tuple(
+            q.astype(p.dtype, copy=False) for p, q in zip(payload, add.payload, strict=True)
+        )
+        return (
+            fresh_ptr,
+            add.docs.astype(np.int32, copy=False),
+            fresh_payload,
+            None,
+            np.zeros(len(add.keys), dtype=np.int64),
+        )
+    old_keys = len(ptr) - 1
+    if n_keys > old_keys:
+        ptr = np.concatenate([ptr, np.full(n_keys - old_keys, ptr[-1], dtype=np.int64)])
+    keep: Bool | None = None
+    if dead is not None:
+        dead_of = dead[docs] if len(dead) > int(docs.max()) else np.zeros(len(docs), np.bool_)
+        if dead_of.any():
+            keep = ~dead_of
+            kept_cum = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+            ptr = kept_cum[ptr]
+            docs = docs[keep]
+            payload = tuple(p[keep] for p in payload)
+    if len(add.keys) == 0:
+        return ptr, docs, payload, keep, np.zeros(0, dtype=np.int64)
+    # Where each addition goes among the kept old postings.
+    if len(docs) == 0 or int(add.docs.min()) > int(docs.max()):
+        where = ptr[1:][add.keys]  # appended docs go to the end of their key's list
+    else:
+        where = np.empty(len(add.keys), dtype=np.int64)
+        bounds = np.flatnonzero(np.diff(add.keys)) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [len(add.keys)]])
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            k = int(add.keys[s])
+            lo, hi = int(ptr[k]), int(ptr[k + 1])
+            where[s:e] = lo + np.searchsorted(docs[lo:hi], add.docs[s:e])
+    new_docs = np.insert(docs, where, add.docs)
+    new_payload = tuple(
+        np.insert(p, where, q.astype(p.dtype, copy=False))
+        for p, q in zip(payload, add.payload, strict=True)
+    )
+    counts = np.bincount(add.keys, minlength=n_keys).astype(np.int64)
+    new_ptr = ptr + np.concatenate([[0], np.cumsum(counts)])
+    return new_ptr, new_docs.astype(np.int32, copy=False), new_payload, keep, where

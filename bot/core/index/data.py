@@ -1,0 +1,152 @@
+"""One index version's arrays, what is derived from them, and the postings primitives.
+
+The postings are a CSR list set (:mod:`bot.core.index.arrays`) over term ids: term ``t``'s
+documents are ``docs[ptr[t]:ptr[t + 1]]`` (ascending docnos) with their term frequencies in
+``tfs``. Documents are numbered by the store's rowid (docno); per-docno arrays cover every
+docno up to the largest (``alive`` says which are live). Every module of the package reads the
+arrays through an :class:`IndexData`; nothing here changes once built.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from bot.core.index import bm25
+from bot.core.index.arrays import I32, I64, AnyArray, Bool
+from bot.core.index.vocab import WordTable
+
+
+class IndexData:
+    """The arrays and meta of one index (see the module doc) with their derived values."""
+
+    def __init__(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
+        self.arrays = arrays
+        self.meta = meta
+        self.version = int(meta.get("version", 0))
+        self.ptr: I64 = arrays["ptr"]
+        self.docs: I32 = arrays["docs"]
+        self.tfs: AnyArray = arrays["tfs"]
+        self.alive: Bool = arrays["alive"]
+        self.n_docs = int(meta["n_docs"])  # live documents (rank-bm25's corpus size)
+        self.total_len = int(meta["total_len"])
+        self.avgdl = self.total_len / self.n_docs if self.n_docs else 0.0
+        doc_len = arrays["doc_len"]
+        # rank-bm25's denominator part, per docno
+        self.norm = (
+            bm25.norms(doc_len, self.avgdl)
+            if self.n_docs
+            else np.zeros(len(doc_len), dtype=np.float64)
+        )
+        self.terms = WordTable(arrays, "term")
+        # term id -> its row in the champion arrays (common terms only)
+        self.common_slot: dict[int, int] = {
+            int(t): i for i, t in enumerate(arrays["common_terms"].tolist())
+        }
+        self._idf: dict[int, float] = {}
+        self._average_idf: float | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # ---- documents ------------------------------------------------------------------------
+
+    def docnos(self) -> I64:
+        """Live docnos, ascending."""
+        return np.flatnonzero(self.alive).astype(np.int64)
+
+    def is_live(self, docno: int) -> bool:
+        return 0 <= docno < len(self.alive) and bool(self.alive[docno])
+
+    def paper_id(self, docno: int) -> str:
+        return bytes(self.arrays["paper_ids"][docno]).decode()
+
+    def title(self, docno: int) -> str:
+        a = self.arrays
+        s, e = int(a["title_start"][docno]), int(a["title_end"][docno])
+        return bytes(a["title_data"][s:e]).decode()
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (memory-mapped ones included) and the derived norms."""
+        return int(sum(arr.nbytes for arr in self.arrays.values())) + int(self.norm.nbytes)
+
+    # ---- terms and postings ---------------------------------------------------------------
+
+    def term_id(self, term: str) -> int | None:
+        return self.terms.id(term)
+
+    def term_ids(self, terms: Iterable[str]) -> list[int | None]:
+        return [self.terms.id(t) for t in terms]
+
+    def df(self, tid: int) -> int:
+        """How many live documents hold term ``tid``."""
+        return int(self.ptr[tid + 1] - self.ptr[tid])
+
+    def doc_freq(self, term: str) -> int:
+        tid = self.terms.id(term)
+        return 0 if tid is None else self.df(tid)
+
+    def postings(self, tid: int) -> tuple[int, int]:
+        """The range of term ``tid``'s postings in ``docs`` / ``tfs``."""
+        return int(self.ptr[tid]), int(self.ptr[tid + 1])
+
+    def locate(self, tid: int, cand: AnyArray) -> tuple[Bool, I64]:
+        """For sorted docnos ``cand``: which contain term ``tid``, and their posting indices.
+
+        Binary search when the candidates are few; otherwise scatter the postings' slots into
+        a per-thread scratch array (one pass over the list, no allocation per query).
+        """
+        lo, hi = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        seg = self.docs[lo:hi]
+        if len(seg) == 0 or len(cand) == 0:
+            return np.zeros(len(cand), dtype=np.bool_), np.zeros(0, dtype=np.int64)
+        pos: AnyArray
+        if len(cand) * 24 < len(seg):
+            pos = np.searchsorted(seg, cand)
+            pos[pos == len(seg)] = len(seg) - 1
+        else:
+            scratch = self._scratch()
+            scratch[seg] = np.arange(len(seg), dtype=np.int32)
+            pos = scratch[cand]
+            np.clip(pos, 0, len(seg) - 1, out=pos)
+        hit: Bool = seg[pos] == cand
+        return hit, lo + pos[hit].astype(np.int64)
+
+    def _scratch(self) -> I32:
+        local = self._local
+        arr: I32 | None = getattr(local, "scratch", None)
+        if arr is None:
+            arr = np.zeros(len(self.alive), dtype=np.int32)
+            local.scratch = arr
+        return arr
+
+    # ---- idf ----------------------------------------------------------------------------
+
+    def idf(self, tid: int) -> float:
+        """rank-bm25's idf of term ``tid`` (cached)."""
+        cache = self._idf
+        value = cache.get(tid)
+        if value is None:
+            df = self.df(tid)
+            if df == 0:
+                value = 0.0
+            else:
+                value = bm25.raw_idf(self.n_docs, df)
+                if value < 0:
+                    value = bm25.EPSILON * self.average_idf()
+            cache[tid] = value
+        return value
+
+    def average_idf(self) -> float:
+        """rank-bm25's ``average_idf`` (see :func:`bm25.average_idf`; computed once)."""
+        if self._average_idf is None:
+            with self._lock:
+                if self._average_idf is None:
+                    df = np.diff(self.ptr)
+                    order: AnyArray = self.arrays["term_order"]
+                    self._average_idf = bm25.average_idf(
+                        self.n_docs, df[order] if len(order) else df
+                    )
+        return self._average_idf

@@ -1,0 +1,184 @@
+"""Positions and phrases: which candidates hold words at consecutive positions.
+
+Every posting's positions are stored ascending in ``pos``, postings in the order of ``docs``;
+``pos_ckpt`` has where the positions of every 16th posting start (a running sum of term
+frequencies), so the positions of any posting are found from the checkpoint before it.
+A phrase over very many candidates is verified best score first (:func:`lazy_phrases`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.core.index import tuning
+from bot.core.index.arrays import I32, I64, AnyArray, Bool, in_sorted, ragged_index
+from bot.core.index.arrays import unique_sorted as unique
+from bot.core.index.data import IndexData
+from bot.core.index.models import IndexResult
+from bot.core.index.scoring import score_and, top
+from bot.core.query import ParsedQuery, Phrase
+
+CKPT_SHIFT = 4  # positions checkpoint every 16 postings (a saved-format constant)
+
+
+def checkpoints(tfs: AnyArray) -> I64:
+    """Start of the positions of every 16th posting (see :func:`posting_starts`)."""
+    if len(tfs) == 0:
+        return np.zeros(0, dtype=np.int64)
+    blocks = np.add.reduceat(tfs, np.arange(0, len(tfs), 1 << CKPT_SHIFT), dtype=np.int64)
+    out: I64 = np.zeros(len(blocks), dtype=np.int64)
+    np.cumsum(blocks[:-1], out=out[1:])
+    return out
+
+
+def posting_starts(tfs: AnyArray, ckpt: AnyArray, g: I64) -> I64:
+    """Where the positions of global postings ``g`` (ascending) start in ``pos``.
+
+    From the checkpoint before the first one, a running sum of term frequencies over the
+    range they span; for a few postings spread over a long range, a per-block sum.
+    """
+    if len(g) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = (int(g[0]) >> CKPT_SHIFT) << CKPT_SHIFT
+    hi = int(g[-1])
+    if (hi - lo) < 100 * len(g):
+        run = np.zeros(hi - lo + 1, dtype=np.int64)
+        np.cumsum(tfs[lo:hi], dtype=np.int64, out=run[1:])
+        out: I64 = int(ckpt[lo >> CKPT_SHIFT]) + run[g - lo]
+        return out
+    return posting_starts_any(tfs, ckpt, g)
+
+
+def posting_starts_any(tfs: AnyArray, ckpt: AnyArray, g: I64) -> I64:
+    """Like :func:`posting_starts` for any order of postings (per-block sums)."""
+    if len(g) == 0:
+        return np.zeros(0, dtype=np.int64)
+    block = g >> CKPT_SHIFT
+    base = block << CKPT_SHIFT
+    width = 1 << CKPT_SHIFT
+    idx = base[:, None] + np.arange(width, dtype=np.int64)[None, :]
+    np.minimum(idx, len(tfs) - 1, out=idx)
+    before = np.arange(width, dtype=np.int64)[None, :] < (g - base)[:, None]
+    out: I64 = ckpt[block] + (tfs[idx].astype(np.int64) * before).sum(axis=1)
+    return out
+
+
+def phrase_mask(
+    ix: IndexData, cand: AnyArray, terms: Sequence[str], cols: dict[int, I64] | None = None
+) -> Bool:
+    """Which candidates contain ``terms`` at consecutive positions.
+
+    ``cols`` may give, per term id, each candidate's global posting index (else searched).
+    """
+    ids = ix.term_ids(terms)
+    if any(t is None for t in ids) or len(cand) == 0:
+        return np.zeros(len(cand), dtype=np.bool_)
+    tids = [t for t in ids if t is not None]
+    pos_arr, ckpt = ix.arrays["pos"], ix.arrays["pos_ckpt"]
+    stride = np.int64(1 << 32)
+    # rarest term first: its (candidate, position - offset) keys are checked against the
+    # others'; keys come out sorted (candidates ascending, positions ascending per posting)
+    order = sorted(range(len(tids)), key=lambda i: ix.df(tids[i]))
+    sel = np.arange(len(cand), dtype=np.int64)  # candidates still possible
+    keys: I64 | None = None
+    for i in order:
+        tid = tids[i]
+        sub = cand[sel]
+        if cols is not None and tid in cols:
+            g = cols[tid][sel]
+        else:
+            ok, g = ix.locate(tid, sub)
+            sel = sel[ok]
+            if keys is not None:
+                keys = keys[in_sorted(sel, keys // stride)]
+        if len(sel) == 0:
+            return np.zeros(len(cand), dtype=np.bool_)
+        lengths = ix.tfs[g].astype(np.int64)
+        where = ragged_index(posting_starts(ix.tfs, ckpt, g), lengths)
+        k = np.repeat(sel, lengths) * stride + (pos_arr[where].astype(np.int64) - i)
+        keys = k if keys is None else keys[in_sorted(k, keys)]
+        if len(keys) == 0:
+            return np.zeros(len(cand), dtype=np.bool_)
+        sel = unique(keys // stride)
+    mask = np.zeros(len(cand), dtype=np.bool_)
+    mask[sel] = True
+    return mask
+
+
+def phrase_on(
+    ix: IndexData,
+    cand: AnyArray,
+    keep: Bool | None,
+    phrase: Phrase,
+    cols: dict[int, I64] | None,
+    *,
+    want: bool,
+) -> Bool:
+    """Phrase test on the candidates still kept (the others are left as they are)."""
+    if keep is None:
+        found = phrase_mask(ix, cand, phrase.terms, cols)
+        return found if want else ~found
+    idx = np.flatnonzero(keep)
+    sub_cols = None if cols is None else {t: c[idx] for t, c in cols.items()}
+    found = phrase_mask(ix, cand[idx], phrase.terms, sub_cols)
+    out = np.ones(len(cand), dtype=np.bool_)
+    out[idx] = found if want else ~found
+    return out
+
+
+def lazy_phrases(
+    ix: IndexData,
+    query: ParsedQuery,
+    cand: I32,
+    cols: dict[int, I64],
+    tids: list[int],
+    want: int,
+    offset: int,
+) -> IndexResult:
+    """Many candidates for a phrase: verify them best score first, estimate the total.
+
+    Candidates are verified in chunks of the best remaining scores (ties included), so the
+    top ``want`` are exact: an unverified candidate scores strictly below every verified
+    one. The total is the matches found plus an estimate for the unverified rest from an
+    evenly spread sample of it.
+    """
+    chunk = tuning.PHRASE_CHUNK
+    scores = score_and(ix, cand, tids, cols)
+    remaining = np.ones(len(cand), dtype=np.bool_)
+    found: list[AnyArray] = []
+    n_found = 0
+
+    def verify(idx: AnyArray) -> Bool:
+        sub = {t: c[idx] for t, c in cols.items()}
+        ok = np.ones(len(idx), dtype=np.bool_)
+        for phrase in query.phrases:
+            ok &= phrase_on(ix, cand[idx], ok.copy(), phrase, sub, want=True)
+        return ok
+
+    while n_found < want:
+        rest = np.flatnonzero(remaining)
+        if len(rest) == 0:
+            break
+        if len(rest) > chunk:
+            s = scores[rest]
+            kth = np.partition(s, len(s) - chunk)[len(s) - chunk]
+            pick = rest[s >= kth]
+        else:
+            pick = rest
+        ok = verify(pick)
+        found.append(pick[ok])
+        n_found += int(ok.sum())
+        remaining[pick] = False
+    matched = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    rest = np.flatnonzero(remaining)
+    total, exact = len(matched), True
+    if len(rest):
+        step = max(1, len(rest) // tuning.PHRASE_SAMPLE)
+        sample = rest[::step]
+        rate = float(verify(sample).mean()) if len(sample) else 0.0
+        total += round(rate * len(rest))
+        exact = False
+    hits = top(ix, cand[matched], scores[matched], want) if len(matched) else ()
+    return IndexResult(hits[offset:], total, exact=exact)

@@ -1,0 +1,103 @@
+"""Scoring candidates with rank-bm25's arithmetic and selecting the top k.
+
+A document's score is the sequential sum of its terms' contributions in query order
+(:mod:`bot.core.index.bm25`); ties rank the lower docno first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.core.index import bm25
+from bot.core.index.arrays import F64, I32, I64, AnyArray, unique_sorted
+from bot.core.index.data import IndexData
+from bot.core.index.models import IndexHit
+
+
+def score_and(ix: IndexData, cand: I32, tids: Sequence[int], cols: dict[int, I64]) -> F64:
+    """rank-bm25's scores of candidates; ``cols[t]``: each one's posting index for t."""
+    norm = ix.norm[cand]
+    scores: F64 | None = None
+    tfs = ix.tfs
+    for tid in tids:
+        tf = tfs[cols[tid]].astype(np.float64)
+        contrib = ix.idf(tid) * bm25.tf_part(tf, norm)
+        scores = contrib if scores is None else scores + contrib
+    assert scores is not None
+    return scores
+
+
+def score_or(ix: IndexData, ids: Sequence[int | None]) -> tuple[I32, F64]:
+    """Every document holding any of the terms, and its score (rank-bm25's ``get_scores``)."""
+    parts_docs: list[AnyArray] = []
+    parts_w: list[F64] = []
+    norm = ix.norm
+    for tid in ids:
+        if tid is None:
+            continue
+        lo, hi = ix.postings(tid)
+        docs = ix.docs[lo:hi]
+        tf = ix.tfs[lo:hi].astype(np.float64)
+        parts_docs.append(docs)
+        parts_w.append(ix.idf(tid) * bm25.tf_part(tf, norm[docs]))
+    all_docs = np.concatenate(parts_docs)
+    cand = unique_sorted(all_docs).astype(np.int32)
+    local = np.searchsorted(cand, all_docs)
+    # bincount adds each bin's weights sequentially in input (= query) order, from 0.0.
+    scores = np.bincount(local, weights=np.concatenate(parts_w), minlength=len(cand))
+    return cand, scores.astype(np.float64, copy=False)
+
+
+def scores_for(ix: IndexData, terms: Sequence[str], docnos: Sequence[int]) -> F64:
+    """rank-bm25 scores of ``terms`` for given docnos (like ``get_batch_scores``)."""
+    cand = np.asarray(docnos, dtype=np.int32)
+    out = np.zeros(len(cand), dtype=np.float64)
+    norm = ix.norm[cand]
+    order = np.argsort(cand, kind="stable")
+    sorted_cand = cand[order]
+    for tid in ix.term_ids(terms):
+        if tid is None:
+            continue
+        hit, g = ix.locate(tid, sorted_cand)
+        tf_sorted = np.zeros(len(cand), dtype=np.float64)
+        tf_sorted[hit] = ix.tfs[g]
+        tf = np.empty(len(cand), dtype=np.float64)
+        tf[order] = tf_sorted
+        out = out + ix.idf(tid) * bm25.tf_part(tf, norm)
+    return out
+
+
+def top(ix: IndexData, cand: AnyArray, scores: F64, want: int) -> tuple[IndexHit, ...]:
+    """The best ``want`` candidates, best first (ties: lower docno first)."""
+    if want <= 0 or len(cand) == 0:
+        return ()
+    if len(cand) > want:
+        kth = np.partition(scores, len(scores) - want)[len(scores) - want]
+        sel = np.flatnonzero(scores >= kth)
+        cand, scores = cand[sel], scores[sel]
+    order = np.lexsort((cand, -scores))[:want]
+    pids = ix.arrays["paper_ids"]
+    return tuple(
+        IndexHit(int(cand[i]), bytes(pids[int(cand[i])]).decode(), float(scores[i]))
+        for i in order.tolist()
+    )
+
+
+def key_terms(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[str]:
+    """The ``n`` terms of a token list with the highest BM25 weight in it (df >= 2)."""
+    counts: dict[str, int] = {}
+    for t in terms:
+        counts[t] = counts.get(t, 0) + 1
+    denom_part = bm25.norm(len(terms), ix.avgdl)
+    scored: list[tuple[float, str]] = []
+    for term, tf in counts.items():
+        tid = ix.term_id(term)
+        if tid is None or ix.df(tid) < 2:
+            continue
+        w = ix.idf(tid) * bm25.tf_part(tf, denom_part)
+        if w > 0:
+            scored.append((w, term))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [t for _, t in scored[:n]]

@@ -1,0 +1,106 @@
+"""Answering queries: plan, champions or candidates, phrases, scores, top k.
+
+Only candidate documents are scored: required terms are intersected starting from the rarest
+(AND), filters and exclusions shrink the set (:mod:`bot.core.index.plan`), then the
+survivors are scored and the top k selected (:mod:`bot.core.index.scoring`). Queries made only
+of common terms try the champion lists first (:mod:`bot.core.index.champions`); a phrase over
+very many candidates is verified best score first (:func:`~bot.core.index.phrases.lazy_phrases`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from bot.core.index import tuning
+from bot.core.index.champions import try_champions
+from bot.core.index.data import IndexData
+from bot.core.index.models import IndexHit, IndexResult
+from bot.core.index.phrases import lazy_phrases
+from bot.core.index.plan import Filters, Plan
+from bot.core.index.scoring import key_terms, score_and, score_or, top
+from bot.core.query import ParsedQuery
+
+Mode = Literal["and", "or"]
+
+
+class Searcher:
+    """The query side of one index."""
+
+    def __init__(self, data: IndexData, filters: Filters) -> None:
+        self._ix = data
+        self._filters = filters
+
+    def search(self, query: ParsedQuery, k: int = 10, offset: int = 0) -> IndexResult:
+        """Hits of ``query`` (every clause must hold), best first, from ``offset``."""
+        ix = self._ix
+        want = max(0, k) + max(0, offset)
+        ids = ix.term_ids(query.required_terms)
+        if any(t is None for t in ids) or ix.n_docs == 0:
+            return IndexResult((), 0)
+        tids = [t for t in ids if t is not None]
+        plan = Plan(ix, self._filters, query, tids)
+        if plan.empty:
+            return IndexResult((), 0)
+        if tids and want > 0 and not query.phrases and not query.exclude_phrases:
+            fast = try_champions(ix, plan, tids, want)
+            if fast is not None:
+                hits, total = fast
+                return IndexResult(hits[offset:], total, pruned=True)
+        cand, cols = plan.candidates(phrases=False)
+        if query.phrases and len(cand):
+            if tids and len(cand) > tuning.PHRASE_LAZY and want <= tuning.PHRASE_CHUNK // 4:
+                return lazy_phrases(ix, query, cand, cols, tids, want, offset)
+            keep = plan.phrase_mask(cand, cols)
+            cand = cand[keep]
+            cols = {t: c[keep] for t, c in cols.items()}
+        if len(cand) == 0:
+            return IndexResult((), 0)
+        total = len(cand)
+        if not tids:  # filters only: newest first
+            newest = cand[::-1][:want]
+            hits = tuple(IndexHit(int(d), ix.paper_id(int(d)), 0.0) for d in newest)
+            return IndexResult(hits[offset:], total)
+        scores = score_and(ix, cand, tids, cols)
+        return IndexResult(top(ix, cand, scores, want)[offset:], total)
+
+    def search_terms(
+        self, terms: Sequence[str], k: int = 10, *, mode: Mode = "and", offset: int = 0
+    ) -> IndexResult:
+        """Rank documents for a raw term list (repeats count, as in rank-bm25).
+
+        ``mode="or"``: every document containing any term, scored like ``get_scores``;
+        ``mode="and"``: only documents containing every term.
+        """
+        ix = self._ix
+        want = max(0, k) + max(0, offset)
+        if ix.n_docs == 0 or not terms:
+            return IndexResult((), 0)
+        ids = ix.term_ids(terms)
+        if mode == "and":
+            if any(t is None for t in ids):
+                return IndexResult((), 0)
+            if len(set(terms)) == len(terms):
+                return self.search(ParsedQuery(text=" ".join(terms), terms=tuple(terms)), k, offset)
+            return self._and_with_repeats([t for t in ids if t is not None], want, offset)
+        if not any(t is not None for t in ids):
+            return IndexResult((), 0)
+        cand, scores = score_or(ix, ids)
+        return IndexResult(top(ix, cand, scores, want)[offset:], len(cand))
+
+    def _and_with_repeats(self, tids: list[int], want: int, offset: int) -> IndexResult:
+        ix = self._ix
+        plan = Plan(ix, self._filters, ParsedQuery(text=""), list(dict.fromkeys(tids)))
+        cand, cols = plan.candidates()
+        if len(cand) == 0:
+            return IndexResult((), 0)
+        scores = score_and(ix, cand, tids, cols)
+        return IndexResult(top(ix, cand, scores, want)[offset:], len(cand))
+
+    def similar(self, docno: int, terms: Sequence[str], k: int = 5) -> list[IndexHit]:
+        """Papers like the one with ``terms`` (its token list): an OR query of its key terms."""
+        key = key_terms(self._ix, terms)
+        if not key:
+            return []
+        result = self.search_terms(key, k + 1, mode="or")
+        return [h for h in result.hits if h.docno != docno][:k]

@@ -1,0 +1,22 @@
+"""The index's tuning knobs: sizes that trade speed for memory, never results.
+
+Modules read them as ``tuning.NAME`` when they run, so a test can set smaller values (with
+``monkeypatch.setattr(tuning, ...)``) to reach the code paths meant for large corpora.
+"""
+
+from __future__ import annotations
+
+# Champion lists and bitsets for terms in at least this many documents (and this share).
+COMMON_MIN_DF = 8192
+COMMON_MIN_SHARE = 1 / 64
+CHAMPIONS = 8192  # at most this many champions per common term ...
+CHAMPIONS_MIN = 1024  # ... at least this many, and about df / 16 in between
+
+# A build turns this many documents at a time into a compact posting chunk.
+BUILD_CHUNK = 32_768
+
+# A phrase over more candidates than this is verified best-first (phrases.lazy_phrases), in
+# chunks of this many, its total estimated from a sample of this many of the rest.
+PHRASE_LAZY = 8_000
+PHRASE_CHUNK = 2048
+PHRASE_SAMPLE = 1024

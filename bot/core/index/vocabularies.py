@@ -1,0 +1,207 @@
+"""The names an index knows, for lookups and autocomplete (:mod:`bot.core.lookup`).
+
+:class:`Vocabularies` is the index's side of
+:class:`~bot.core.index.engine.LookupVocabulary`: its authors (key, display name, papers),
+the words of their names and of titles (with the papers holding each), paper ids in sorted
+order (exact and prefix search), and the few per-document facts lookups show or check. The
+author filters of searches (``author:``) use :meth:`Vocabularies.matching_authors` too.
+Sorted copies and decoded lists are built on first use (or by :meth:`warm`) and kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.core.index.arrays import I32, I64, AnyArray, Bool, blob_item, in_sorted, unblob
+from bot.core.index.data import IndexData
+from bot.core.index.vocab import WordTable
+from bot.core.query import author_matches, name_words
+
+
+class Vocabularies:
+    """Authors, name words, title words and paper ids of one index (see the module doc)."""
+
+    def __init__(self, data: IndexData) -> None:
+        self._data = data
+        self._a = data.arrays
+        self._name_words = WordTable(data.arrays, "aword")
+        self._lock = threading.Lock()
+        self._author_names: list[str] | None = None
+        self._author_word_ids: dict[str, int] | None = None
+        self._author_words_sorted: list[str] | None = None
+        self._title_sorted: tuple[list[str], I32] | None = None
+        self._paper_ids_sorted: tuple[AnyArray, I32] | None = None
+
+    def warm(self) -> None:
+        """Build every lazily built list now (see :func:`bot.core.lookup.warm`)."""
+        self.author_names()
+        self.author_words_sorted()
+        self.title_words_sorted()
+        self._paper_ids()
+
+    # ---- documents ------------------------------------------------------------------------
+
+    @property
+    def n_docs(self) -> int:
+        return self._data.n_docs
+
+    def docnos(self) -> I64:
+        """Live docnos, ascending."""
+        return self._data.docnos()
+
+    def is_live(self, docno: int) -> bool:
+        return self._data.is_live(docno)
+
+    def alive_mask(self, docnos: AnyArray) -> Bool:
+        out: Bool = self._data.alive[docnos]
+        return out
+
+    def paper_id(self, docno: int) -> str:
+        return self._data.paper_id(docno)
+
+    def title(self, docno: int) -> str:
+        return self._data.title(docno)
+
+    def doc_freq(self, term: str) -> int:
+        """How many live documents contain ``term`` (a pipeline term, e.g. "scale")."""
+        return self._data.doc_freq(term)
+
+    # ---- paper ids ------------------------------------------------------------------------
+
+    def _paper_ids(self) -> tuple[AnyArray, I32]:
+        """Every paper id, sorted, with the docno of each."""
+        if self._paper_ids_sorted is None:
+            with self._lock:
+                if self._paper_ids_sorted is None:
+                    ids = self._a["paper_ids"]
+                    order = np.argsort(ids, kind="stable").astype(np.int32)
+                    self._paper_ids_sorted = (ids[order], order)
+        return self._paper_ids_sorted
+
+    def docno_of(self, paper_id: str) -> int | None:
+        """The docno of a paper id (live or not), or None."""
+        ids_sorted, order = self._paper_ids()
+        key = np.array([paper_id.encode()], dtype=ids_sorted.dtype)
+        i = int(np.searchsorted(ids_sorted, key[0]))
+        if i < len(ids_sorted) and ids_sorted[i] == key[0] and paper_id:
+            return int(order[i])
+        return None
+
+    def paper_ids_with_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """(paper id, docno) of live papers whose id starts with ``prefix`` (sorted by id)."""
+        ids_sorted, order = self._paper_ids()
+        alive = self._data.alive
+        lo = int(np.searchsorted(ids_sorted, prefix.encode()))
+        out: list[tuple[str, int]] = []
+        for i in range(lo, len(ids_sorted)):
+            pid = bytes(ids_sorted[i]).decode()
+            if not pid.startswith(prefix):
+                break
+            docno = int(order[i])
+            if alive[docno]:
+                out.append((pid, docno))
+                if len(out) >= limit:
+                    break
+        return out
+
+    # ---- authors --------------------------------------------------------------------------
+
+    @property
+    def n_authors(self) -> int:
+        return len(self._a["author_key_off"]) - 1
+
+    def author_names(self) -> list[str]:
+        """Every author's display name, by author id."""
+        if self._author_names is None:
+            with self._lock:
+                if self._author_names is None:
+                    self._author_names = unblob(
+                        self._a["author_disp_data"], self._a["author_disp_off"]
+                    )
+        return self._author_names
+
+    def author_name(self, author: int) -> str:
+        return blob_item(self._a["author_disp_data"], self._a["author_disp_off"], author)
+
+    def author_key(self, author: int) -> str:
+        return blob_item(self._a["author_key_data"], self._a["author_key_off"], author)
+
+    def author_paper_count(self, author: int) -> int:
+        """How many papers (live or not) list the author."""
+        ptr = self._a["author_ptr"]
+        return int(ptr[author + 1] - ptr[author])
+
+    def _word_ids(self) -> dict[str, int]:
+        if self._author_word_ids is None:
+            with self._lock:
+                if self._author_word_ids is None:
+                    words = unblob(self._a["aword_data"], self._a["aword_off"])
+                    self._author_word_ids = {w: i for i, w in enumerate(words)}
+        return self._author_word_ids
+
+    def author_words(self) -> list[str]:
+        """The author name-word vocabulary, by word id."""
+        return list(self._word_ids())
+
+    def author_words_sorted(self) -> list[str]:
+        """The author name-word vocabulary, sorted (for prefix ranges; cached)."""
+        if self._author_words_sorted is None:
+            words = sorted(self._word_ids())
+            with self._lock:
+                self._author_words_sorted = words
+        return self._author_words_sorted
+
+    def authors_with_word(self, word: str) -> I32:
+        """Author ids whose name has ``word`` (a folded name word)."""
+        wid = self._name_words.id(word)
+        if wid is None:
+            return np.zeros(0, dtype=np.int32)
+        ptr = self._a["aword_ptr"]
+        row: I32 = self._a["aword_authors"][ptr[wid] : ptr[wid + 1]]
+        return row
+
+    def matching_authors(self, words: Sequence[str]) -> list[int]:
+        """Author ids satisfying :func:`~bot.core.query.author_matches` for filter words."""
+        full = [w for w in words if len(w) > 1]
+        if not full:
+            return []
+        lists = sorted((self.authors_with_word(w) for w in full), key=len)
+        cand = lists[0]
+        for other in lists[1:]:
+            cand = cand[in_sorted(other, cand)]
+        if len(full) == len(words):
+            # every word was matched through the name-word lists: author_matches holds
+            return [int(x) for x in cand.tolist()]
+        return [
+            int(x)
+            for x in cand.tolist()
+            if author_matches(words, name_words(self.author_name(int(x))))
+        ]
+
+    # ---- title words ----------------------------------------------------------------------
+
+    def title_words_sorted(self) -> tuple[list[str], I32]:
+        """The title-word vocabulary, sorted, with each word's id (for prefix ranges)."""
+        if self._title_sorted is None:
+            with self._lock:
+                if self._title_sorted is None:
+                    words = unblob(self._a["tword_data"], self._a["tword_off"])
+                    order = sorted(range(len(words)), key=words.__getitem__)
+                    self._title_sorted = (
+                        [words[i] for i in order],
+                        np.asarray(order, dtype=np.int32),
+                    )
+        return self._title_sorted
+
+    def title_word_docs(self, wid: int) -> I32:
+        """The docnos (live or not, ascending) whose title has word ``wid``."""
+        ptr = self._a["tword_ptr"]
+        row: I32 = self._a["tword_docs"][ptr[wid] : ptr[wid + 1]]
+        return row
+
+    def title_word_df(self, wid: int) -> int:
+        ptr = self._a["tword_ptr"]
+        return int(ptr[wid + 1] - ptr[wid])
