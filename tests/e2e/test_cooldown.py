@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.discord_double import DiscordDouble, InteractionHandle
-from tests.e2e.conftest import COMMANDS, Running
-from tests.e2e.harness import BotProcess, bot_env, copy_seeds
+from tests.discord_double import InteractionHandle
+from tests.e2e.conftest import Running, serving
+from tests.e2e.harness import copy_seeds
 from tests.e2e.payloads import button, embed, is_ephemeral
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -29,18 +29,9 @@ SLOW_DOWN = re.compile(r"Slow down — try again in (\d+) s")
 async def limited_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     workdir = tmp_path_factory.mktemp("e2e-cooldown")
     digests = copy_seeds(workdir / "digests")
-    async with DiscordDouble() as double:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"COOLDOWN_COMMANDS": str(RATE), "COOLDOWN_SECONDS": str(PER)})
-        bot = BotProcess(workdir, env, workdir / "bot.log")
-        bot.start()
-        try:
-            await bot.wait_ready(double, identify=1)
-            await double.wait_for_commands(names=COMMANDS, timeout=10)
-            yield Running(double, bot, workdir)
-        finally:
-            code = await bot.stop()
-        assert code == 0, f"the bot exited with {code} on SIGTERM:\n{bot.log_text()[-3000:]}"
+    limits = {"COOLDOWN_COMMANDS": str(RATE), "COOLDOWN_SECONDS": str(PER)}
+    async with serving(workdir, digests, limits) as running:
+        yield running
 
 
 def _slowed(message: dict[str, object]) -> int | None:

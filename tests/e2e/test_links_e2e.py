@@ -23,9 +23,9 @@ import pytest_asyncio
 from bibtexparser.entrypoint import parse_string
 
 from bot.ui.format import safe
-from tests.discord_double import DiscordDouble, NotInvocableError
-from tests.e2e.conftest import COMMANDS, Running
-from tests.e2e.harness import BotProcess, bot_env, copy_seeds
+from tests.discord_double import NotInvocableError
+from tests.e2e.conftest import Running, serving
+from tests.e2e.harness import copy_seeds
 from tests.e2e.payloads import (
     button,
     components,
@@ -111,17 +111,8 @@ def shown(message: JSON, user: str | None = None, command: str | None = None) ->
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     workdir = tmp_path_factory.mktemp("links")
     digests = copy_seeds(workdir / "digests", {LINKED_NAME: LINKED})
-    async with DiscordDouble() as double:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests)
-        bot = BotProcess(workdir, env, workdir / "bot.log")
-        bot.start()
-        try:
-            await bot.wait_ready(double, identify=1)
-            await double.wait_for_commands(names=COMMANDS, timeout=10)
-            yield Running(double, bot, workdir)
-        finally:
-            code = await bot.stop()
-        assert code == 0, f"the bot exited with {code} on SIGTERM:\n{bot.log_text()[-3000:]}"
+    async with serving(workdir, digests) as running:
+        yield running
 
 
 async def answer(handle: Any) -> JSON:

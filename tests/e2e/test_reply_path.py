@@ -20,8 +20,8 @@ import pytest
 import pytest_asyncio
 
 from tests.discord_double import DiscordDouble, InteractionHandle
-from tests.e2e.conftest import COMMANDS, Running
-from tests.e2e.harness import BotProcess, bot_env, copy_seeds
+from tests.e2e.conftest import Running, serving
+from tests.e2e.harness import copy_seeds
 from tests.e2e.payloads import button, is_ephemeral
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -34,18 +34,8 @@ DEADLINE = 3.0  # Discord's: the first callback must arrive within 3 s
 async def debug_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     workdir = tmp_path_factory.mktemp("e2e-reply")
     digests = copy_seeds(workdir / "digests")
-    async with DiscordDouble() as double:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"LOG_LEVEL": "DEBUG"})
-        bot = BotProcess(workdir, env, workdir / "bot.log")
-        bot.start()
-        try:
-            await bot.wait_ready(double, identify=1)
-            await double.wait_for_commands(names=COMMANDS, timeout=10)
-            yield Running(double, bot, workdir)
-        finally:
-            code = await bot.stop()
-        assert code == 0, f"the bot exited with {code} on SIGTERM:\n{bot.log_text()[-3000:]}"
+    async with serving(workdir, digests, {"LOG_LEVEL": "DEBUG"}) as running:
+        yield running
 
 
 def _for(handle: InteractionHandle, double: DiscordDouble) -> list[float]:
