@@ -11,6 +11,7 @@ under Discord's upload limit (:data:`bot.ui.limits.UPLOAD_BYTES`).
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -93,7 +94,8 @@ def render_trend(trend: Trend, title: str) -> bytes:
         _empty(axes[0], "no dated digest")
     if trend.venues:
         ax = axes[1]
-        names = [_clip(v, VENUE_LABEL) for v, _ in reversed(trend.venues)]
+        names = [textwrap.fill(v, VENUE_LABEL, max_lines=2, placeholder="…")
+                 for v, _ in reversed(trend.venues)]
         counts = [n for _, n in reversed(trend.venues)]
         bars = ax.barh(range(len(names)), counts, color=BAR)
         ax.set_yticks(range(len(names)), names, fontsize=8)
