@@ -53,12 +53,14 @@ from bot.core.parser import LIMITS
 from bot.core.query import ParsedQuery, parse_query
 from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
+from bot.core.trend import Trend, count_trend
 from bot.ingest import IngestResult
 from bot.ingest import reindex as ingest_reindex
 from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
 from bot.store.alerts import AlertHook
 from bot.store.db import Database
 from bot.store.papers import PaperStore
+from bot.store.trends import TrendStore
 
 log = logging.getLogger(__name__)
 
@@ -389,6 +391,24 @@ class Catalogue:
         stats = await self.store.stats()
         self._stats = stats if stats.version == self._index.version else None
         return stats
+
+    async def trend(self, query: str) -> Trend:
+        """How many papers matching ``query`` (raises :class:`~bot.core.query.QueryError`)
+        each digest holds, by digest date, and their top venues: over EVERY match."""
+        parsed = parse_query(query)
+        index: SearchEngine = self._index
+        result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
+        docnos = [hit.docno for hit in result.hits]
+        store = TrendStore(self.db)
+        counts = await store.digest_counts(docnos) if docnos else []
+        venues = await store.venue_counts(docnos) if docnos else []
+        return count_trend(await store.digests(), counts, venues, papers=len(docnos))
+
+    async def digest_trend(self) -> Trend:
+        """The papers of each digest, by digest date (the /stats chart)."""
+        store = TrendStore(self.db)
+        papers = (await self.stats()).papers
+        return count_trend(await store.digests(), await store.digest_sizes(), papers=papers)
 
     # ---- changes ----------------------------------------------------------------------------
 

@@ -295,27 +295,26 @@ async def send(
     content: str | None = None,
     view: discord.ui.View | None = None,
     ephemeral: bool = False,
+    files: Sequence[discord.File] = (),
 ) -> None:
-    """Send the answer as the interaction's response, or as a follow-up once deferred."""
+    """Send the answer as the interaction's response, or as a follow-up once deferred
+    (``files``: attachments, which embeds show as ``attachment://<file name>``)."""
     fitted = fit_message(list(embeds))
     text = fit_content(content) if content else None
+    extra: dict[str, Any] = {}
+    if view is not None:
+        extra["view"] = view
+    if files:
+        extra["files"] = list(files)
     if ephemeral and interaction.extras.get(_PUBLIC_PLACEHOLDER):
-        await _private_after_public_defer(interaction, text, fitted, view)
+        await _private_after_public_defer(interaction, text, fitted, extra)
         return
     if not interaction.response.is_done():
-        if view is None:
-            await interaction.response.send_message(text, embeds=fitted, ephemeral=ephemeral)
-        else:
-            await interaction.response.send_message(
-                text, embeds=fitted, view=view, ephemeral=ephemeral
-            )
+        await interaction.response.send_message(text, embeds=fitted, ephemeral=ephemeral,
+                                                **extra)
         return
-    if view is None:
-        await interaction.followup.send(text or discord.utils.MISSING, embeds=fitted,
-                                        ephemeral=ephemeral)
-    else:
-        await interaction.followup.send(text or discord.utils.MISSING, embeds=fitted,
-                                        view=view, ephemeral=ephemeral)
+    await interaction.followup.send(text or discord.utils.MISSING, embeds=fitted,
+                                    ephemeral=ephemeral, **extra)
 
 
 async def update(
@@ -346,16 +345,12 @@ async def _private_after_public_defer(
     interaction: discord.Interaction[Any],
     text: str | None,
     embeds: list[discord.Embed],
-    view: discord.ui.View | None,
+    extra: dict[str, Any],
 ) -> None:
     interaction.extras.pop(_PUBLIC_PLACEHOLDER, None)
     # Resolve the public placeholder so that later follow-ups honour their ephemeral flag.
     await interaction.edit_original_response(content="…", embeds=[], view=None)
-    if view is None:
-        await interaction.followup.send(text or discord.utils.MISSING, embeds=embeds,
-                                        ephemeral=True)
-    else:
-        await interaction.followup.send(text or discord.utils.MISSING, embeds=embeds,
-                                        view=view, ephemeral=True)
+    await interaction.followup.send(text or discord.utils.MISSING, embeds=embeds,
+                                    ephemeral=True, **extra)
     with suppress(discord.HTTPException):
         await interaction.delete_original_response()

@@ -41,6 +41,10 @@ CHOICE_VALUE = 100
 COMMAND_DESCRIPTION = 100
 OPTION_STRING_MAX = 6000
 
+# Uploads: a bot without server boosts may attach up to 10 MiB a file (the guild's
+# attachment_size_limit); an attachment's description (alt text) holds 1024 characters.
+UPLOAD_BYTES = 10 * 1024 * 1024
+ATTACHMENT_DESCRIPTION = 1024
 ELLIPSIS = "…"
 
 

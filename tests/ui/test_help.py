@@ -16,7 +16,7 @@ def commands(**who: bool) -> list[str]:
 
 
 def test_members_moderators_and_owners_see_what_they_can_use() -> None:
-    base = ["/search", "/paper", "/author", "/latest", "/stats", "/follow"]
+    base = ["/search", "/paper", "/author", "/latest", "/stats", "/trend", "/follow"]
     assert commands() == [*base, "/help"]  # e.g. in a DM
     assert commands(alerts=True) == [*base, "/subscriptions", "/help"]
     assert commands(alerts=True, moderator=True) == [
