@@ -72,7 +72,7 @@ async def reindex(
     max_bytes: int = MAX_DIGEST_BYTES,
     follow_symlinks: bool = False,
 ) -> IngestResult:
-    """Bring the catalogue in line with the digest folder; see the module docstring.
+    """Bring the catalogue in line with the digest folder; see :mod:`bot.ingest`.
 
     ``force`` re-parses files whose content is unchanged, and lets an empty folder mark every
     digest as gone (without it an empty folder is refused: a mistyped path must not empty the
