@@ -43,11 +43,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue import Catalogue
-from bot.core.models import ReindexReport
+from bot.core.models import ProgressFn, ReindexReport
 from bot.discord_endpoints import configure_gateway
 from bot.errors import ExpiredError, verdict
 from bot.health import CatalogueFacts, GatewayState, HealthServer, finite
-from bot.ingest import Progress
 from bot.metrics import DeliveryTotals, Metrics
 from bot.replies import describe, reply_ephemeral, start_clock
 from bot.settings import Settings
@@ -80,7 +79,7 @@ class Reindexer(Protocol):
     the delivery worker."""
 
     async def reindex(
-        self, *, progress: Progress | None = None, feeds: bool = True
+        self, *, progress: ProgressFn | None = None, feeds: bool = True
     ) -> ReindexReport: ...
 
 

@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -123,7 +122,7 @@ async def health_report(
     except TimeoutError:
         reasons.append(f"database: no answer within {db_timeout:g} s")
         facts = None
-    except (sqlite3.Error, StoreError, OSError) as exc:
+    except (StoreError, OSError) as exc:
         reasons.append(f"database: {exc}")
         facts = None
     body.update(

@@ -20,9 +20,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.models import ReindexReport
+from bot.core.models import ProgressFn, ReindexReport
 from bot.errors import UserFacingError
-from bot.ingest import Progress as ProgressCallback
 from bot.ui.alerts import ALERTS_COG, reindex_message
 from bot.ui.format import plural
 from bot.ui.reindex import PHASES, summary
@@ -51,7 +50,7 @@ class Reindexer(Protocol):
     @property
     def reindexing(self) -> bool: ...
 
-    async def reindex(self, *, progress: ProgressCallback | None = None) -> ReindexReport: ...
+    async def reindex(self, *, progress: ProgressFn | None = None) -> ReindexReport: ...
 
 
 class Progress:

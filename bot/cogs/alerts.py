@@ -28,12 +28,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.core.models import Paper, ReindexReport
+from bot.core.models import Paper, ProgressFn, ReindexReport
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.delivery import DeliveryWorker, discord_sender
 from bot.errors import UserFacingError
 from bot.feeds.importer import ImportReport, exclude_types, import_feeds, with_feeds
-from bot.ingest import Progress
 from bot.personal import personal_sender
 from bot.replies import run_within, send
 from bot.store.alerts import (
@@ -161,7 +160,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         return self._reindex_lock.locked()
 
     async def reindex(
-        self, *, progress: Progress | None = None, feeds: bool = True
+        self, *, progress: ProgressFn | None = None, feeds: bool = True
     ) -> ReindexReport:
         """Import FEEDS (unless ``feeds`` is false: the first-start ingest), reindex the
         digest folder with the alert hook; then deliver what it queued. The report also
@@ -172,7 +171,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.worker.kick()
         return report if imported is None else with_feeds(report, imported)
 
-    async def _import_feeds(self, progress: Progress | None) -> ImportReport | None:
+    async def _import_feeds(self, progress: ProgressFn | None) -> ImportReport | None:
         """FEEDS into the digest folder (None when FEEDS is empty); a feed that fails is in
         the report and the log, and never stops the reindex."""
         settings = self.bot.settings

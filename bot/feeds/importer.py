@@ -22,7 +22,7 @@ import logging
 import re
 import time
 import xml.sax
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from bot.core.models import Diagnostic, ReindexReport
+from bot.core.models import Diagnostic, ProgressFn, ReindexReport
 from bot.core.text import fold
 from bot.feeds.convert import EXCLUDE_CHOICES, NotAFeed, feed_entries, merge_digest
 from bot.feeds.fetch import (
@@ -49,7 +49,6 @@ from bot.feeds.state import SourceState, folder_lock, load_state, save_state, wr
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 Status = Literal["imported", "unchanged", "not_modified", "failed"]
 
 FILE_PREFIX = "feed-"
@@ -232,7 +231,7 @@ async def import_feeds(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_wait_s: float = 120.0,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
 ) -> ImportReport:
     """Import every source into ``digest_dir`` (created if missing). Never raises for a bad
     source: each failure is an outcome with its reason. ``exclude`` holds announce types

@@ -12,8 +12,8 @@ import pytest
 from bot.cogs import admin
 from bot.cogs.admin import NOT_OWNER, Admin
 from bot.core.models import FileOutcome, ReindexReport
+from bot.core.models import ProgressFn as Progress
 from bot.errors import UserFacingError
-from bot.ingest import Progress
 
 
 class FakeAlerts:
