@@ -32,6 +32,11 @@ LOCK_SUFFIX = ".lock"
 SIDE_FILES = ("-wal", "-shm")  # SQLite's WAL and shared-memory files beside a database
 
 
+# Channel subscriptions only: a member's follow is a subscription row whose target is the
+# member's DM, stored as channel_id = -user_id (bot.store.personal.follow_target).
+CHANNELS_ONLY = "channel_id > 0"
+
+
 # ---- the process lock ------------------------------------------------------------------------
 
 
@@ -181,9 +186,12 @@ def _counts(conn: sqlite3.Connection) -> Counts | None:
         removed_papers=value("SELECT count(*) FROM papers WHERE removed = 1"),
         authors=value("SELECT count(*) FROM authors WHERE paper_count > 0"),
         digests=value("SELECT count(*) FROM digests WHERE present = 1"),
-        subscriptions=value("SELECT count(*) FROM subscriptions") if alerts else 0,
+        subscriptions=(
+            value(f"SELECT count(*) FROM subscriptions WHERE {CHANNELS_ONLY}") if alerts else 0
+        ),
         paused_subscriptions=(
-            value("SELECT count(*) FROM subscriptions WHERE state = 'paused'") if alerts else 0
+            value(f"SELECT count(*) FROM subscriptions WHERE state = 'paused' AND {CHANNELS_ONLY}")
+            if alerts else 0
         ),
         outbox_pending=(
             value("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL")
@@ -353,8 +361,11 @@ def install_copy(source: Path, database: Path) -> None:
 
 
 async def paused_subscriptions(db: Database) -> int:
-    """How many subscriptions are paused (a channel the bot cannot post in)."""
-    value = await db.fetchvalue("SELECT count(*) FROM subscriptions WHERE state = 'paused'")
+    """How many channel subscriptions are paused (a channel the bot cannot post in); members'
+    follows (paused when their DMs are closed) are not the operator's to fix."""
+    value = await db.fetchvalue(
+        f"SELECT count(*) FROM subscriptions WHERE state = 'paused' AND {CHANNELS_ONLY}"
+    )
     return int(value or 0)
 
 
@@ -372,7 +383,8 @@ def subscribed_channels(path: Path) -> list[SubscribedChannel]:
     try:
         rows = conn.execute(
             "SELECT guild_id, channel_id, sum(state = 'active'), sum(state = 'paused') "
-            "FROM subscriptions GROUP BY guild_id, channel_id ORDER BY guild_id, channel_id"
+            f"FROM subscriptions WHERE {CHANNELS_ONLY} "
+            "GROUP BY guild_id, channel_id ORDER BY guild_id, channel_id"
         ).fetchall()
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read the subscriptions in {path}: {exc}") from None

@@ -129,3 +129,26 @@ def test_a_database_sqlite_cannot_open_is_a_store_error(
         inspect_file(database)
     with pytest.raises(StoreError, match="unable to open database file"):
         snapshot_copy(database, tmp_path / "copy.db")
+
+
+async def test_members_follows_are_not_counted_or_checked_as_channels(tmp_path: Path) -> None:
+    """A follow is a subscriptions row aimed at the member's DM (channel_id = -user_id): the
+    operator's counts and `digest-bot check`'s channel list leave it out."""
+    from bot.store.alerts import AlertStore
+    from bot.store.ops import paused_subscriptions, subscribed_channels
+    from bot.store.personal import PersonalStore
+
+    database = tmp_path / "digest.db"
+    async with await Database.open(database) as db:
+        alerts = AlertStore(db)
+        await alerts.add(guild_id=1, channel_id=10, query="scaling laws", created_by=5,
+                         max_per_channel=10, max_per_guild=50)
+        personal = PersonalStore(db, alerts)
+        await personal.follow(user_id=7, guild_id=1, query="author:barbier", max_follows=25)
+        await personal.pause_follows(7, "DMs closed", "Your DMs are closed.")
+        assert await paused_subscriptions(db) == 0
+    channels = subscribed_channels(database)
+    assert [(c.guild_id, c.channel_id) for c in channels] == [(1, 10)]
+    info = inspect_file(database)
+    assert info.counts is not None
+    assert (info.counts.subscriptions, info.counts.paused_subscriptions) == (1, 0)
