@@ -32,8 +32,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from bot.core import identifiers, lookup, saved_index
-from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, SearchEngine, index_doc
+from bot.core import identifiers, lookup, rerank, saved_index
+from bot.core.index import (
+    Index,
+    IndexBuilder,
+    IndexDoc,
+    IndexHit,
+    IndexResult,
+    SearchEngine,
+    index_doc,
+)
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
@@ -154,6 +162,14 @@ class Catalogue:
                 directory,
                 saved.version,
             )
+        else:
+            other = await asyncio.to_thread(saved_index.info, directory)
+            if other is not None:  # saved, but in another format (an older digest-bot's)
+                log.info(
+                    "the saved search index in %s has another format (%d); rebuilding it",
+                    directory,
+                    other.format,
+                )
         return await self._rebuild(progress)
 
     async def _rebuild(self, progress: ProgressFn | None = None) -> tuple[Index, str]:
@@ -200,18 +216,51 @@ class Catalogue:
 
     # ---- search -----------------------------------------------------------------------------
 
+    async def _ranked(
+        self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
+    ) -> tuple[IndexResult, dict[str, StoredPaper]]:
+        """One page of hits in known-item order (:mod:`bot.core.rerank`: BM25's top
+        :data:`~bot.core.rerank.WINDOW` in tiers, then the rest in BM25 order; the window is
+        fetched whatever the page, so pages agree), and the stored papers it read."""
+
+        def first() -> tuple[IndexResult, list[int]]:
+            result = index.search(parsed, max(rerank.WINDOW, offset + limit))
+            titles = index.vocabulary.title
+            head = result.hits[: rerank.WINDOW]
+            return result, [rerank.tier(parsed, titles(h.docno)) for h in head]
+
+        result, tiers = await self._call(first)
+        head = result.hits[: len(tiers)]
+        wanted = [
+            h.paper_id
+            for h, t in zip(head, tiers, strict=True)
+            if rerank.wants_abstract(parsed, t)
+        ]
+        stored = await self.store.get_papers(wanted) if wanted else {}
+
+        def abstract(hit: IndexHit) -> str:
+            found = stored.get(hit.paper_id)
+            return "" if found is None else found.paper.abstract[: LIMITS.abstract]
+
+        hits = await self._call(
+            lambda: rerank.known_item_order(parsed, result.hits, tiers, abstract)
+        )
+        page = tuple(hits[offset : offset + limit])
+        missing = [h.paper_id for h in page if h.paper_id not in stored]
+        if missing:
+            stored = {**stored, **await self.store.get_papers(missing)}
+        return replace(result, hits=page), stored
+
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
         """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
         parsed = parse_query(query)
         index: SearchEngine = self._index
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
-        result = await self._call(lambda: index.search(parsed, limit, offset))
+        result, stored = await self._ranked(index, parsed, limit, offset)
         suggestion: str | None = None
         if result.total == 0:
             suggestion = await self._call(lambda: _suggest(index, parsed))
-        ids = [h.paper_id for h in result.hits]
-        stored = await self.store.get_papers(ids) if ids else {}
         marks = _mark_terms(parsed)
         found = [(stored[h.paper_id], h.score) for h in result.hits if h.paper_id in stored]
         text = sum(min(len(sp.paper.abstract), SCAN_CHARS) for sp, _ in found)
@@ -281,7 +330,7 @@ class Catalogue:
         names = [a.display for a in p.authors]
 
         def similar() -> list[IndexHit]:
-            terms, _ = document_stream(p.title, abstract, names)
+            terms, _ = document_stream(p.title, abstract, names, p.venue)
             return index.similar(docno, terms, SIMILAR)
 
         hits = await self._call(similar, heavy=len(abstract) > TEXT_THRESHOLD)
