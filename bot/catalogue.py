@@ -216,15 +216,15 @@ class Catalogue:
 
     # ---- search -----------------------------------------------------------------------------
 
-    async def _ranked(
-        self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
-    ) -> tuple[IndexResult, dict[str, StoredPaper]]:
-        """One page of hits in known-item order (:mod:`bot.core.rerank`: BM25's top
-        :data:`~bot.core.rerank.WINDOW` in tiers, then the rest in BM25 order; the window is
-        fetched whatever the page, so pages agree), and the stored papers it read."""
+    async def _known_item_hits(
+        self, index: SearchEngine, parsed: ParsedQuery, k: int
+    ) -> tuple[IndexResult, list[IndexHit], dict[str, StoredPaper]]:
+        """The top ``k`` (at least :data:`~bot.core.rerank.WINDOW`) in known-item order
+        (:mod:`bot.core.rerank`: BM25's top WINDOW in tiers, then the rest in BM25 order; the
+        window is fetched whatever ``k``, so pages agree), and the stored papers it read."""
 
         def first() -> tuple[IndexResult, list[int]]:
-            result = index.search(parsed, max(rerank.WINDOW, offset + limit))
+            result = index.search(parsed, max(rerank.WINDOW, k))
             titles = index.vocabulary.title
             head = result.hits[: rerank.WINDOW]
             return result, [rerank.tier(parsed, titles(h.docno)) for h in head]
@@ -245,6 +245,13 @@ class Catalogue:
         hits = await self._call(
             lambda: rerank.known_item_order(parsed, result.hits, tiers, abstract)
         )
+        return result, hits, stored
+
+    async def _ranked(
+        self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
+    ) -> tuple[IndexResult, dict[str, StoredPaper]]:
+        """One page of hits in known-item order, and the stored papers of (at least) it."""
+        result, hits, stored = await self._known_item_hits(index, parsed, offset + limit)
         page = tuple(hits[offset : offset + limit])
         missing = [h.paper_id for h in page if h.paper_id not in stored]
         if missing:
@@ -349,8 +356,8 @@ class Catalogue:
             return
         parsed = parse_query(query)
         index: SearchEngine = self._index
-        result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
-        ids = [hit.paper_id for hit in result.hits]
+        _, hits, _ = await self._known_item_hits(index, parsed, max(index.n_docs, 1))
+        ids = [hit.paper_id for hit in hits]  # in /search's order
         for start in range(0, len(ids), max(1, batch_size)):
             chunk = ids[start : start + max(1, batch_size)]
             found = await self.store.get_papers(chunk)
