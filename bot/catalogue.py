@@ -32,8 +32,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from bot.core import identifiers, lookup, saved_index
-from bot.core.index import Index, IndexBuilder, IndexDoc, IndexHit, SearchEngine, index_doc
+from bot.core import identifiers, lookup, rerank, saved_index
+from bot.core.index import (
+    Index,
+    IndexBuilder,
+    IndexDoc,
+    IndexHit,
+    IndexResult,
+    SearchEngine,
+    index_doc,
+)
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
@@ -156,6 +164,14 @@ class Catalogue:
                 directory,
                 saved.version,
             )
+        else:
+            other = await asyncio.to_thread(saved_index.info, directory)
+            if other is not None:  # saved, but in another format (an older digest-bot's)
+                log.info(
+                    "the saved search index in %s has another format (%d); rebuilding it",
+                    directory,
+                    other.format,
+                )
         return await self._rebuild(progress)
 
     async def _rebuild(self, progress: ProgressFn | None = None) -> tuple[Index, str]:
@@ -202,18 +218,58 @@ class Catalogue:
 
     # ---- search -----------------------------------------------------------------------------
 
+    async def _known_item_hits(
+        self, index: SearchEngine, parsed: ParsedQuery, k: int
+    ) -> tuple[IndexResult, list[IndexHit], dict[str, StoredPaper]]:
+        """The top ``k`` (at least :data:`~bot.core.rerank.WINDOW`) in known-item order
+        (:mod:`bot.core.rerank`: BM25's top WINDOW in tiers, then the rest in BM25 order; the
+        window is fetched whatever ``k``, so pages agree), and the stored papers it read."""
+
+        def first() -> tuple[IndexResult, list[int]]:
+            result = index.search(parsed, max(rerank.WINDOW, k))
+            titles = index.vocabulary.title
+            head = result.hits[: rerank.WINDOW]
+            return result, [rerank.tier(parsed, titles(h.docno)) for h in head]
+
+        result, tiers = await self._call(first)
+        head = result.hits[: len(tiers)]
+        wanted = [
+            h.paper_id
+            for h, t in zip(head, tiers, strict=True)
+            if rerank.wants_abstract(parsed, t)
+        ]
+        stored = await self.store.get_papers(wanted) if wanted else {}
+
+        def abstract(hit: IndexHit) -> str:
+            found = stored.get(hit.paper_id)
+            return "" if found is None else found.paper.abstract[: LIMITS.abstract]
+
+        hits = await self._call(
+            lambda: rerank.known_item_order(parsed, result.hits, tiers, abstract)
+        )
+        return result, hits, stored
+
+    async def _ranked(
+        self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
+    ) -> tuple[IndexResult, dict[str, StoredPaper]]:
+        """One page of hits in known-item order, and the stored papers of (at least) it."""
+        result, hits, stored = await self._known_item_hits(index, parsed, offset + limit)
+        page = tuple(hits[offset : offset + limit])
+        missing = [h.paper_id for h in page if h.paper_id not in stored]
+        if missing:
+            stored = {**stored, **await self.store.get_papers(missing)}
+        return replace(result, hits=page), stored
+
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
         """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
         parsed = parse_query(query)
         index: SearchEngine = self._index
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
-        result = await self._call(lambda: index.search(parsed, limit, offset))
+        result, stored = await self._ranked(index, parsed, limit, offset)
         suggestion: str | None = None
         if result.total == 0:
             suggestion = await self._call(lambda: _suggest(index, parsed))
-        ids = [h.paper_id for h in result.hits]
-        stored = await self.store.get_papers(ids) if ids else {}
         marks = _mark_terms(parsed)
         found = [(stored[h.paper_id], h.score) for h in result.hits if h.paper_id in stored]
         text = sum(min(len(sp.paper.abstract), SCAN_CHARS) for sp, _ in found)
@@ -283,7 +339,7 @@ class Catalogue:
         names = [a.display for a in p.authors]
 
         def similar() -> list[IndexHit]:
-            terms, _ = document_stream(p.title, abstract, names)
+            terms, _ = document_stream(p.title, abstract, names, p.venue)
             return index.similar(docno, terms, SIMILAR)
 
         hits = await self._call(similar, heavy=len(abstract) > TEXT_THRESHOLD)
@@ -302,8 +358,8 @@ class Catalogue:
             return
         parsed = parse_query(query)
         index: SearchEngine = self._index
-        result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
-        ids = [hit.paper_id for hit in result.hits]
+        _, hits, _ = await self._known_item_hits(index, parsed, max(index.n_docs, 1))
+        ids = [hit.paper_id for hit in hits]  # in /search's order
         for start in range(0, len(ids), max(1, batch_size)):
             chunk = ids[start : start + max(1, batch_size)]
             found = await self.store.get_papers(chunk)

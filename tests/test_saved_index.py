@@ -308,3 +308,27 @@ async def test_temporaries_of_a_killed_save_are_removed(tmp_path: Path, generate
     await catalogue.close()
     leftovers = [p for p in [*parent.iterdir(), *settings.index_dir.iterdir()] if tag in p.name]
     assert leftovers == []
+
+
+async def test_an_index_saved_in_another_format_is_rebuilt_with_a_log_line(
+    tmp_path: Path,
+    generated: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.core.index import persist
+
+    current = persist.FORMAT_VERSION
+    settings = settings_for(tmp_path, generated)
+    with monkeypatch.context() as m:
+        m.setattr(persist, "FORMAT_VERSION", current - 1)
+        await built(settings)  # saved in the older format
+    assert Index.saved_info(settings.index_dir) is None  # not usable as it is
+    caplog.set_level(logging.INFO, logger="bot.catalogue")
+    catalogue = await Catalogue.open(settings)
+    try:
+        assert catalogue.index.n_docs > 0
+    finally:
+        await catalogue.close()
+    assert any("format" in r.getMessage() and "rebuil" in r.getMessage() for r in caplog.records)
+    assert Index.saved_info(settings.index_dir) is not None  # saved again, current format

@@ -223,7 +223,9 @@ def references(  # noqa: C901
                         continue
                     docnos.append(docno)
                     docs.append(
-                        document_stream(p.title, p.abstract, [a.display for a in p.authors])[0]
+                        document_stream(
+                            p.title, p.abstract, [a.display for a in p.authors], p.venue
+                        )[0]
                     )
             return docnos, docs
         finally:

@@ -15,9 +15,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.bench.alerts import CATALOGUE_SAMPLE, DEFAULT_COUNTS
 from bot.cli.common import EXIT_NOT_APPLIED, EXIT_OK, EXIT_USAGE, print_error
+
+if TYPE_CHECKING:
+    from bot.core.text import FieldWeights
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,9 +63,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     alerts = bench.add_argument_group("alert matching")
     alerts.add_argument(
-        "--only", choices=("alerts",),
-        help="run only the alert-matching benchmark, on generated digests, and print its "
-        "Markdown section (--sizes, --out, --work and --rank-bm25-* are then not used)",
+        "--only", choices=("alerts", "relevance"),
+        help="run only the alert-matching benchmark (alerts) or the known-item relevance "
+        "benchmark (relevance, at each of --sizes), on generated digests, and print its "
+        "Markdown section (--out, --work and --rank-bm25-* are then not used)",
     )  # fmt: skip
     alerts.add_argument(
         "--counts", default=",".join(map(str, DEFAULT_COUNTS)), metavar="N,N,...",
@@ -77,7 +82,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     alerts.add_argument(
         "--append", type=Path, metavar="FILE",
-        help="with --only alerts: also append the section to FILE",
+        help="with --only alerts or relevance: also append the section to FILE",
+    )  # fmt: skip
+    relevance = bench.add_argument_group("known-item relevance (--only relevance)")
+    relevance.add_argument(
+        "--queries", type=int, default=1000, metavar="Q",
+        help="queries of each kind (default %(default)s)",
+    )  # fmt: skip
+    relevance.add_argument(
+        "--weights", default=None, metavar="T/A/V,...",
+        help="field weightings to compare: title/authors/venue copies (default: the current "
+        "one, and 2/1/0 without the known-item order as the baseline)",
     )  # fmt: skip
     bench.set_defaults(func=cmd_bench)
 
@@ -122,6 +137,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.only == "alerts":
         return _bench_alerts(args, counts)
+    if args.only == "relevance":
+        return _bench_relevance(args)
     if args.new_papers is not None or args.append is not None:
         print_error("--new-papers and --append go with --only alerts")
         return EXIT_USAGE
@@ -163,6 +180,51 @@ def _bench_alerts(args: argparse.Namespace, counts: list[int]) -> int:
     )
     command = "digest-bot bench --only alerts" + (f" --seed {args.seed}" if args.seed else "")
     text = markdown(results, command, args.repeat)
+    if args.append is not None:
+        with args.append.open("a", encoding="utf-8") as out:
+            out.write("\n" + text)
+    print(text)
+    return EXIT_OK
+
+
+def _weightings(text: str | None) -> list[tuple[FieldWeights, bool]] | None:
+    """``10/3/0,2/1/0-`` -> [(weights, known-item order)]: a trailing ``-`` is BM25 order."""
+    from bot.core.text import FIELD_WEIGHTS, FieldWeights
+
+    if text is None:
+        return [(FieldWeights(2, 1, 0), False), (FIELD_WEIGHTS, True)]
+    out: list[tuple[FieldWeights, bool]] = []
+    for spec in (s.strip() for s in text.split(",") if s.strip()):
+        parts = spec.rstrip("-").split("/")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            return None
+        title, authors, venue = map(int, parts)
+        if title < 1:
+            return None
+        out.append((FieldWeights(title, authors, venue), not spec.endswith("-")))
+    return out or None
+
+
+def _bench_relevance(args: argparse.Namespace) -> int:
+    from bot.bench.relevance import corpus, markdown, measure
+
+    sizes = _numbers(args.sizes)
+    weightings = _weightings(args.weights)
+    if sizes is None or weightings is None or args.queries < 1:
+        print_error(
+            "--sizes must be positive numbers, --weights like 10/3/0,2/1/0- (title at least 1; "
+            "a trailing - without the known-item order), --queries at least 1"
+        )
+        return EXIT_USAGE
+    texts = []
+    for size in sizes:
+        papers = corpus(size, args.seed)
+        rows = []
+        for weights, tiers in weightings:
+            by_kind, _ = measure(papers, weights, args.queries, args.seed, tiers=tiers)
+            rows.append((weights, tiers, by_kind))
+        texts.append(markdown(size, rows))
+    text = "\n".join(texts)
     if args.append is not None:
         with args.append.open("a", encoding="utf-8") as out:
             out.write("\n" + text)

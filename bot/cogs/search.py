@@ -28,7 +28,7 @@ from bot.core.models import AuthorProfile, SearchPage, Suggestion
 from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.errors import ExpiredError, UserFacingError
 from bot.replies import run_within, send, update
-from bot.ui.actions import Action, Kind, OpenAction, PageAction, PaperAction
+from bot.ui.actions import Action, Kind, OpenAction, PageAction, PaperAction, RetryAction
 from bot.ui.alerts import ALERTS_COG
 from bot.ui.cards import (
     Card,
@@ -45,6 +45,7 @@ from bot.ui.cards import (
 )
 from bot.ui.format import inline_code
 from bot.ui.limits import CHOICE_NAME, CHOICE_VALUE, clamp, clamp_nonempty
+from bot.ui.views import retry_button, view_of
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -125,6 +126,7 @@ class Search(commands.Cog):
             "view": self._paper_action,
             "cite": self._paper_action,
             "full": self._paper_action,
+            "retry": self._retry,
         }
 
     async def cog_load(self) -> None:
@@ -154,15 +156,40 @@ class Search(commands.Cog):
 
         async def work() -> tuple[SearchPage, str]:
             result = await self.bot.catalogue.search(text, limit=limit, offset=0)
-            ref = await self.bot.remember_ref("search", limit, text) if result.total else ""
+            remember = text if result.total else result.suggestion
+            ref = await self.bot.remember_ref("search", limit, remember) if remember else ""
             return result, ref
 
         result, ref = await run_within(interaction, work())
         if result.total == 0 and self.bot.catalogue.index.n_docs == 0:
             raise UserFacingError(EMPTY_CATALOGUE)
+        if result.total == 0 and result.suggestion and ref:
+            # "did you mean": a button runs the corrected search (no retyping)
+            view = view_of([retry_button(result.suggestion, limit, ref)])
+            await send(interaction, content=no_results_text(result, button=True), view=view,
+                       ephemeral=True)  # fmt: skip
+            return
         if result.total == 0:
             raise UserFacingError(no_results_text(result))
         card = search_card(result, ref=ref, subscribe=can_subscribe(interaction))
+        await send(interaction, embeds=[card.embed], view=card.view)
+
+    async def _retry(self, interaction: Interaction, action: Action, values: list[str]) -> None:
+        """The "did you mean" button: the corrected search, answered as /search would."""
+        assert isinstance(action, RetryAction)
+        per = min(action.per, SEARCH_MAX_PER_PAGE)
+
+        async def work() -> SearchPage:
+            text = await self.bot.recall_ref(action.ref)
+            try:
+                return await self.bot.catalogue.search(text, limit=per, offset=0)
+            except QueryError:
+                raise ExpiredError(action.ref) from None
+
+        result = await run_within(interaction, work())
+        if result.total == 0:
+            raise UserFacingError(no_results_text(result))
+        card = search_card(result, ref=action.ref, subscribe=can_subscribe(interaction))
         await send(interaction, embeds=[card.embed], view=card.view)
 
     async def _search_page(self, interaction: Interaction, action: Action,

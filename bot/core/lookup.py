@@ -114,6 +114,82 @@ def _max_edits(word: str) -> int:
     return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
 
 
+class _Prefixes:
+    """The distinct prefixes of a sorted word list, by length (built per length on demand):
+    a word being typed with a typo is matched against prefixes of about its length."""
+
+    def __init__(self, sorted_words: Sequence[str]) -> None:
+        self.words = sorted_words
+        self.by_len: dict[int, list[str]] = {}
+        self.lock = threading.Lock()
+
+    def _of_len(self, n: int) -> list[str]:
+        found = self.by_len.get(n)
+        if found is None:
+            with self.lock:
+                found = self.by_len.get(n)
+                if found is None:
+                    found = list(dict.fromkeys(w[:n] for w in self.words if len(w) >= n))
+                    self.by_len[n] = found
+        return found
+
+    def near(self, typed: str, max_dist: int, limit: int = 8) -> list[str]:
+        """Prefixes (of the words) within ``max_dist`` edits of ``typed``, fewest first; only
+        those at the smallest distance found."""
+        found: list[tuple[int, str]] = []
+        for n in range(len(typed) - 1, len(typed) + 2):
+            for cand, dist, _ in process.extract(
+                typed, self._of_len(n), scorer=OSA.distance, score_cutoff=max_dist, limit=limit
+            ):
+                found.append((int(dist), cand))
+        if not found:
+            return []
+        best = min(d for d, _ in found)
+        return sorted({c for d, c in found if d == best})[:limit]
+
+    def ranges(self, prefixes: Sequence[str]) -> list[tuple[int, int]]:
+        """Where the words starting with each prefix are in the sorted list."""
+        return [
+            (bisect_left(self.words, p), bisect_left(self.words, p + "\U0010ffff"))
+            for p in prefixes
+        ]
+
+
+_PREFIX_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, dict[str, _Prefixes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _prefixes(known: LookupVocabulary, kind: str) -> _Prefixes:
+    with _RANKINGS_LOCK:
+        per = _PREFIX_CACHE.setdefault(known, {})
+        found = per.get(kind)
+        if found is None:
+            title = kind == "title"
+            words = known.title_words_sorted()[0] if title else known.author_words_sorted()
+            found = per[kind] = _Prefixes(words)
+    return found
+
+
+def _typed_prefixes(known: LookupVocabulary, kind: str, last: str) -> list[tuple[int, int]]:
+    """Ranges of the sorted words (title or author) that the word being typed may begin:
+    the words starting with it, or else with a prefix 1-2 edits away (none for 3 letters)."""
+    pre = _prefixes(known, kind)
+    exact = pre.ranges([last])
+    if exact[0][0] < exact[0][1]:
+        return exact
+    return pre.ranges(pre.near(last, _max_edits(last)))
+
+
+def _corrected(known: LookupVocabulary, kind: str, word: str) -> list[str]:
+    """The known words nearest to an unknown complete word (1-2 edits), fewest edits only."""
+    near = _vocab(known, kind).near(word, _max_edits(word), limit=8)
+    if not near:
+        return []
+    best = near[0][1]
+    return [w for w, d in near if d == best and w not in STOPWORDS]
+
+
 def _title_word_id(known: LookupVocabulary, word: str) -> int | None:
     words, ids = known.title_words_sorted()
     i = bisect_left(words, word)
@@ -180,6 +256,7 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
     n = max(known.n_docs, 1)
     parts_docs: list[np.ndarray] = []
     parts_w: list[np.ndarray] = []
+    respelled: dict[str, str] = {}  # a typo -> its nearest title word (for the similarity)
     for word in dict.fromkeys(words):
         wid = _title_word_id(known, word)
         options: list[int] = []
@@ -190,6 +267,7 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
                 cid = _title_word_id(known, cand)
                 if cid is not None:
                     options.append(cid)
+                    respelled.setdefault(word, cand)
         for wid_ in options:
             df = known.title_word_df(wid_)
             if df == 0 or (df > max(n // 5, 1000) and len(words) > 2):
@@ -207,7 +285,7 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
     alive = known.alive_mask(docs_u)
     docs_u, weight = docs_u[alive], weight[alive]
     top = np.argsort(-weight, kind="stable")[:50]
-    query = " ".join(surface_words(text))
+    query = " ".join(respelled.get(w, w) for w in surface_words(text))
     scored: list[TitleMatch] = []
     for i in top.tolist():
         docno = int(docs_u[i])
@@ -321,11 +399,20 @@ def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) 
     if not words:
         return []
     *complete, last = words
-    lists = [known.authors_with_word(w) for w in complete if len(w) > 1]
+    lists = []
+    for w in complete:
+        if len(w) > 1:
+            found = known.authors_with_word(w)
+            if not len(found):  # a typo in a complete word: its nearest spellings
+                fixed = [known.authors_with_word(c) for c in _corrected(known, "author", w)]
+                found = _unique(np.concatenate(fixed)) if fixed else found
+            lists.append(found)
     vocab = known.author_words_sorted()
-    lo = bisect_left(vocab, last)
-    hi = bisect_left(vocab, last + "\U0010ffff")
-    prefixed = [known.authors_with_word(w) for w in vocab[lo : min(hi, lo + 200)]]
+    prefixed = [
+        known.authors_with_word(w)
+        for lo, hi in _typed_prefixes(known, "author", last)
+        for w in vocab[lo : min(hi, lo + 200)]
+    ]
     if not prefixed:
         return []
     cand = _unique(np.concatenate(prefixed))
@@ -390,20 +477,37 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
     driver: np.ndarray | None = None
     for w in complete:
         wid = _title_word_id(known, w)
-        if wid is None:
-            return out
-        docs = known.title_word_docs(wid)
+        if wid is not None:
+            docs = known.title_word_docs(wid)
+        else:  # a typo in a complete word: the papers with its nearest spellings
+            ids = [_title_word_id(known, c) for c in _corrected(known, "title", w)]
+            found = [known.title_word_docs(i) for i in ids if i is not None]
+            if not found:
+                return out
+            docs = _unique(np.concatenate(found))
         driver = docs if driver is None else driver[_member(docs, driver)]
+    ranges = [] if last is None else _typed_prefixes(known, "title", last)
     if driver is None:
         if last is None:
             return out
-        lo = bisect_left(sorted_words, last)
-        hi = bisect_left(sorted_words, last + "\U0010ffff")
-        tails = [known.title_word_docs(int(w))[-limit * 4 :] for w in sorted_ids[lo:hi][:500]]
+        tails = [
+            known.title_word_docs(int(w))[-limit * 4 :]
+            for lo, hi in ranges
+            for w in sorted_ids[lo:hi][:500]
+        ]
         if not tails:
             return out
         driver = _unique(np.concatenate(tails))
         last = None  # every driver doc has a word with the prefix
+    elif last is not None:
+        begun = [int(w) for lo, hi in ranges for w in sorted_ids[lo:hi][:500]]
+        if sum(known.title_word_df(w) for w in begun) <= 20 * len(driver) + 50_000:
+            # cheaper than reading titles: keep the driver docs with a word the prefix begins
+            lists = [known.title_word_docs(w) for w in begun]
+            if not lists:
+                return out
+            driver = driver[_member(_unique(np.concatenate(lists)), driver)]
+            last = None
     scanned = 0
     for docno in driver[::-1].tolist():
         if not known.is_live(int(docno)):
@@ -412,9 +516,17 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
         if scanned > 3000:
             break
         if last is not None and not any(
-            w.startswith(last) for w in surface_words(known.title(int(docno)))
+            _begins(w, last, ranges, sorted_words) for w in surface_words(known.title(int(docno)))
         ):
             continue
         if add(int(docno)):
             break
     return out
+
+
+def _begins(word: str, typed: str, ranges: Sequence[tuple[int, int]], words: Sequence[str]) -> bool:
+    """Whether ``word`` is one the typed prefix may begin (``ranges`` of ``words``)."""
+    if word.startswith(typed):
+        return True
+    i = bisect_left(words, word)
+    return any(lo <= i < hi for lo, hi in ranges) and i < len(words) and words[i] == word

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import accumulate, chain
 
 import Stemmer  # PyStemmer
@@ -487,30 +488,58 @@ def surface_words(text: str) -> list[str]:
     return identity_form(text).split()
 
 
+@dataclass(frozen=True, slots=True)
+class FieldWeights:
+    """How many times each field's tokens go into a paper's BM25 token list.
+
+    BM25 (rank-bm25's ``BM25Okapi``) has no fields: a field counts ``w`` times by being
+    repeated ``w`` times, so term frequencies and document lengths are those of the weighted
+    token list, and scores stay rank-bm25's on that list. See docs/search.md.
+    """
+
+    title: int = 10
+    authors: int = 3
+    venue: int = 0
+
+
+FIELD_WEIGHTS = FieldWeights()  # chosen with `digest-bot bench --only relevance` (docs/search.md)
+ONCE_EACH = FieldWeights(title=1, authors=1, venue=0)  # matching: which terms, where
+
+
 def document_stream(
-    title: str, abstract: str, authors: Sequence[str]
+    title: str,
+    abstract: str,
+    authors: Sequence[str],
+    venue: str = "",
+    weights: FieldWeights = FIELD_WEIGHTS,
 ) -> tuple[list[str], list[int]]:
     """The BM25 token list of a paper and its position steps (running sum = positions).
 
-    Title twice (weighting the title above the abstract), then the abstract, then each
-    author's name. A gap of one position separates the fields and the authors, so a phrase
-    never spans two of them.
+    The title ``weights.title`` times, then the abstract, then each author's name
+    ``weights.authors`` times, then the venue ``weights.venue`` times. A gap of one position
+    separates every copy of every field, so a phrase never spans two of them (nor two
+    copies of the title).
     """
     out: list[str] = []
     steps: list[int] = []
-    _stream(title, out, steps, 0)
-    _stream(title, out, steps, 1)
+    for i in range(weights.title):
+        _stream(title, out, steps, 1 if i else 0)
     _stream(abstract, out, steps, 1)
-    for name in authors:
-        _stream(name, out, steps, 1)
+    for _ in range(weights.authors):
+        for name in authors:
+            _stream(name, out, steps, 1)
+    if venue:
+        for _ in range(weights.venue):
+            _stream(venue, out, steps, 1)
     return out, steps
 
 
 def document_terms(
     title: str, abstract: str, authors: Sequence[str]
 ) -> tuple[list[str], list[int]]:
-    """The BM25 token list of a paper with each term's position (see :func:`document_stream`)."""
-    out, steps = document_stream(title, abstract, authors)
+    """A paper's terms with each one's position: title, abstract and authors once each (what
+    a subscription matches against; :func:`document_stream` has the weighted BM25 list)."""
+    out, steps = document_stream(title, abstract, authors, weights=ONCE_EACH)
     return out, list(accumulate(steps))
 
 

@@ -12,6 +12,7 @@ named kinds; the bot routes a click by its kind (:meth:`bot.client.DigestBot.reg
     ds:cite:<paper id>             the paper's BibTeX entry (privately)
     ds:full:<paper id>             the paper's full abstract (privately)
     ds:sub:<ref>                   subscribe this channel to the search <ref>
+    ds:retry:<per>:<ref>           run the search <ref> ("did you mean" it), <per> a page
     ds:<personal kind>:<arg>       follow / save / unsave / saved / savedbib / vote: the
                                    member's own follows, saved papers and votes; <arg> is
                                    read by the kind's handler (bot.cogs.personal)
@@ -50,7 +51,7 @@ PaperKind = Literal["view", "cite", "full"]
 NamedKind = Literal["follow", "save", "unsave", "saved", "savedbib", "vote"]
 Kind = Literal[
     "search", "author", "latest", "open", "view", "cite", "full", "sub",
-    "follow", "save", "unsave", "saved", "savedbib", "vote",
+    "follow", "save", "unsave", "saved", "savedbib", "vote", "retry",
 ]  # fmt: skip
 PAGE_KINDS: tuple[PageKind, ...] = get_args(PageKind)
 PAPER_KINDS: tuple[PaperKind, ...] = get_args(PaperKind)
@@ -72,6 +73,7 @@ ALIASES: Mapping[str, Kind] = {
 
 _HEAD_RE = re.compile(r"(?P<head>ds:[a-z]+|dsa:sub):(?P<state>.*)", re.DOTALL)
 _PAGE_RE = re.compile(r"(?P<page>\d{1,5}):(?P<per>\d{1,2}):(?P<ref>.*)", re.DOTALL)
+_RETRY_RE = re.compile(r"(?P<per>\d{1,2}):(?P<ref>.*)", re.DOTALL)
 _SOURCE_RE = re.compile(r"[a-z]{1,12}")
 _PAPER_ID_RE = re.compile(r"[0-9a-z]{1,64}")
 _HASH_RE = re.compile(r"#[0-9a-f]{16}")
@@ -112,6 +114,15 @@ class SubscribeAction:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryAction:
+    """Run the search whose ref is ``ref`` (a "did you mean" respelling), ``per`` a page."""
+
+    per: int
+    ref: str  # "=query" or "#hash"
+    kind: Literal["retry"] = "retry"
+
+
+@dataclass(frozen=True, slots=True)
 class NamedAction:
     """A component whose handler reads its state itself (``ds:<kind>:<arg>``)."""
 
@@ -123,7 +134,7 @@ class NamedAction:
         return self.kind
 
 
-Action = PageAction | OpenAction | PaperAction | SubscribeAction | NamedAction
+Action = PageAction | OpenAction | PaperAction | SubscribeAction | RetryAction | NamedAction
 
 
 def custom_id(action: Action) -> str:
@@ -137,6 +148,8 @@ def custom_id(action: Action) -> str:
         return f"{PREFIX}{action.kind}:{action.paper_id}"
     if isinstance(action, NamedAction):
         return f"{PREFIX}{action.kind}:{action.arg}"
+    if isinstance(action, RetryAction):
+        return f"{PREFIX}retry:{action.per}:{action.ref}"
     return f"{PREFIX}sub:{action.ref}"
 
 
@@ -204,6 +217,11 @@ def parse(custom_id: str) -> Action | None:
         return OpenAction(state) if _SOURCE_RE.fullmatch(state) else None
     if kind == "sub":
         return SubscribeAction(state) if _valid_ref("search", state) else None
+    if kind == "retry":
+        retry = _RETRY_RE.fullmatch(state)
+        if retry is None or int(retry["per"]) < 1 or not _valid_ref("search", retry["ref"]):
+            return None
+        return RetryAction(int(retry["per"]), retry["ref"])
     if kind == "view" or kind == "cite" or kind == "full":
         return PaperAction(kind, state) if _PAPER_ID_RE.fullmatch(state) else None
     return NamedAction(kind, state)

@@ -180,14 +180,13 @@ def _linked_title(stored: StoredPaper, limit: int, *, bold: bool = False) -> str
     return masked(text, url)
 
 
-def no_results_text(result: SearchPage) -> str:
-    """What to say when a query matched nothing: a respelling, or how to broaden it."""
+def no_results_text(result: SearchPage, *, button: bool = False) -> str:
+    """What to say when a query matched nothing: a respelling (``button``: offered as a
+    button, see :func:`bot.ui.views.retry_button`), or how to broaden it."""
     shown = inline_code(_plain(result.query, 200))
     if result.suggestion:
-        return (
-            f"No papers match {shown}. Did you mean {inline_code(result.suggestion)}? "
-            "Run `/search` again with it."
-        )
+        then = "Press the button to search for it." if button else "Run `/search` again with it."
+        return f"No papers match {shown}. Did you mean {inline_code(result.suggestion)}? {then}"
     return (
         f"No papers match {shown}. Every word must appear in a paper: try fewer or more "
         "general words, drop an `author:`/`venue:` filter or an exclusion, or check the "

@@ -22,8 +22,17 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.ui import actions
-from bot.ui.actions import OpenAction, PageAction, PageKind, PaperAction, PaperKind, SubscribeAction
+from bot.ui.actions import (
+    OpenAction,
+    PageAction,
+    PageKind,
+    PaperAction,
+    PaperKind,
+    RetryAction,
+    SubscribeAction,
+)
 from bot.ui.limits import (
+    BUTTON_LABEL,
     OPTION_DESCRIPTION,
     OPTION_LABEL,
     SELECT_OPTIONS,
@@ -128,6 +137,12 @@ def subscribe_button(ref: str, *, row: int | None = None) -> ActionItem:
     Its custom_id is shorter than the search's own page buttons', so it always fits."""
     return _button(SUBSCRIBE_LABEL, SubscribeAction(ref), row=row,
                    style=discord.ButtonStyle.success)
+
+
+def retry_button(query: str, per: int, ref: str) -> ActionItem:
+    """"Search: <query>" under a "did you mean": runs the corrected search ``ref``."""
+    label = clamp_nonempty(f"Search: {query}", BUTTON_LABEL)
+    return _button(label, RetryAction(per, ref), row=0, style=discord.ButtonStyle.primary)
 
 
 def open_select(

@@ -90,3 +90,26 @@ def test_bench_usage_errors_are_one_line_and_exit_2(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("digest-bot: ") and err.count("\n") == 1
+
+
+def test_bench_only_relevance_prints_its_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "relevance.md"
+    args = ["bench", "--only", "relevance", "--sizes", "400", "--queries", "20",
+            "--weights", "2/1/0-,10/3/0", "--append", str(out)]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "Known-item relevance (400 generated papers)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 2/1/0 | bm25 ")]
+    assert [r.split(" | ")[2] for r in rows] == ["title", "title+typo", "author+title"]
+    assert sum(1 for line in text.splitlines() if line.startswith("| 10/3/0 | tiers ")) == 3
+    assert out.read_text().strip() == text.strip()
+
+
+@pytest.mark.parametrize("weights", ["0/1/0", "2/1", "a/b/c", ","])
+def test_bench_relevance_refuses_bad_weights(
+    weights: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--only", "relevance", "--sizes", "10", "--weights", weights]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

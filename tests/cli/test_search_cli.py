@@ -166,3 +166,19 @@ def test_query_after_options_keeps_options_and_moves_the_query() -> None:
     ]
     assert query_after_options(["a", "--", "--json"]) == ["--", "a", "--json"]
     assert query_after_options(["--json"]) == ["--json"]  # no query: argparse says so
+
+
+@pytest.mark.parametrize(
+    ("command", "typed", "field", "expected"),
+    [
+        ("paper", "scalng laws", "title", "Understanding Scaling Laws"),
+        ("paper", "superchme", "title", "SUPERChem"),
+        ("author", "camili", "name", "Francesco Camilli"),
+    ],
+)
+def test_paper_and_author_with_typos(
+    env: dict[str, str], command: str, typed: str, field: str, expected: str
+) -> None:
+    out = _run([command, typed, "--json"], env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[field].startswith(expected)

@@ -130,3 +130,31 @@ def test_similar_papers(index: Index, papers: list[Paper]) -> None:
 def test_normalise_id() -> None:
     assert normalise_id(" 8T72ZH2V ") == "8t72zh2v"
     assert normalise_id("O1IL") == "0111"
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("scalng laws", "Understanding Scaling Laws"),  # a typo in a complete word
+        ("scalng la", "Understanding Scaling Laws"),  # ... and the last word still typed
+        ("superchme", "SUPERChem"),  # a transposition in the last word
+        ("supercem", "SUPERChem"),  # a letter missing in the prefix being typed
+        ("multimodl reas", "SUPERChem"),
+    ],
+)
+def test_suggest_papers_tolerates_typos(index: Index, typed: str, title: str) -> None:
+    names = [c.name for c in suggest_papers(index, typed)]
+    assert any(n.startswith(title) for n in names[:3]), names
+
+
+@pytest.mark.parametrize("typed", ["camili", "camilo", "camili fr", "francesco camili", "camil"])
+def test_suggest_authors_tolerates_typos(index: Index, typed: str) -> None:
+    names = [c.value for c in suggest_authors(index, typed)]
+    assert names and names[0] == "Francesco Camilli", names
+
+
+def test_typo_tolerance_does_not_invent_matches(index: Index) -> None:
+    assert suggest_papers(index, "qqqqqq zzzzzz") == []
+    assert suggest_authors(index, "xzqvw") == []
+    # an exact prefix wins over corrections: no fuzzy extras when the prefix exists
+    assert all("Scaling" in c.name for c in suggest_papers(index, "scaling la"))

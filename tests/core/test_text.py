@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 from bot.core.text import (
+    FIELD_WEIGHTS,
     STOPWORDS,
+    FieldWeights,
+    document_stream,
     document_terms,
     fold,
     identity_form,
@@ -63,12 +68,28 @@ def test_positions_skip_stopwords_and_share_compound_position() -> None:
     assert nxt == 5
 
 
-def test_document_terms_weights_title_and_separates_fields() -> None:
+def test_document_stream_weights_fields_and_separates_every_copy() -> None:
+    w = FieldWeights(title=3, authors=2, venue=1)
+    toks, steps = document_stream(
+        "Scaling laws", "Feature learning.", ["Jean Barbier"], "Physical Review", w
+    )
+    pos = list(accumulate(steps))
+    assert toks.count("scale") == 3 and toks.count("law") == 3  # the title counts 3 times
+    assert toks.count("barbier") == 2 and toks[-2:] == ["physic", "review"]
+    # a gap between fields and between copies: a phrase never spans two of them
+    assert pos[toks.index("scale", 1)] - pos[toks.index("law")] == 2
+    assert pos[toks.index("featur")] - pos[toks.index("featur") - 1] == 2
+    # the default weights: the title and the authors count more than the abstract
+    toks, _ = document_stream("Scaling laws", "Scaling.", ["Jean Barbier"], "Physical Review")
+    assert toks.count("scale") == FIELD_WEIGHTS.title + 1 > 2
+    assert toks.count("barbier") == FIELD_WEIGHTS.authors > 1
+    assert ("physic" in toks) == (FIELD_WEIGHTS.venue > 0)
+
+
+def test_document_terms_has_each_field_once() -> None:
     toks, pos = document_terms("Scaling laws", "Feature learning.", ["Jean Barbier"])
-    assert toks.count("scale") == 2 and toks.count("law") == 2  # the title counts twice
-    assert toks[-2:] == ["jean", "barbier"]
-    # a gap between fields: no two fields are consecutive
-    assert pos[toks.index("featur")] - pos[3] == 2
+    assert toks == ["scale", "law", "featur", "learn", "jean", "barbier"]
+    assert pos == [1, 2, 4, 5, 7, 8]
 
 
 def test_word_spans_and_span_terms() -> None:

@@ -312,6 +312,27 @@ async def test_bad_input_gets_a_private_explanation(
     double.assert_no_violations()
 
 
+async def test_did_you_mean_offers_a_button_that_runs_the_corrected_search(
+    running: Running,
+) -> None:
+    double = running.double
+    handle = await double.invoke_slash("search", {"query": "scalng lawz", "limit": 1})
+    body = data(await handle.response(timeout=3))
+    assert is_ephemeral(body) and "Did you mean `scaling laws`" in body["content"], body
+    retry = button(body, "scaling laws")
+    assert retry["custom_id"].startswith("ds:retry:")
+    message = await handle.wait_for_message(timeout=3)
+    click = await double.click(message, retry["custom_id"])
+    results = await click.wait_for_message(timeout=3)
+    assert not is_ephemeral(results)  # the search everyone would have seen
+    assert footer(results).endswith(" · scaling laws"), footer(results)
+    assert SCALING in embed_text(results)
+    # the results page like any /search: its Next button pages the corrected query
+    nxt = await double.click(results, button(results, "Next")["custom_id"])
+    assert (await nxt.response(timeout=3))["type"] == 7
+    double.assert_no_violations()
+
+
 async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: Running) -> None:
     double = running.double
     search = await double.invoke_slash("search", {"query": "hyperbolic stress", "limit": 10})

@@ -101,6 +101,8 @@ EXAMPLES: list[Action] = [
     actions.NamedAction("follow", "a=barbier"),
     actions.NamedAction("vote", "up:8t72zh2v"),
     actions.NamedAction("savedbib", ""),
+    actions.RetryAction(5, "=scaling laws"),
+    actions.RetryAction(10, "#0123456789abcdef"),
 ]
 
 
@@ -113,12 +115,21 @@ def test_every_kind_round_trips_with_its_name(action: Action) -> None:
     assert actions.kind_of(cid) == action.kind
 
 
+@pytest.mark.parametrize("cid", ["ds:retry:0:=x", "ds:retry:5:", "ds:retry:5:=", "ds:retry:x:=a",
+                                 "ds:retry:5:#12"])
+def test_bad_retry_ids_do_not_parse(cid: str) -> None:
+    assert parse(cid) is None
+
+
 def test_every_kind_has_a_name_and_the_old_letters_are_only_aliases() -> None:
     assert set(actions.KINDS) == {"search", "author", "latest", "open", "view", "cite", "full",
-                                  "sub", *actions.NAMED_KINDS}
+                                  "sub", "retry", *actions.NAMED_KINDS}
     assert set(actions.NAMED_KINDS) == {"follow", "save", "unsave", "saved", "savedbib", "vote"}
-    # every head older versions sent is still read (the personal kinds never had letters)
-    assert set(actions.ALIASES.values()) == set(actions.KINDS) - set(actions.NAMED_KINDS)
+    # every head older versions sent is still read (the personal kinds and retry, newer than
+    # the letters, never had one)
+    assert set(actions.ALIASES.values()) == (
+        set(actions.KINDS) - set(actions.NAMED_KINDS) - {"retry"}
+    )
     assert all(len(kind) > 1 for kind in actions.KINDS)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Paper
-from bot.core.text import document_stream, surface_words
+from bot.core.text import FIELD_WEIGHTS, FieldWeights, document_stream, surface_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,11 @@ class IndexDoc:
     title_words: tuple[str, ...]
 
 
-def index_doc(docno: int, paper: Paper) -> IndexDoc:
+def index_doc(docno: int, paper: Paper, weights: FieldWeights = FIELD_WEIGHTS) -> IndexDoc:
+    """What the index keeps of ``paper``: its field-weighted token list (see
+    :class:`~bot.core.text.FieldWeights`), title, authors and venue."""
     displays = [a.display for a in paper.authors]
-    toks, steps = document_stream(paper.title, paper.abstract, displays)
+    toks, steps = document_stream(paper.title, paper.abstract, displays, paper.venue, weights)
     return IndexDoc(
         docno=docno,
         paper_id=paper.id,

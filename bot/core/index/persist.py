@@ -13,7 +13,8 @@ from typing import Any
 from bot.core import saved_index
 from bot.core.index.arrays import AnyArray
 
-FORMAT_VERSION = 1
+# 2: field-weighted token lists (bot.core.text.FieldWeights): other term frequencies
+FORMAT_VERSION = 2
 
 # Array names persisted by save() and memory-mapped by load().
 ARRAYS = (
