@@ -234,9 +234,7 @@ class Catalogue:
         result, tiers = await self._call(first)
         head = result.hits[: len(tiers)]
         wanted = [
-            h.paper_id
-            for h, t in zip(head, tiers, strict=True)
-            if rerank.wants_abstract(parsed, t)
+            h.paper_id for h, t in zip(head, tiers, strict=True) if rerank.wants_abstract(parsed, t)
         ]
         stored = await self.store.get_papers(wanted) if wanted else {}
 

@@ -68,9 +68,7 @@ EXTENSIONS: list[str] = [
     "bot.cogs.personal",
 ]
 
-ActionHandler = Callable[
-    ["discord.Interaction[DigestBot]", Action, list[str]], Awaitable[None]
-]
+ActionHandler = Callable[["discord.Interaction[DigestBot]", Action, list[str]], Awaitable[None]]
 
 
 class Reindexer(Protocol):
@@ -139,8 +137,7 @@ class DigestTree(app_commands.CommandTree["DigestBot"]):
                 try:
                     await interaction.response.autocomplete([])
                 except discord.HTTPException:
-                    log.warning("could not answer autocomplete %s", interaction.id,
-                                exc_info=True)
+                    log.warning("could not answer autocomplete %s", interaction.id, exc_info=True)
             return False
         retry_after = cooldown.hit(interaction)
         if retry_after:
@@ -278,15 +275,18 @@ class DigestBot(commands.Bot):
                 todo = todo.replace("Put", "Create it, put", 1)
                 problem = "does not exist"
             else:
-                problem = "cannot be indexed (" + (
-                    "; ".join(d.message for d in report.diagnostics[:5]) or "nothing to index"
-                ) + ")"
+                problem = (
+                    "cannot be indexed ("
+                    + ("; ".join(d.message for d in report.diagnostics[:5]) or "nothing to index")
+                    + ")"
+                )
             log.warning("DIGEST_DIR %s %s: the catalogue is empty, %s", folder, problem, todo)
             return
         if report.total == 0:
             log.warning(
                 "DIGEST_DIR %s has no digest files (*.txt): the catalogue is empty, %s",
-                folder, todo,
+                folder,
+                todo,
             )
             return
         log.info(
@@ -375,8 +375,9 @@ class DigestBot(commands.Bot):
             return False
         return True
 
-    async def route_action(self, interaction: discord.Interaction[DigestBot], custom_id: str,
-                           values: list[str]) -> None:
+    async def route_action(
+        self, interaction: discord.Interaction[DigestBot], custom_id: str, values: list[str]
+    ) -> None:
         """Answer a button or menu of ours: parse its custom_id (:mod:`bot.ui.actions`, old
         ids included), call the handler registered for its kind; a custom_id that does not
         parse, or whose kind has no handler, has expired. Failures take the one error path."""
@@ -390,8 +391,9 @@ class DigestBot(commands.Bot):
             await self.report_error(interaction, exc)
 
     # ------------------------------------------------------------------ errors
-    async def report_error(self, interaction: discord.Interaction[Any],
-                           error: BaseException) -> None:
+    async def report_error(
+        self, interaction: discord.Interaction[Any], error: BaseException
+    ) -> None:
         """The one error path of every interaction (the tree's :meth:`DigestTree.on_error`,
         the component router, the component gate): :func:`bot.errors.verdict` decides what
         the member sees (privately) and what is logged; the outcome is counted."""

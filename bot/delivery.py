@@ -123,8 +123,9 @@ def backoff(attempts: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CA
     return float(min(base * (2 ** max(attempts, 0)), cap))
 
 
-def classify(error: BaseException, attempts: int, *, base: float = BACKOFF_BASE_S,
-             cap: float = BACKOFF_CAP_S) -> Verdict:
+def classify(
+    error: BaseException, attempts: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
+) -> Verdict:
     """How a failed send of a batch that already failed ``attempts`` times is handled."""
     delay = backoff(attempts, base, cap)
     if isinstance(error, PauseDelivery):
@@ -139,8 +140,9 @@ def classify(error: BaseException, attempts: int, *, base: float = BACKOFF_BASE_
         )
         return Verdict("pause", reason)
     if isinstance(error, discord.RateLimited):
-        return Verdict("retry", f"rate limited for {error.retry_after:.1f} s",
-                       max(error.retry_after, delay))
+        return Verdict(
+            "retry", f"rate limited for {error.retry_after:.1f} s", max(error.retry_after, delay)
+        )
     if isinstance(error, discord.DiscordServerError):
         return Verdict("retry", f"Discord server error {error.status}", delay)
     if isinstance(error, discord.HTTPException):
@@ -148,8 +150,11 @@ def classify(error: BaseException, attempts: int, *, base: float = BACKOFF_BASE_
             retry_after = _retry_after(error)
             return Verdict("retry", "rate limited (429)", max(retry_after, delay))
         verdict = "give_up" if attempts + 1 >= MAX_ATTEMPTS_UNFIXABLE else "retry"
-        return Verdict(verdict, f"Discord rejected the message ({error.status} {error.code}: "
-                                f"{error.text})", delay)
+        return Verdict(
+            verdict,
+            f"Discord rejected the message ({error.status} {error.code}: {error.text})",
+            delay,
+        )
     if isinstance(error, aiohttp.ClientError | OSError | TimeoutError):
         return Verdict("retry", f"network error: {type(error).__name__}: {error}", delay)
     verdict = "give_up" if attempts + 1 >= MAX_ATTEMPTS_UNFIXABLE else "retry"
@@ -325,7 +330,9 @@ class DeliveryWorker:
             stats.paused_channels.append(batch.channel_id)
             log.warning(
                 "alerts to channel %s paused (%d subscription(s)): %s",
-                batch.channel_id, paused, verdict.reason,
+                batch.channel_id,
+                paused,
+                verdict.reason,
             )
             return
         give_up = verdict.action == "give_up"
@@ -335,11 +342,17 @@ class DeliveryWorker:
         if give_up:
             log.error(
                 "alerts to channel %s given up after %d attempts: %s",
-                batch.channel_id, batch.attempts + 1, verdict.reason, exc_info=error,
+                batch.channel_id,
+                batch.attempts + 1,
+                verdict.reason,
+                exc_info=error,
             )
         else:
             log.warning(
                 "alerts to channel %s failed (attempt %d), retrying in %.0f s: %s",
-                batch.channel_id, batch.attempts + 1, verdict.retry_in, verdict.reason,
+                batch.channel_id,
+                batch.attempts + 1,
+                verdict.retry_in,
+                verdict.reason,
                 exc_info=not isinstance(error, discord.HTTPException),
             )

@@ -96,7 +96,6 @@ def verdict(error: BaseException, *, what: str, user_id: int) -> Verdict:
     failed (``/search``, ``component 'ds:cite:…'``) and for whom."""
     found = classify(error)
     if found.unexpected:
-        original = error.original if isinstance(error, app_commands.CommandInvokeError) \
-            else error
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         log.error("%s failed for user %s", what, user_id, exc_info=original)
     return found

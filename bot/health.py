@@ -154,8 +154,9 @@ def finite(value: float) -> float | None:
 class HealthServer:
     """The HTTP server of ``/healthz`` and ``/metrics`` (``start()`` / ``stop()``)."""
 
-    def __init__(self, source: HealthSource, host: str, port: int, *,
-                 grace: float = GATEWAY_GRACE_S) -> None:
+    def __init__(
+        self, source: HealthSource, host: str, port: int, *, grace: float = GATEWAY_GRACE_S
+    ) -> None:
         self.source = source
         self.host = host
         self.port = port
@@ -191,8 +192,7 @@ class HealthServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         status, body = await self._guarded(lambda: health_report(self.source, grace=self.grace))
-        return web.Response(status=status, text=json.dumps(body),
-                            content_type="application/json")
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.Response:
         await self._guarded(lambda: health_report(self.source, grace=self.grace))
@@ -201,7 +201,7 @@ class HealthServer:
 
     @staticmethod
     async def _guarded(
-        report: Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+        report: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
     ) -> tuple[int, dict[str, Any]]:
         try:
             return await report()

@@ -41,7 +41,13 @@ from bot.ui import actions
 
 Outcome = Literal["ok", "cooldown", "denied", "user_error", "expired", "late", "error"]
 OUTCOMES: tuple[Outcome, ...] = (
-    "ok", "cooldown", "denied", "user_error", "expired", "late", "error",
+    "ok",
+    "cooldown",
+    "denied",
+    "user_error",
+    "expired",
+    "late",
+    "error",
 )
 
 # Seconds: Discord's 3 s for the first answer sits between 2.5 and 5.
@@ -99,11 +105,13 @@ class _DeliveryCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         totals = self._totals() or DeliveryTotals(0, 0, 0)
         yield CounterMetricFamily(
-            "digest_bot_alert_messages_sent", "Alert messages Discord confirmed.",
+            "digest_bot_alert_messages_sent",
+            "Alert messages Discord confirmed.",
             value=totals.messages,
         )
         yield CounterMetricFamily(
-            "digest_bot_alerts_sent", "Papers posted in alert messages (one per channel).",
+            "digest_bot_alerts_sent",
+            "Papers posted in alert messages (one per channel).",
             value=totals.papers,
         )
         yield CounterMetricFamily(
@@ -123,43 +131,60 @@ class Metrics:
         self._delivery: Callable[[], DeliveryTotals | None] = lambda: None
         r = self.registry
         self.interactions = Counter(
-            "digest_bot_interactions", "Interactions handled, by type, command and outcome.",
-            ["type", "command", "outcome"], registry=r,
+            "digest_bot_interactions",
+            "Interactions handled, by type, command and outcome.",
+            ["type", "command", "outcome"],
+            registry=r,
         )
         self.interaction_seconds = Histogram(
             "digest_bot_interaction_duration_seconds",
             "Seconds from the bot's gate to the end of handling an interaction.",
-            ["type", "command"], buckets=INTERACTION_BUCKETS, registry=r,
+            ["type", "command"],
+            buckets=INTERACTION_BUCKETS,
+            registry=r,
         )
         self.reindex_seconds = Histogram(
-            "digest_bot_reindex_duration_seconds", "Seconds a reindex run by the bot took.",
-            buckets=REINDEX_BUCKETS, registry=r,
+            "digest_bot_reindex_duration_seconds",
+            "Seconds a reindex run by the bot took.",
+            buckets=REINDEX_BUCKETS,
+            registry=r,
         )
         self.reindex_papers = Counter(
             "digest_bot_reindex_papers",
-            "Papers the bot's reindexes added, updated or found gone.", ["change"], registry=r,
+            "Papers the bot's reindexes added, updated or found gone.",
+            ["change"],
+            registry=r,
         )
         for change in ("added", "updated", "removed"):
             self.reindex_papers.labels(change)
         self.outbox_pending = Gauge(
-            "digest_bot_outbox_pending", "Alerts waiting in the outbox.", registry=r,
+            "digest_bot_outbox_pending",
+            "Alerts waiting in the outbox.",
+            registry=r,
         )
         self.papers = Gauge(
-            "digest_bot_catalogue_papers", "Papers in the catalogue (not removed).", registry=r,
+            "digest_bot_catalogue_papers",
+            "Papers in the catalogue (not removed).",
+            registry=r,
         )
         self.catalogue_version = Gauge(
-            "digest_bot_catalogue_version", "The catalogue version (bumped by each change).",
+            "digest_bot_catalogue_version",
+            "The catalogue version (bumped by each change).",
             registry=r,
         )
         self.paused_subscriptions = Gauge(
             "digest_bot_paused_subscriptions",
-            "Subscriptions paused because the bot cannot post in their channel.", registry=r,
+            "Subscriptions paused because the bot cannot post in their channel.",
+            registry=r,
         )
         self.gateway_connected = Gauge(
-            "digest_bot_gateway_connected", "1 while the gateway is connected.", registry=r,
+            "digest_bot_gateway_connected",
+            "1 while the gateway is connected.",
+            registry=r,
         )
         self.gateway_latency = Gauge(
-            "digest_bot_gateway_latency_seconds", "Heartbeat latency of the gateway.",
+            "digest_bot_gateway_latency_seconds",
+            "Heartbeat latency of the gateway.",
             registry=r,
         )
         r.register(_DeliveryCollector(lambda: self._delivery()))

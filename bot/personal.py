@@ -20,9 +20,7 @@ from bot.store.personal import PersonalStore, follow_user
 
 log = logging.getLogger(__name__)
 
-DMS_CLOSED = (
-    "your DMs are closed to me (Discord 50007: Cannot send messages to this user)"
-)
+DMS_CLOSED = "your DMs are closed to me (Discord 50007: Cannot send messages to this user)"
 NOT_SHARED = "you no longer share a server with me"
 MAX_GUILDS_CHECKED = 10
 

@@ -102,7 +102,10 @@ class _Clock:
         interaction = self.interaction
         log.warning(
             "%s from user %s not answered within Discord's %g s (%s); gave up on it",
-            describe(interaction), interaction.user.id, ACK_WINDOW, why,
+            describe(interaction),
+            interaction.user.id,
+            ACK_WINDOW,
+            why,
         )
         if self.task is not None and not self.task.done():
             self.task.cancel()
@@ -173,11 +176,19 @@ class BudgetedAdapter(AsyncWebhookAdapter):
         clock = _clocks.get(interaction_id)
         if clock is None or clock.given_up:
             return super().create_interaction_response(
-                interaction_id, token, session=session, proxy=proxy, proxy_auth=proxy_auth,
+                interaction_id,
+                token,
+                session=session,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 params=params,
             )
-        route = Route("POST", "/interactions/{webhook_id}/{webhook_token}/callback",
-                      webhook_id=interaction_id, webhook_token=token)
+        route = Route(
+            "POST",
+            "/interactions/{webhook_id}/{webhook_token}/callback",
+            webhook_id=interaction_id,
+            webhook_token=token,
+        )
         return _send_first_response(clock, route.url, session, proxy, proxy_auth, params)
 
 
@@ -211,8 +222,13 @@ async def _send_first_response(
         wait: float
         try:
             async with session.request(
-                "POST", url, data=body, headers=headers, params={"with_response": "1"},
-                proxy=proxy, proxy_auth=proxy_auth,
+                "POST",
+                url,
+                data=body,
+                headers=headers,
+                params={"with_response": "1"},
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 data = await json_or_text(response)
                 status = response.status
@@ -226,8 +242,11 @@ async def _send_first_response(
                 elif status >= 500:
                     wait = CALLBACK_BACKOFF[min(attempt, len(CALLBACK_BACKOFF) - 1)]
                     what = f"Discord answered {status}"
-                elif status == 404 and isinstance(data, dict) \
-                        and data.get("code") == UNKNOWN_INTERACTION:
+                elif (
+                    status == 404
+                    and isinstance(data, dict)
+                    and data.get("code") == UNKNOWN_INTERACTION
+                ):
                     await _give_up(clock, "Discord no longer knows the interaction")
                 elif status == 403:
                     raise discord.Forbidden(response, data)
@@ -242,8 +261,9 @@ async def _send_first_response(
             what = "connection reset"
         if clock.left() - wait < SEND_MARGIN:
             await _give_up(clock, f"{what}; a retry would be too late")
-        log.debug("first response to %s: %s; retrying in %.2f s",
-                  describe(clock.interaction), what, wait)
+        log.debug(
+            "first response to %s: %s; retrying in %.2f s", describe(clock.interaction), what, wait
+        )
         await asyncio.sleep(wait)
         attempt += 1
 
@@ -310,11 +330,11 @@ async def send(
         await _private_after_public_defer(interaction, text, fitted, extra)
         return
     if not interaction.response.is_done():
-        await interaction.response.send_message(text, embeds=fitted, ephemeral=ephemeral,
-                                                **extra)
+        await interaction.response.send_message(text, embeds=fitted, ephemeral=ephemeral, **extra)
         return
-    await interaction.followup.send(text or discord.utils.MISSING, embeds=fitted,
-                                    ephemeral=ephemeral, **extra)
+    await interaction.followup.send(
+        text or discord.utils.MISSING, embeds=fitted, ephemeral=ephemeral, **extra
+    )
 
 
 async def update(
@@ -350,7 +370,8 @@ async def _private_after_public_defer(
     interaction.extras.pop(_PUBLIC_PLACEHOLDER, None)
     # Resolve the public placeholder so that later follow-ups honour their ephemeral flag.
     await interaction.edit_original_response(content="…", embeds=[], view=None)
-    await interaction.followup.send(text or discord.utils.MISSING, embeds=embeds,
-                                    ephemeral=True, **extra)
+    await interaction.followup.send(
+        text or discord.utils.MISSING, embeds=embeds, ephemeral=True, **extra
+    )
     with suppress(discord.HTTPException):
         await interaction.delete_original_response()

@@ -72,8 +72,14 @@ async def run_checks(
     try:
         settings = Settings.from_env(environ, env_file=env_file)
     except SettingsError as exc:
-        return [Finding("settings", "fail", str(exc),
-                        "fix that setting in .env or the environment (see .env.example)")]
+        return [
+            Finding(
+                "settings",
+                "fail",
+                str(exc),
+                "fix that setting in .env or the environment (see .env.example)",
+            )
+        ]
     found = [Finding("settings", "ok", "valid")]
     found.append(check_digests(settings.digest_dir))
     database, version, channels = check_database(settings.database_path)
@@ -86,30 +92,51 @@ async def run_checks(
 
 def check_digests(folder: Path) -> Finding:
     if not folder.exists():
-        return Finding("digest folder", "warn", f"{folder} does not exist",
-                       "create it (or set DIGEST_DIR) and put the digest files (*.txt) in it; "
-                       "the bot serves an empty catalogue until then")
+        return Finding(
+            "digest folder",
+            "warn",
+            f"{folder} does not exist",
+            "create it (or set DIGEST_DIR) and put the digest files (*.txt) in it; "
+            "the bot serves an empty catalogue until then",
+        )
     if not folder.is_dir():
-        return Finding("digest folder", "warn", f"{folder} is not a folder",
-                       "point DIGEST_DIR at the folder of digest files")
+        return Finding(
+            "digest folder",
+            "warn",
+            f"{folder} is not a folder",
+            "point DIGEST_DIR at the folder of digest files",
+        )
     try:
         with os.scandir(folder):
             pass
-        files = [p for p in folder.rglob("*.txt")
-                 if not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                 and p.is_file()]
+        files = [
+            p
+            for p in folder.rglob("*.txt")
+            if not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file()
+        ]
     except OSError as exc:
-        return Finding("digest folder", "warn", f"cannot read {folder}: {exc.strerror or exc}",
-                       "let the bot's user read the folder (and its files)")
+        return Finding(
+            "digest folder",
+            "warn",
+            f"cannot read {folder}: {exc.strerror or exc}",
+            "let the bot's user read the folder (and its files)",
+        )
     unreadable = [p for p in files if not os.access(p, os.R_OK)]
     if unreadable:
-        return Finding("digest folder", "warn",
-                       f"{folder}: {len(files)} digest files, {len(unreadable)} unreadable "
-                       f"(e.g. {unreadable[0].name})",
-                       "let the bot's user read every digest file")
+        return Finding(
+            "digest folder",
+            "warn",
+            f"{folder}: {len(files)} digest files, {len(unreadable)} unreadable "
+            f"(e.g. {unreadable[0].name})",
+            "let the bot's user read every digest file",
+        )
     if not files:
-        return Finding("digest folder", "warn", f"{folder} holds no digest files (*.txt)",
-                       "add digest files, then run `digest-bot reindex` or /reindex")
+        return Finding(
+            "digest folder",
+            "warn",
+            f"{folder} holds no digest files (*.txt)",
+            "add digest files, then run `digest-bot reindex` or /reindex",
+        )
     plural = "" if len(files) == 1 else "s"
     return Finding("digest folder", "ok", f"{folder}: {len(files)} digest file{plural}")
 
@@ -121,62 +148,124 @@ def check_database(path: Path) -> tuple[Finding, int | None, list[SubscribedChan
     if not path.exists():
         parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
         if parent is None or not os.access(parent, os.W_OK):
-            return (Finding("database", "fail", f"{path} does not exist and cannot be created",
-                            "let the bot's user write the folder of DATABASE_PATH"), None, [])
-        return (Finding("database", "ok",
-                        f"{path} does not exist yet: the bot creates it (schema version {known}) "
-                        "at its first start"), None, [])
+            return (
+                Finding(
+                    "database",
+                    "fail",
+                    f"{path} does not exist and cannot be created",
+                    "let the bot's user write the folder of DATABASE_PATH",
+                ),
+                None,
+                [],
+            )
+        return (
+            Finding(
+                "database",
+                "ok",
+                f"{path} does not exist yet: the bot creates it (schema version {known}) "
+                "at its first start",
+            ),
+            None,
+            [],
+        )
     try:
         info = inspect_file(path, integrity=False)
     except StoreError as exc:
-        return (Finding("database", "fail", str(exc),
-                        "point DATABASE_PATH at the bot's database, or restore a backup "
-                        "(`digest-bot restore FILE`)"), None, [])
+        return (
+            Finding(
+                "database",
+                "fail",
+                str(exc),
+                "point DATABASE_PATH at the bot's database, or restore a backup "
+                "(`digest-bot restore FILE`)",
+            ),
+            None,
+            [],
+        )
     if info.integrity != "ok":
-        return (Finding("database", "fail", f"{path} is damaged: {info.integrity}",
-                        "restore a backup (`digest-bot restore FILE`)"), None, [])
+        return (
+            Finding(
+                "database",
+                "fail",
+                f"{path} is damaged: {info.integrity}",
+                "restore a backup (`digest-bot restore FILE`)",
+            ),
+            None,
+            [],
+        )
     if info.schema_version > known:
-        return (Finding("database", "fail",
-                        f"{path} is at schema version {info.schema_version}; this digest-bot "
-                        f"knows versions up to {known}",
-                        "upgrade digest-bot, or point DATABASE_PATH at another file"), None, [])
+        return (
+            Finding(
+                "database",
+                "fail",
+                f"{path} is at schema version {info.schema_version}; this digest-bot "
+                f"knows versions up to {known}",
+                "upgrade digest-bot, or point DATABASE_PATH at another file",
+            ),
+            None,
+            [],
+        )
     if info.counts is None:
-        return (Finding("database", "fail", f"{path} is not a digest-bot database",
-                        "point DATABASE_PATH at the bot's database"), None, [])
+        return (
+            Finding(
+                "database",
+                "fail",
+                f"{path} is not a digest-bot database",
+                "point DATABASE_PATH at the bot's database",
+            ),
+            None,
+            [],
+        )
     try:
         channels = subscribed_channels(path)
     except StoreError:
         channels = []  # schema 1: no subscriptions yet
     counts = info.counts
     running = " (in use by a running bot)" if is_locked(path) else ""
-    pending = (f" (migrated to {known} at the next start)"
-               if info.schema_version < known else "")
-    return (Finding("database", "ok",
-                    f"{path}{running}: schema version {info.schema_version}{pending}, "
-                    f"{counts.papers:,} papers, {counts.subscriptions} subscriptions"),
-            counts.catalogue_version, channels)
+    pending = f" (migrated to {known} at the next start)" if info.schema_version < known else ""
+    return (
+        Finding(
+            "database",
+            "ok",
+            f"{path}{running}: schema version {info.schema_version}{pending}, "
+            f"{counts.papers:,} papers, {counts.subscriptions} subscriptions",
+        ),
+        counts.catalogue_version,
+        channels,
+    )
 
 
 def check_index(directory: Path, version: int) -> Finding:
     saved = Index.saved_version(directory)
     if saved == version:
-        return Finding("search index", "ok",
-                       f"{directory}: current (catalogue version {version})")
+        return Finding("search index", "ok", f"{directory}: current (catalogue version {version})")
     if saved is None:
-        return Finding("search index", "warn", f"no saved index in {directory}",
-                       "nothing to do: the bot builds and saves it at its start (a large "
-                       "catalogue takes a while); `digest-bot reindex` does not need it")
-    return Finding("search index", "warn",
-                   f"{directory} is for catalogue version {saved}, the database is at "
-                   f"{version}",
-                   "nothing to do: the bot rebuilds it at its start (or when it notices)")
+        return Finding(
+            "search index",
+            "warn",
+            f"no saved index in {directory}",
+            "nothing to do: the bot builds and saves it at its start (a large "
+            "catalogue takes a while); `digest-bot reindex` does not need it",
+        )
+    return Finding(
+        "search index",
+        "warn",
+        f"{directory} is for catalogue version {saved}, the database is at {version}",
+        "nothing to do: the bot rebuilds it at its start (or when it notices)",
+    )
 
 
 async def check_discord(settings: Settings, channels: list[SubscribedChannel]) -> list[Finding]:
     if not settings.discord_token:
-        return [Finding("discord token", "fail", "DISCORD_TOKEN is not set",
-                        "copy the bot token from https://discord.com/developers/applications "
-                        "(Bot -> Reset Token) into .env; the CLI commands work without it")]
+        return [
+            Finding(
+                "discord token",
+                "fail",
+                "DISCORD_TOKEN is not set",
+                "copy the bot token from https://discord.com/developers/applications "
+                "(Bot -> Reset Token) into .env; the CLI commands work without it",
+            )
+        ]
     from bot.discord_endpoints import configure_api_base
 
     configure_api_base(settings.discord_api_base)
@@ -184,34 +273,64 @@ async def check_discord(settings: Settings, channels: list[SubscribedChannel]) -
     try:
         return await asyncio.wait_for(_discord(client, settings, channels), DISCORD_TIMEOUT_S)
     except TimeoutError:
-        return [Finding("discord", "fail", f"Discord did not answer within "
-                        f"{DISCORD_TIMEOUT_S:g} s", "check the network, then run again")]
+        return [
+            Finding(
+                "discord",
+                "fail",
+                f"Discord did not answer within {DISCORD_TIMEOUT_S:g} s",
+                "check the network, then run again",
+            )
+        ]
     finally:
         await client.close()
 
 
-async def _discord(client: discord.Client, settings: Settings,
-                   channels: list[SubscribedChannel]) -> list[Finding]:
+async def _discord(
+    client: discord.Client, settings: Settings, channels: list[SubscribedChannel]
+) -> list[Finding]:
     try:
         await client.login(settings.discord_token.reveal())
     except discord.LoginFailure:
-        return [Finding("discord token", "fail", "Discord rejected DISCORD_TOKEN (401)",
-                        "copy the bot token again from the developer portal "
-                        "(Bot -> Reset Token) into .env")]
+        return [
+            Finding(
+                "discord token",
+                "fail",
+                "Discord rejected DISCORD_TOKEN (401)",
+                "copy the bot token again from the developer portal (Bot -> Reset Token) into .env",
+            )
+        ]
     except (aiohttp.ClientError, OSError) as exc:
-        return [Finding("discord", "fail", f"cannot reach Discord: {exc}",
-                        "check the network (or DISCORD_API_BASE), then run again")]
+        return [
+            Finding(
+                "discord",
+                "fail",
+                f"cannot reach Discord: {exc}",
+                "check the network (or DISCORD_API_BASE), then run again",
+            )
+        ]
     except discord.HTTPException as exc:
-        return [Finding("discord", "fail", f"Discord answered {exc.status}: {exc.text}",
-                        "try again in a minute")]
+        return [
+            Finding(
+                "discord",
+                "fail",
+                f"Discord answered {exc.status}: {exc.text}",
+                "try again in a minute",
+            )
+        ]
     user = client.user
     assert user is not None  # set by login
     found = [Finding("discord token", "ok", f"valid: bot {user.name} (id {user.id})")]
     try:
         app = await client.application_info()
     except discord.HTTPException as exc:
-        found.append(Finding("application", "fail", f"cannot read the application: {exc}",
-                             "try again in a minute"))
+        found.append(
+            Finding(
+                "application",
+                "fail",
+                f"cannot read the application: {exc}",
+                "try again in a minute",
+            )
+        )
         return found
     found.append(Finding("application id", "ok", str(app.id)))
     found.append(Finding("invite URL", "ok", invite_url(app.id)))
@@ -223,10 +342,10 @@ async def _discord(client: discord.Client, settings: Settings,
     return found
 
 
-async def _guild_channels(client: discord.Client, bot_id: int, guild_id: int,
-                          subscribed: list[SubscribedChannel]) -> list[Finding]:
-    def finding(channel: SubscribedChannel, status: Status, detail: str, fix: str = ""
-                ) -> Finding:
+async def _guild_channels(
+    client: discord.Client, bot_id: int, guild_id: int, subscribed: list[SubscribedChannel]
+) -> list[Finding]:
+    def finding(channel: SubscribedChannel, status: Status, detail: str, fix: str = "") -> Finding:
         return Finding(f"channel {channel.channel_id} (server {guild_id})", status, detail, fix)
 
     try:
@@ -234,9 +353,15 @@ async def _guild_channels(client: discord.Client, bot_id: int, guild_id: int,
         member = await guild.fetch_member(bot_id)
         channels = {c.id: c for c in await guild.fetch_channels()}
     except (discord.Forbidden, discord.NotFound):
-        return [finding(c, "warn", "the bot is not in this server any more",
-                        "invite it again with the invite URL above, or /unsubscribe there")
-                for c in subscribed]
+        return [
+            finding(
+                c,
+                "warn",
+                "the bot is not in this server any more",
+                "invite it again with the invite URL above, or /unsubscribe there",
+            )
+            for c in subscribed
+        ]
     out: list[Finding] = []
     for sub in subscribed:
         channel: Any = channels.get(sub.channel_id)
@@ -246,13 +371,25 @@ async def _guild_channels(client: discord.Client, bot_id: int, guild_id: int,
             try:
                 fetched = await client.fetch_channel(sub.channel_id)
             except (discord.Forbidden, discord.NotFound):
-                out.append(finding(sub, "warn", "the channel no longer exists (or is hidden "
-                                   "from the bot)", "remove its subscriptions with /unsubscribe"))
+                out.append(
+                    finding(
+                        sub,
+                        "warn",
+                        "the channel no longer exists (or is hidden from the bot)",
+                        "remove its subscriptions with /unsubscribe",
+                    )
+                )
                 continue
             parent = channels.get(getattr(fetched, "parent_id", None) or 0)
             if not isinstance(fetched, discord.Thread) or parent is None:
-                out.append(finding(sub, "warn", "not a channel the bot can post alerts in",
-                                   "remove its subscriptions with /unsubscribe"))
+                out.append(
+                    finding(
+                        sub,
+                        "warn",
+                        "not a channel the bot can post alerts in",
+                        "remove its subscriptions with /unsubscribe",
+                    )
+                )
                 continue
             channel, where = parent, f" (a thread of #{parent.name})"
             needs = ["view_channel", "send_messages_in_threads", "embed_links"]
@@ -261,14 +398,24 @@ async def _guild_channels(client: discord.Client, bot_id: int, guild_id: int,
         name = f"#{getattr(channel, 'name', sub.channel_id)}{where}"
         paused = f"; {sub.paused} paused subscription(s)" if sub.paused else ""
         if missing:
-            out.append(finding(
-                sub, "warn", f"{name}: the bot cannot post alerts: missing {', '.join(missing)}"
-                f"{paused}",
-                f"give the bot's role {', '.join(missing)} in {name} (channel settings -> "
-                "Permissions), then /subscribe again there to resume"))
+            out.append(
+                finding(
+                    sub,
+                    "warn",
+                    f"{name}: the bot cannot post alerts: missing {', '.join(missing)}{paused}",
+                    f"give the bot's role {', '.join(missing)} in {name} (channel settings -> "
+                    "Permissions), then /subscribe again there to resume",
+                )
+            )
         elif sub.paused:
-            out.append(finding(sub, "warn", f"{name}: the bot can post now{paused}",
-                               "run /subscribe with the same query there to resume"))
+            out.append(
+                finding(
+                    sub,
+                    "warn",
+                    f"{name}: the bot can post now{paused}",
+                    "run /subscribe with the same query there to resume",
+                )
+            )
         else:
             out.append(finding(sub, "ok", f"{name}: the bot can post alerts"))
     return out

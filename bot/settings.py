@@ -139,6 +139,7 @@ def _feed_exclude(raw: str) -> frozenset[str]:
         raise SettingsError(f"FEEDS_EXCLUDE may hold replace and cross, got {', '.join(unknown)}")
     return frozenset(names)
 
+
 def _shown(raw: str, limit: int = 40) -> str:
     raw = raw.strip()
     return raw if len(raw) <= limit else raw[: limit - 3] + "..."
@@ -215,9 +216,7 @@ def _file(name: str, path: Path) -> Path:
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise SettingsError(
-                    f"{name} cannot be created: {parent} is a file, not a folder"
-                )
+                raise SettingsError(f"{name} cannot be created: {parent} is a file, not a folder")
             break
     return path
 
@@ -304,9 +303,7 @@ class Settings:
             max_subscriptions_per_guild=_int(
                 "MAX_SUBSCRIPTIONS_PER_GUILD", values["MAX_SUBSCRIPTIONS_PER_GUILD"], 1
             ),
-            max_follows_per_user=_int(
-                "MAX_FOLLOWS_PER_USER", values["MAX_FOLLOWS_PER_USER"], 1
-            ),
+            max_follows_per_user=_int("MAX_FOLLOWS_PER_USER", values["MAX_FOLLOWS_PER_USER"], 1),
             cooldown_commands=_int("COOLDOWN_COMMANDS", values["COOLDOWN_COMMANDS"]),
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),
             max_digest_bytes=_int("MAX_DIGEST_BYTES", values["MAX_DIGEST_BYTES"], 1),

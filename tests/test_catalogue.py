@@ -259,8 +259,9 @@ async def test_a_catalogue_built_before_the_bounds_still_answers_and_a_reindex_c
     from bot.core.parser import LIMITS, EntryLimits
     from bot.core.snippet import ELLIPSIS
 
-    (Path(settings.digest_dir) / "001_huge.txt").write_text(_huge_entry(2_000_000),
-                                                            encoding="utf-8")
+    (Path(settings.digest_dir) / "001_huge.txt").write_text(
+        _huge_entry(2_000_000), encoding="utf-8"
+    )
     with pytest.MonkeyPatch.context() as patch:  # indexed as before entries were bounded
         patch.setattr(parser, "LIMITS", EntryLimits(abstract=10**9, line=10**9))
         catalogue = await _opened(settings)

@@ -42,8 +42,15 @@ async def test_minimal_intents_and_no_mentions() -> None:
 async def test_command_tree_is_valid_and_its_hash_stable() -> None:
     bot, other = await _bot(), await _bot()
     payload = bot.tree_payload(None)
-    assert {c["name"] for c in payload} == {"search", "paper", "author", "latest", "stats",
-                                            "trend", "help"}
+    assert {c["name"] for c in payload} == {
+        "search",
+        "paper",
+        "author",
+        "latest",
+        "stats",
+        "trend",
+        "help",
+    }
     assert all(len(c["description"]) <= 100 for c in payload)
     assert check_command_list(payload) == []
     assert tree_hash(payload) == tree_hash(other.tree_payload(None))

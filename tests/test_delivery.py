@@ -60,8 +60,9 @@ class FakeDiscord:
         return message_id
 
     def titles(self, channel_id: int) -> list[str]:
-        return [e.title or "" for c, _, embeds, _ in self.messages if c == channel_id
-                for e in embeds]
+        return [
+            e.title or "" for c, _, embeds, _ in self.messages if c == channel_id for e in embeds
+        ]
 
 
 @pytest.fixture
@@ -85,12 +86,19 @@ def loader(db: Database) -> Any:
 
 async def setup_outbox(db: Database, store: AlertStore, counts: dict[int, int]) -> None:
     for channel, count in counts.items():
-        sub = await store.add(guild_id=GUILD, channel_id=channel, query=f"topic {channel}",
-                              created_by=1, max_per_channel=10, max_per_guild=50)
+        sub = await store.add(
+            guild_id=GUILD,
+            channel_id=channel,
+            query=f"topic {channel}",
+            created_by=1,
+            max_per_channel=10,
+            max_per_guild=50,
+        )
         rowids = await add_papers_offset(db, count, offset=channel * 1000)
         async with db.transaction() as tx:
-            await store.queue(tx, [QueuedMatch(GUILD, channel, r, (sub.subscription.id,))
-                                   for r in rowids])
+            await store.queue(
+                tx, [QueuedMatch(GUILD, channel, r, (sub.subscription.id,)) for r in rowids]
+            )
 
 
 async def add_papers_offset(db: Database, count: int, offset: int) -> list[int]:

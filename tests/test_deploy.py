@@ -27,8 +27,11 @@ def test_the_image_uses_the_volumes_the_health_endpoint_and_a_non_root_user() ->
     healthcheck = re.search(r"^HEALTHCHECK .*\n.*", dockerfile, re.MULTILINE)
     assert healthcheck is not None and "/healthz" in healthcheck.group(0)
     assert "HEALTH_PORT" in healthcheck.group(0) and env["HEALTH_PORT"] == "8080"
-    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert ignored[:1] == ["*"] and "!bot" in ignored  # no .env, data or .git in the image
 
 
@@ -44,9 +47,15 @@ def test_compose_runs_the_image_with_env_volumes_and_a_restart_policy() -> None:
 def test_the_systemd_unit_is_hardened_and_restarts_on_failure() -> None:
     unit = (ROOT / "deploy" / "digest-bot.service").read_text(encoding="utf-8")
     lines = set(unit.splitlines())
-    for line in ("User=digest-bot", "Restart=on-failure", "NoNewPrivileges=yes",
-                 "ProtectSystem=strict", "ReadWritePaths=/var/lib/digest-bot",
-                 "ExecStart=/opt/digest-bot/bin/digest-bot run", "RestartPreventExitStatus=2"):
+    for line in (
+        "User=digest-bot",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/digest-bot",
+        "ExecStart=/opt/digest-bot/bin/digest-bot run",
+        "RestartPreventExitStatus=2",
+    ):
         assert line in lines, line
     timer = (ROOT / "deploy" / "digest-bot-backup.service").read_text(encoding="utf-8")
     assert "digest-bot backup " in timer and "ReadWritePaths=/var/lib/digest-bot" in timer

@@ -47,6 +47,7 @@ TIMEOUT = 5.0
 
 # ---------------------------------------------------------------------------- the demo bot
 
+
 class CardView(discord.ui.View):
     """A persistent view: ``timeout=None`` and fixed custom_ids, re-added in setup_hook."""
 
@@ -54,17 +55,21 @@ class CardView(discord.ui.View):
         super().__init__(timeout=None)
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.primary, custom_id="card:next")
-    async def next_card(self, interaction: discord.Interaction[Any],
-                        button: discord.ui.Button[CardView]) -> None:
+    async def next_card(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[CardView]
+    ) -> None:
         await interaction.response.edit_message(embed=discord.Embed(title="Card 2"), view=self)
 
     @discord.ui.select(
         custom_id="card:sort",
-        options=[discord.SelectOption(label="Newest", value="new"),
-                 discord.SelectOption(label="Oldest", value="old")],
+        options=[
+            discord.SelectOption(label="Newest", value="new"),
+            discord.SelectOption(label="Oldest", value="old"),
+        ],
     )
-    async def sort(self, interaction: discord.Interaction[Any],
-                   select: discord.ui.Select[CardView]) -> None:
+    async def sort(
+        self, interaction: discord.Interaction[Any], select: discord.ui.Select[CardView]
+    ) -> None:
         await interaction.response.send_message(f"sorted by {select.values[0]}", ephemeral=True)
 
 
@@ -106,18 +111,21 @@ def add_demo_commands(bot: DemoBot) -> None:
 
     @tree.command(description="Search the digests")
     @app_commands.describe(query="What to look for", limit="How many results")
-    async def search(interaction: discord.Interaction[Any], query: str,
-                     limit: app_commands.Range[int, 1, 25] = 5) -> None:
+    async def search(
+        interaction: discord.Interaction[Any], query: str, limit: app_commands.Range[int, 1, 25] = 5
+    ) -> None:
         embed = discord.Embed(title=f"Results for {query}", description=f"top {limit}")
         embed.add_field(name="1. Graph papers", value="by someone @everyone")
         await interaction.response.send_message(embed=embed)
 
     @search.autocomplete("query")
-    async def search_complete(interaction: discord.Interaction[Any],
-                              current: str) -> list[app_commands.Choice[str]]:
+    async def search_complete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
         n = 30 if current == "many" else 3
-        return [app_commands.Choice(name=f"{current} {i}", value=f"{current}-{i}")
-                for i in range(n)]
+        return [
+            app_commands.Choice(name=f"{current} {i}", value=f"{current}-{i}") for i in range(n)
+        ]
 
     @tree.command(description="A slow answer: defer, then a follow-up")
     async def slow(interaction: discord.Interaction[Any]) -> None:
@@ -128,12 +136,12 @@ def add_demo_commands(bot: DemoBot) -> None:
 
     @tree.command(description="Show a card with buttons")
     async def card(interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.send_message(embed=discord.Embed(title="Card 1"),
-                                                view=CardView())
+        await interaction.response.send_message(
+            embed=discord.Embed(title="Card 1"), view=CardView()
+        )
 
     @tree.command(description="Post an alert to a channel")
-    async def post(interaction: discord.Interaction[Any],
-                   channel: discord.TextChannel) -> None:
+    async def post(interaction: discord.Interaction[Any], channel: discord.TextChannel) -> None:
         target = interaction.client.get_channel(channel.id)
         assert isinstance(target, discord.TextChannel)
         await target.send("New paper for @everyone", embed=discord.Embed(title="Alert"))
@@ -151,17 +159,23 @@ def add_demo_commands(bot: DemoBot) -> None:
     topics = app_commands.Group(name="topics", description="Topic subscriptions")
 
     @topics.command(name="add", description="Subscribe someone to a topic")
-    async def topics_add(interaction: discord.Interaction[Any], who: discord.Member,
-                         role: discord.Role, note: str | None = None) -> None:
+    async def topics_add(
+        interaction: discord.Interaction[Any],
+        who: discord.Member,
+        role: discord.Role,
+        note: str | None = None,
+    ) -> None:
         await interaction.response.send_message(
-            f"{type(who).__name__} {who.display_name} {role.name} {note}")
+            f"{type(who).__name__} {who.display_name} {role.name} {note}"
+        )
 
     tree.add_command(topics)
 
     @tree.command(description="Where am I?")
     async def where(interaction: discord.Interaction[Any]) -> None:
         await interaction.response.send_message(
-            f"{type(interaction.channel).__name__} guild={interaction.guild}")
+            f"{type(interaction.channel).__name__} guild={interaction.guild}"
+        )
 
     @tree.command(description="Answers too late")
     async def late(interaction: discord.Interaction[Any]) -> None:
@@ -175,8 +189,9 @@ async def running(bot: DemoBot, double: DiscordDouble) -> AsyncIterator[DemoBot]
     task = asyncio.create_task(bot.start(double.token))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         if task in done:
             ready.cancel()
             task.result()  # raises what start() raised
@@ -217,6 +232,7 @@ def _sent_channel(bot: DemoBot, channel_id: int) -> discord.TextChannel:
 
 # ---------------------------------------------------------------------------- endpoints module
 
+
 async def test_configure_endpoints_module() -> None:
     try:
         configure_api_base(None)
@@ -241,6 +257,7 @@ async def test_configure_endpoints_module() -> None:
 
 
 # ---------------------------------------------------------------------------- login + gateway
+
 
 async def test_login_gateway_and_startup_routes(double: DiscordDouble, bot: DemoBot) -> None:
     assert bot.user is not None and bot.user.id == double.bot_user.id
@@ -269,8 +286,9 @@ async def test_login_gateway_and_startup_routes(double: DiscordDouble, bot: Demo
     double.assert_no_violations()
 
 
-async def test_gateway_disconnect_resume_and_reidentify(double: DiscordDouble,
-                                                        bot: DemoBot) -> None:
+async def test_gateway_disconnect_resume_and_reidentify(
+    double: DiscordDouble, bot: DemoBot
+) -> None:
     await double.disconnect_gateway(code=4000)
     await double.wait_for_resume(1, timeout=TIMEOUT)
     await asyncio.wait_for(bot.resumed.wait(), TIMEOUT)
@@ -314,15 +332,15 @@ async def test_raw_gateway_protocol(double: DiscordDouble) -> None:
         async with session.ws_connect(url) as ws:
             hello = await receive(ws)
             assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] > 0
-            await ws.send_json({"op": 2, "d": {"token": "wrong", "intents": 0,
-                                               "properties": {}}})
+            await ws.send_json({"op": 2, "d": {"token": "wrong", "intents": 0, "properties": {}}})
             closed = await ws.receive(timeout=TIMEOUT)
             assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 4004
         inflate = zlib.decompressobj()
         async with session.ws_connect(url) as ws:
             assert (await receive(ws))["op"] == 10
-            await ws.send_json({"op": 2, "d": {"token": double.token, "intents": 513,
-                                               "properties": {}}})
+            await ws.send_json(
+                {"op": 2, "d": {"token": double.token, "intents": 513, "properties": {}}}
+            )
             ready = await receive(ws)
             assert ready["t"] == "READY" and ready["s"] == 1
             assert ready["d"]["resume_gateway_url"] == double.resume_gateway_url
@@ -340,6 +358,7 @@ async def test_raw_gateway_protocol(double: DiscordDouble) -> None:
 
 
 # ---------------------------------------------------------------------------- interactions
+
 
 async def test_slash_command_from_registered_tree(double: DiscordDouble, bot: DemoBot) -> None:
     registered = {c["name"]: c for c in double.commands()}
@@ -382,17 +401,18 @@ async def test_client_side_refusals(double: DiscordDouble, bot: DemoBot) -> None
     ok = await double.invoke_slash("purge", user=double.moderator)
     assert (await ok.response(timeout=TIMEOUT))["data"]["content"] == "purged"
     # ... unless a server admin overrides it; then only the check in code protects.
-    overridden = await double.invoke_slash("purge", user=double.member,
-                                           ignore_default_permissions=True)
+    overridden = await double.invoke_slash(
+        "purge", user=double.member, ignore_default_permissions=True
+    )
     assert (await overridden.response(timeout=TIMEOUT))["data"]["content"] == "no permission"
     double.assert_no_violations()
 
 
-async def test_subcommands_resolved_options_and_dm(double: DiscordDouble,
-                                                   bot: DemoBot) -> None:
+async def test_subcommands_resolved_options_and_dm(double: DiscordDouble, bot: DemoBot) -> None:
     mods = double.guild.roles[1]
-    handle = await double.invoke_slash("topics add", {"who": double.moderator, "role": mods},
-                                       user=double.moderator)
+    handle = await double.invoke_slash(
+        "topics add", {"who": double.moderator, "role": mods}, user=double.moderator
+    )
     [sub] = handle.payload["data"]["options"]
     assert (sub["type"], sub["name"]) == (1, "add")
     assert [o["type"] for o in sub["options"]] == [6, 8]  # user, role; "note" omitted
@@ -434,8 +454,9 @@ async def test_autocomplete(double: DiscordDouble, bot: DemoBot) -> None:
 
     # 30 choices break the 25 limit: Discord answers 400, the double records it.
     too_many = await double.autocomplete("search", {"query": "many"}, focused="query")
-    await double.wait_until(lambda: any(v.kind == "limit" for v in double.violations),
-                            TIMEOUT, "the limit violation")
+    await double.wait_until(
+        lambda: any(v.kind == "limit" for v in double.violations), TIMEOUT, "the limit violation"
+    )
     assert too_many.callback is None
     assert any("choices" in v.detail for v in double.violations)
 
@@ -483,8 +504,9 @@ async def test_ack_deadline_and_double_ack(double: DiscordDouble, bot: DemoBot) 
         await late.response(timeout=TIMEOUT)
     assert late.failed
     bot.release_late.set()
-    await double.wait_until(lambda: any(v.kind == "late_ack" for v in double.violations),
-                            TIMEOUT, "the late callback")
+    await double.wait_until(
+        lambda: any(v.kind == "late_ack" for v in double.violations), TIMEOUT, "the late callback"
+    )
     assert {v.kind for v in double.violations} == {"ack_timeout", "late_ack"}
     double.clear_violations()
 
@@ -492,8 +514,10 @@ async def test_ack_deadline_and_double_ack(double: DiscordDouble, bot: DemoBot) 
     handle = await double.invoke_slash("search", {"query": "twice"})
     await handle.response(timeout=TIMEOUT)
     url = f"{double.api_base}/interactions/{handle.id}/{handle.token}/callback"
-    async with aiohttp.ClientSession() as session, \
-            session.post(url, json={"type": 4, "data": {"content": "again"}}) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"type": 4, "data": {"content": "again"}}) as resp,
+    ):
         assert resp.status == 400
         assert resp.headers["Content-Type"] == "application/json"
         assert (await resp.json())["code"] == 40060
@@ -502,10 +526,10 @@ async def test_ack_deadline_and_double_ack(double: DiscordDouble, bot: DemoBot) 
 
 # ---------------------------------------------------------------------------- channel messages
 
+
 async def test_channel_message_via_command(double: DiscordDouble, bot: DemoBot) -> None:
     handle = await double.invoke_slash("post", {"channel": double.alerts})
-    assert handle.payload["data"]["resolved"]["channels"][str(double.alerts.id)]["name"] == \
-        "alerts"
+    assert handle.payload["data"]["resolved"]["channels"][str(double.alerts.id)]["name"] == "alerts"
     answer = await handle.response(timeout=TIMEOUT)
     assert answer["data"]["flags"] & 64
     [alert] = await double.wait_for_messages(double.alerts.id, 1, timeout=TIMEOUT)
@@ -556,8 +580,12 @@ async def test_forbidden_and_not_found(double: DiscordDouble, bot: DemoBot) -> N
     double.restore_channel(double.alerts.id)
     await alerts.send("back")
 
-    double.fail_next("POST", rf"^/channels/{double.alerts.id}/messages$", 404,
-                     {"message": "Unknown Channel", "code": 10003})
+    double.fail_next(
+        "POST",
+        rf"^/channels/{double.alerts.id}/messages$",
+        404,
+        {"message": "Unknown Channel", "code": 10003},
+    )
     with pytest.raises(discord.NotFound) as missing:
         await alerts.send("x")
     assert missing.value.code == 10003
@@ -572,16 +600,18 @@ async def test_forbidden_and_not_found(double: DiscordDouble, bot: DemoBot) -> N
     double.assert_no_violations()
 
 
-async def test_enforce_nonce_returns_the_existing_message(double: DiscordDouble,
-                                                         bot: DemoBot) -> None:
+async def test_enforce_nonce_returns_the_existing_message(
+    double: DiscordDouble, bot: DemoBot
+) -> None:
     alerts = _sent_channel(bot, double.alerts.id)
     first = await alerts.send("once", nonce="batch-1")
     again = await alerts.send("once, retried", nonce="batch-1")
     assert again.id == first.id and again.content == "once"  # Discord's copy, not the retry
     posts = double.requests_matching("POST", rf"^/channels/{alerts.id}/messages$")
     # discord.py 2.7.1 sends the nonce as a string and always sets enforce_nonce.
-    assert [(p.json["nonce"], p.json["enforce_nonce"], p.status) for p in posts] == \
-        [("batch-1", True, 200)] * 2
+    assert [(p.json["nonce"], p.json["enforce_nonce"], p.status) for p in posts] == [
+        ("batch-1", True, 200)
+    ] * 2
     assert double.deduplicated == [posts[1]]
 
     other = await alerts.send("twice", nonce="batch-2")  # another nonce: another message
@@ -589,15 +619,25 @@ async def test_enforce_nonce_returns_the_existing_message(double: DiscordDouble,
     no_nonce = [await alerts.send("same text") for _ in range(2)]  # random nonces
     assert no_nonce[0].id != no_nonce[1].id
     route = Route("POST", "/channels/{channel_id}/messages", channel_id=alerts.id)
-    loose = await bot.http.request(route, json={
-        "content": "not enforced", "nonce": "batch-1", "enforce_nonce": False,
-        "allowed_mentions": {"parse": []},
-    })
+    loose = await bot.http.request(
+        route,
+        json={
+            "content": "not enforced",
+            "nonce": "batch-1",
+            "enforce_nonce": False,
+            "allowed_mentions": {"parse": []},
+        },
+    )
     assert loose["id"] != str(first.id) and loose["nonce"] == "batch-1"
     elsewhere = await _sent_channel(bot, double.general.id).send("x", nonce="batch-2")
     assert elsewhere.id != other.id  # the check is per channel
-    assert [m["content"] for m in double.channel_messages(alerts.id)] == \
-        ["once", "twice", "same text", "same text", "not enforced"]
+    assert [m["content"] for m in double.channel_messages(alerts.id)] == [
+        "once",
+        "twice",
+        "same text",
+        "same text",
+        "not enforced",
+    ]
     assert len(double.deduplicated) == 1
     double.assert_no_violations()
 
@@ -619,8 +659,9 @@ async def test_nonce_window_and_deleted_message(double: DiscordDouble, bot: Demo
     double.assert_no_violations()
 
 
-async def test_stall_channel_holds_sends_until_released(double: DiscordDouble,
-                                                        bot: DemoBot) -> None:
+async def test_stall_channel_holds_sends_until_released(
+    double: DiscordDouble, bot: DemoBot
+) -> None:
     alerts = _sent_channel(bot, double.alerts.id)
     # Held before the create: nothing exists until the release.
     double.stall_channel(alerts.id)
@@ -650,8 +691,9 @@ async def test_stall_channel_holds_sends_until_released(double: DiscordDouble,
     double.assert_no_violations()
 
 
-async def _post_message(session: aiohttp.ClientSession, double: DiscordDouble,
-                        body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+async def _post_message(
+    session: aiohttp.ClientSession, double: DiscordDouble, body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
     url = f"{double.api_base}/channels/{double.alerts.id}/messages"
     headers = {"Authorization": f"Bot {double.token}"}
     async with session.post(url, json=body, headers=headers) as resp:
@@ -660,8 +702,12 @@ async def _post_message(session: aiohttp.ClientSession, double: DiscordDouble,
 
 async def test_stalled_send_dropped_when_the_client_goes(double: DiscordDouble) -> None:
     channel_id = double.alerts.id
-    body = {"content": "lost?", "nonce": "gone-1", "enforce_nonce": True,
-            "allowed_mentions": {"parse": []}}
+    body = {
+        "content": "lost?",
+        "nonce": "gone-1",
+        "enforce_nonce": True,
+        "allowed_mentions": {"parse": []},
+    }
 
     async def abandon() -> StalledSend:
         async with aiohttp.ClientSession() as session:
@@ -705,12 +751,14 @@ async def test_stop_drops_held_sends() -> None:
     assert double.channel_messages(double.alerts.id) == []
 
 
-async def test_limit_and_schema_violations_are_recorded(double: DiscordDouble,
-                                                        bot: DemoBot) -> None:
+async def test_limit_and_schema_violations_are_recorded(
+    double: DiscordDouble, bot: DemoBot
+) -> None:
     route = Route("POST", "/channels/{channel_id}/messages", channel_id=double.general.id)
     with pytest.raises(discord.HTTPException) as info:
-        await bot.http.request(route, json={"embeds": [{"title": "x" * 300}],
-                                            "allowed_mentions": {"parse": []}})
+        await bot.http.request(
+            route, json={"embeds": [{"title": "x" * 300}], "allowed_mentions": {"parse": []}}
+        )
     assert info.value.status == 400 and info.value.code == 50035
     # The size check rejects it (like Discord); the published schema agrees.
     assert sorted(v.kind for v in double.violations) == ["limit", "schema"]
@@ -722,9 +770,14 @@ async def test_limit_and_schema_violations_are_recorded(double: DiscordDouble,
     # Accepted by Discord, but against the rules of this bot / the published schema.
     await bot.http.request(route, json={"content": "no allowed_mentions"})
     long_url = "https://example.org/" + "a" * 2100  # the spec caps embed urls at 2048
-    await bot.http.request(route, json={"content": "long url",
-                                        "embeds": [{"title": "t", "url": long_url}],
-                                        "allowed_mentions": {"parse": []}})
+    await bot.http.request(
+        route,
+        json={
+            "content": "long url",
+            "embeds": [{"title": "t", "url": long_url}],
+            "allowed_mentions": {"parse": []},
+        },
+    )
     kinds = sorted(v.kind for v in double.violations)
     assert kinds == ["allowed_mentions", "schema"]
     assert double.channel_messages(double.general.id)[0]["content"] == "no allowed_mentions"
@@ -740,8 +793,9 @@ async def test_limit_and_schema_violations_are_recorded(double: DiscordDouble,
 
 async def test_guild_scoped_commands(double: DiscordDouble) -> None:
     async with running(DemoBot(double, guild_sync=True), double):
-        commands_ = await double.wait_for_commands(double.guild.id, names=["search"],
-                                                   timeout=TIMEOUT)
+        commands_ = await double.wait_for_commands(
+            double.guild.id, names=["search"], timeout=TIMEOUT
+        )
         assert all(c["guild_id"] == str(double.guild.id) for c in commands_)
         assert double.commands() == []
         handle = await double.invoke_slash("search", {"query": "guild"})
@@ -754,6 +808,7 @@ async def test_guild_scoped_commands(double: DiscordDouble) -> None:
 
 # ---------------------------------------------------------------------------- pure checks
 
+
 @pytest.mark.parametrize(
     ("body", "where"),
     [
@@ -761,38 +816,138 @@ async def test_guild_scoped_commands(double: DiscordDouble) -> None:
         ({"embeds": [{"title": "t"}] * 11}, "embeds"),
         ({"embeds": [{"description": "d" * 4097}]}, "embeds.0.description"),
         ({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]}, "embeds.0.fields"),
-        ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]},
-         "embeds.0.fields.0.name"),
-        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]},
-         "embeds.0.fields.0.value"),
+        ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, "embeds.0.fields.0.name"),
+        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, "embeds.0.fields.0.value"),
         ({"embeds": [{"footer": {"text": "f" * 2049}}]}, "embeds.0.footer.text"),
         ({"embeds": [{"author": {"name": "a" * 257}}]}, "embeds.0.author.name"),
         ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, "embeds"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 1, "custom_id": f"b{i}", "label": "b"} for i in range(6)]}]},
-         "components.0.components"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 1, "custom_id": "c" * 101, "label": "b"}]}]},
-         "components.0.components.0.custom_id"),
-        ({"components": [{"type": 1, "components": [{"type": 3, "custom_id": "s", "options": [
-            {"label": str(i), "value": str(i)} for i in range(26)]}]}]},
-         "components.0.components.0.options"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 1, "custom_id": "b", "label": "b"}]}] * 6}, "components"),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "custom_id": f"b{i}", "label": "b"}
+                            for i in range(6)
+                        ],
+                    }
+                ]
+            },
+            "components.0.components",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "custom_id": "c" * 101, "label": "b"}
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.custom_id",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 3,
+                                "custom_id": "s",
+                                "options": [{"label": str(i), "value": str(i)} for i in range(26)],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.options",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [{"type": 2, "style": 1, "custom_id": "b", "label": "b"}],
+                    }
+                ]
+                * 6
+            },
+            "components",
+        ),
         ({}, "<body>"),
         # Link buttons: style 5, a url of at most 512 characters, and no custom_id.
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/a", "custom_id": "c"}]}]},
-         "components.0.components.0.custom_id"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/" + "a" * 499}]}]},
-         "components.0.components.0.url"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 5, "label": "PDF", "url": "javascript:alert(1)"}]}]},
-         "components.0.components.0.url"),
-        ({"components": [{"type": 1, "components": [
-            {"type": 2, "style": 1, "label": "PDF", "url": "https://x.org", "custom_id": "c"}]}]},
-         "components.0.components.0.url"),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 2,
+                                "style": 5,
+                                "label": "PDF",
+                                "url": "https://x.org/a",
+                                "custom_id": "c",
+                            }
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.custom_id",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 2,
+                                "style": 5,
+                                "label": "PDF",
+                                "url": "https://x.org/" + "a" * 499,
+                            }
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.url",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 5, "label": "PDF", "url": "javascript:alert(1)"}
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.url",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 2,
+                                "style": 1,
+                                "label": "PDF",
+                                "url": "https://x.org",
+                                "custom_id": "c",
+                            }
+                        ],
+                    }
+                ]
+            },
+            "components.0.components.0.url",
+        ),
         ({"embeds": [{"title": "t", "url": "not a url"}]}, "embeds.0.url"),
     ],
 )
@@ -804,20 +959,33 @@ def test_message_limits(body: dict[str, Any], where: str) -> None:
 def test_a_valid_link_button_and_embed_url_pass() -> None:
     body = {
         "embeds": [{"title": "t", "url": "https://arxiv.org/abs/2412.01234"}],
-        "components": [{"type": 1, "components": [
-            {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/" + "a" * 498},
-            {"type": 2, "style": 2, "label": "Cite", "custom_id": "ds:c:x"},
-        ]}],
+        "components": [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 5, "label": "PDF", "url": "https://x.org/" + "a" * 498},
+                    {"type": 2, "style": 2, "label": "Cite", "custom_id": "ds:c:x"},
+                ],
+            }
+        ],
     }
     assert double_limits.check_message(body) == []
 
 
 def test_command_limits() -> None:
-    bad = [{"name": "Search", "description": "x", "type": 1},
-           {"name": "ok", "description": "", "type": 1},
-           {"name": "opts", "description": "d", "type": 1,
-            "options": [{"type": 3, "name": "a", "description": "a"},
-                        {"type": 3, "name": "b", "description": "b", "required": True}]}]
+    bad = [
+        {"name": "Search", "description": "x", "type": 1},
+        {"name": "ok", "description": "", "type": 1},
+        {
+            "name": "opts",
+            "description": "d",
+            "type": 1,
+            "options": [
+                {"type": 3, "name": "a", "description": "a"},
+                {"type": 3, "name": "b", "description": "b", "required": True},
+            ],
+        },
+    ]
     wheres = [p.where() for p in double_limits.check_command_list(bad)]
     assert wheres == ["0.name", "1.description", "2.options.1.required"]
     assert double_limits.check_autocomplete({"choices": [{"name": "", "value": "v"}]})

@@ -28,8 +28,12 @@ class Clock:
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[DigestBot]:
-    settings = Settings(discord_token=Secret("t"), digest_dir=SEED_DIR,
-                        database_path=tmp_path / "digest.db", index_dir=tmp_path / "index")
+    settings = Settings(
+        discord_token=Secret("t"),
+        digest_dir=SEED_DIR,
+        database_path=tmp_path / "digest.db",
+        index_dir=tmp_path / "index",
+    )
     bot = DigestBot(settings)
     catalogue = await Catalogue.open(settings, warm=False)
     await catalogue.reindex()
@@ -41,8 +45,10 @@ async def bot(tmp_path: Path) -> AsyncIterator[DigestBot]:
 
 
 async def _get(server: HealthServer, path: str) -> tuple[int, dict[str, object]]:
-    async with aiohttp.ClientSession() as http, \
-            http.get(f"http://127.0.0.1:{server.port}{path}") as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{server.port}{path}") as response,
+    ):
         return response.status, json.loads(await response.text())
 
 

@@ -195,11 +195,18 @@ def runtime_imports(module: Module) -> list[tuple[int, str]]:
     for node in ast.walk(module.tree):
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             skipped |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
-    kept = Module(module.name, module.path, ast.Module(
-        body=[n for n in ast.walk(module.tree)
-              if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in skipped],
-        type_ignores=[],
-    ))
+    kept = Module(
+        module.name,
+        module.path,
+        ast.Module(
+            body=[
+                n
+                for n in ast.walk(module.tree)
+                if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in skipped
+            ],
+            type_ignores=[],
+        ),
+    )
     return imported_modules(kept)
 
 
@@ -228,8 +235,11 @@ def discord_layer_violations(modules: list[Module]) -> set[tuple[str, str]]:
         in_cogs = _within(m.name, "bot.cogs")
         if not (in_cogs or _within(m.name, "bot.ui")):
             continue
-        found |= {(m.rel, f"imports {name}") for _line, name in imported_modules(m)
-                  if _out_of_place(m, name)}
+        found |= {
+            (m.rel, f"imports {name}")
+            for _line, name in imported_modules(m)
+            if _out_of_place(m, name)
+        }
         if in_cogs:
             for _line, name in runtime_imports(m):
                 if _within(name, "bot.client"):

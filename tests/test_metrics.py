@@ -18,8 +18,9 @@ from bot.replies import ResponseTooLate
 COMMAND = cast(Any, SimpleNamespace(qualified_name="search", name="search"))
 
 
-def _interaction(interaction_id: int, kind: discord.InteractionType, data: dict[str, Any],
-                 command: Any = COMMAND) -> discord.Interaction[Any]:
+def _interaction(
+    interaction_id: int, kind: discord.InteractionType, data: dict[str, Any], command: Any = COMMAND
+) -> discord.Interaction[Any]:
     fake = SimpleNamespace(id=interaction_id, type=kind, data=data, command=command)
     return cast(discord.Interaction[Any], fake)
 
@@ -49,8 +50,9 @@ async def test_outcome_comes_from_the_handling_task() -> None:
     metrics = Metrics()
     command = discord.InteractionType.application_command
 
-    async def handle(interaction: discord.Interaction[Any], mark: str | None,
-                     fail: BaseException | None) -> None:
+    async def handle(
+        interaction: discord.Interaction[Any], mark: str | None, fail: BaseException | None
+    ) -> None:
         metrics.track(interaction)
         metrics.track(interaction)  # once only
         if mark:
@@ -72,8 +74,9 @@ async def test_outcome_comes_from_the_handling_task() -> None:
     await asyncio.sleep(0)  # done callbacks run
     labels = {"type": "command", "command": "search"}
     for outcome in ("ok", "expired", "error", "late"):
-        assert _value(metrics, "digest_bot_interactions_total",
-                      {**labels, "outcome": outcome}) == 1, outcome
+        assert (
+            _value(metrics, "digest_bot_interactions_total", {**labels, "outcome": outcome}) == 1
+        ), outcome
     assert _value(metrics, "digest_bot_interaction_duration_seconds_count", labels) == 4
     assert metrics.in_flight == 0
 
@@ -85,12 +88,17 @@ async def test_components_are_labelled_by_what_they_do_never_by_their_state() ->
     async def click(custom_id: str, n: int) -> None:
         metrics.track(_interaction(n, component, {"custom_id": custom_id}, command=None))
 
-    for n, custom_id in enumerate(["ds:s:1:5:=graph neural nets", "ds:o:search", "dsa:sub:#ab",
-                                   "ds:zz:1", "weird"]):
+    for n, custom_id in enumerate(
+        ["ds:s:1:5:=graph neural nets", "ds:o:search", "dsa:sub:#ab", "ds:zz:1", "weird"]
+    ):
         await asyncio.create_task(click(custom_id, n))
     await asyncio.sleep(0)
-    seen = {s.labels["command"] for m in metrics.registry.collect() for s in m.samples
-            if s.name == "digest_bot_interactions_total"}
+    seen = {
+        s.labels["command"]
+        for m in metrics.registry.collect()
+        for s in m.samples
+        if s.name == "digest_bot_interactions_total"
+    }
     assert seen == {"page:search", "open", "subscribe", "other"}
     assert component_label("ds:a:0:5:=x") == "page:author"
     assert component_label("ds:l:0:5:") == "page:latest"
@@ -98,8 +106,16 @@ async def test_components_are_labelled_by_what_they_do_never_by_their_state() ->
 
 def test_reindexes_are_observed_when_applied() -> None:
     metrics = Metrics()
-    report = ReindexReport(added=5, updated=2, unchanged=1, removed=1, total=8, files=(),
-                           diagnostics=(), duration_s=1.5)
+    report = ReindexReport(
+        added=5,
+        updated=2,
+        unchanged=1,
+        removed=1,
+        total=8,
+        files=(),
+        diagnostics=(),
+        duration_s=1.5,
+    )
     metrics.observe_reindex(report)
     metrics.observe_reindex(ReindexReport(0, 0, 0, 0, 0, (), (), applied=False))
     assert _value(metrics, "digest_bot_reindex_duration_seconds_count", {}) == 1

@@ -266,4 +266,3 @@ async def test_reindex_killed_at_random_points_loses_nothing(world: World) -> No
     # the kills did land on both sides of the commit
     assert any(k.startswith("old") for k in outcomes), outcomes
     assert any(k.startswith("new") for k in outcomes), outcomes
-

@@ -119,8 +119,9 @@ async def test_when_busy_the_interaction_is_acknowledged_before_the_work_ends() 
         await release.wait()
 
     others = [FakeInteraction() for _ in range(replies.BUSY)]
-    running = [asyncio.ensure_future(replies.run_within(_i(f), blocked(), patience=10))
-               for f in others]
+    running = [
+        asyncio.ensure_future(replies.run_within(_i(f), blocked(), patience=10)) for f in others
+    ]
     await asyncio.sleep(0.01)
     assert all(f.log == [] for f in others)  # idle bot: patience, no defer yet
 

@@ -256,6 +256,7 @@ async def test_an_index_folder_of_an_older_version_is_adopted(
 
 # ---- item 6: temporaries of a killed save are cleaned ------------------------------------------
 
+
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

@@ -212,8 +212,12 @@ def run_queries(
 
 
 def measure(
-    papers: Sequence[Paper], weights: FieldWeights, per_kind: int, seed: int = 0,
-    *, tiers: bool = True,
+    papers: Sequence[Paper],
+    weights: FieldWeights,
+    per_kind: int,
+    seed: int = 0,
+    *,
+    tiers: bool = True,
 ) -> tuple[dict[str, dict[str, float]], float]:
     """The rows of one weighting (by kind) and its index build time."""
     started = time.perf_counter()

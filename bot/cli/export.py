@@ -50,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument(
         "--format", choices=FORMATS, default="bibtex", help="output format (default: bibtex)"
     )
-    export.add_argument(
-        "--out", type=Path, metavar="FILE", help="write to FILE instead of stdout"
-    )
+    export.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     export.add_argument(
         "--db", type=Path, metavar="PATH", help="SQLite database (default: DATABASE_PATH)"
     )

@@ -70,8 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         choices=FEED_EXCLUDE_NAMES,
         metavar="{replace,cross}",
-        help="leave out arXiv RSS replacements / cross-lists (repeatable; "
-        "default: FEEDS_EXCLUDE)",
+        help="leave out arXiv RSS replacements / cross-lists (repeatable; default: FEEDS_EXCLUDE)",
     )
     parser.add_argument(
         "--force",

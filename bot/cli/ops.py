@@ -120,26 +120,37 @@ def _backup(args: argparse.Namespace) -> int:
     database = Path(settings.database_path)
     target = Path(args.file)
     if not database.is_file():
-        raise CliError(f"no database at {database}: nothing to back up (check DATABASE_PATH "
-                       "or --db)", EXIT_NOT_FOUND)
+        raise CliError(
+            f"no database at {database}: nothing to back up (check DATABASE_PATH or --db)",
+            EXIT_NOT_FOUND,
+        )
     if target.exists() or target.is_symlink():
-        raise CliError(f"{target} already exists: choose a new file name (a backup never "
-                       "overwrites a file)", EXIT_USAGE)
+        raise CliError(
+            f"{target} already exists: choose a new file name (a backup never overwrites a file)",
+            EXIT_USAGE,
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CliError(f"cannot create {target.parent}: {exc.strerror or exc}",
-                       EXIT_NOT_APPLIED) from None
+        raise CliError(
+            f"cannot create {target.parent}: {exc.strerror or exc}", EXIT_NOT_APPLIED
+        ) from None
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         counts = snapshot_copy(database, partial)
         info = inspect_file(partial, integrity=True)
         if info.integrity != "ok":
-            raise CliError(f"the copy failed its integrity check ({info.integrity}); "
-                           f"check {database} with `digest-bot check`", EXIT_NOT_APPLIED)
+            raise CliError(
+                f"the copy failed its integrity check ({info.integrity}); "
+                f"check {database} with `digest-bot check`",
+                EXIT_NOT_APPLIED,
+            )
         if info.counts != counts:
-            raise CliError(f"the copy does not hold what the database held ({info.counts} "
-                           f"!= {counts}); nothing was written", EXIT_NOT_APPLIED)
+            raise CliError(
+                f"the copy does not hold what the database held ({info.counts} "
+                f"!= {counts}); nothing was written",
+                EXIT_NOT_APPLIED,
+            )
         partial.rename(target)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -169,8 +180,13 @@ def _describe(counts: Counts) -> list[str]:
     ]
 
 
-def _report(what: str, info: FileInfo, as_json: bool, extra: dict[str, Any] | None = None,
-            lines: list[str] | None = None) -> None:
+def _report(
+    what: str,
+    info: FileInfo,
+    as_json: bool,
+    extra: dict[str, Any] | None = None,
+    lines: list[str] | None = None,
+) -> None:
     assert info.counts is not None
     if as_json:
         data: dict[str, Any] = {
@@ -183,8 +199,10 @@ def _report(what: str, info: FileInfo, as_json: bool, extra: dict[str, Any] | No
         }
         print(json.dumps(data, indent=2))
         return
-    print(f"{what}: {info.path} ({_size(info.size)}), schema version {info.schema_version}, "
-          f"integrity {info.integrity}")
+    print(
+        f"{what}: {info.path} ({_size(info.size)}), schema version {info.schema_version}, "
+        f"integrity {info.integrity}"
+    )
     for line in [*_describe(info.counts), *(lines or [])]:
         print(f"  {line}")
 
@@ -205,16 +223,23 @@ def check_restorable(source: Path) -> FileInfo:
     except StoreError as exc:
         raise CliError(f"{exc}; nothing was changed", EXIT_NOT_APPLIED) from None
     if info.integrity != "ok":
-        raise CliError(f"{source} fails its integrity check ({info.integrity}); nothing was "
-                       "changed: choose another backup", EXIT_NOT_APPLIED)
+        raise CliError(
+            f"{source} fails its integrity check ({info.integrity}); nothing was "
+            "changed: choose another backup",
+            EXIT_NOT_APPLIED,
+        )
     known = load_migrations()[-1].version
     if info.schema_version > known:
-        raise CliError(f"{source} is at schema version {info.schema_version}, newer than this "
-                       f"digest-bot knows ({known}): upgrade digest-bot first; nothing was "
-                       "changed", EXIT_NOT_APPLIED)
+        raise CliError(
+            f"{source} is at schema version {info.schema_version}, newer than this "
+            f"digest-bot knows ({known}): upgrade digest-bot first; nothing was "
+            "changed",
+            EXIT_NOT_APPLIED,
+        )
     if info.counts is None or info.schema_version < 1:
-        raise CliError(f"{source} is not a digest-bot database; nothing was changed",
-                       EXIT_NOT_APPLIED)
+        raise CliError(
+            f"{source} is not a digest-bot database; nothing was changed", EXIT_NOT_APPLIED
+        )
     return info
 
 
@@ -248,11 +273,14 @@ def _restore(args: argparse.Namespace) -> int:
         lock.release()
     kept = f"the previous database is kept as {aside}" if aside else "there was no database"
     lines = [kept, f"search index rebuilt in {settings.index_dir} ({papers:,} papers)"]
-    restored = FileInfo(database, database.stat().st_size, info.schema_version, "ok",
-                        info.counts)
-    _report(f"restored {source} into", restored, args.json, lines=lines,
-            extra={"before_restore": str(aside) if aside else None,
-                   "index_papers": papers})
+    restored = FileInfo(database, database.stat().st_size, info.schema_version, "ok", info.counts)
+    _report(
+        f"restored {source} into",
+        restored,
+        args.json,
+        lines=lines,
+        extra={"before_restore": str(aside) if aside else None, "index_papers": papers},
+    )
     return EXIT_OK
 
 
@@ -263,8 +291,11 @@ def _set_index_aside(settings: Settings) -> Path | None:
         return None
     database = Path(settings.database_path).resolve()
     if database.is_relative_to(directory.resolve()):
-        raise CliError(f"INDEX_DIR ({directory}) holds the database: give the index a folder "
-                       "of its own (e.g. data/index)", EXIT_USAGE)
+        raise CliError(
+            f"INDEX_DIR ({directory}) holds the database: give the index a folder "
+            "of its own (e.g. data/index)",
+            EXIT_USAGE,
+        )
     aside = directory.with_name(f"{directory.name}.before-restore-{os.getpid()}")
     directory.rename(aside)
     return aside
@@ -291,8 +322,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     findings = asyncio.run(run_checks())
     if args.json:
-        print(json.dumps({"ok": not blocking(findings),
-                          "findings": [f.as_dict() for f in findings]}, indent=2))
+        print(
+            json.dumps(
+                {"ok": not blocking(findings), "findings": [f.as_dict() for f in findings]},
+                indent=2,
+            )
+        )
     else:
         colour = is_tty(sys.stdout) and not os.environ.get("NO_COLOR")
         for f in findings:

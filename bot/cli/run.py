@@ -109,7 +109,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -148,8 +149,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> loggi
     secrets = [settings.discord_token.reveal()]
     level = logging.getLevelName(settings.log_level)
     if settings.log_format == "json":
-        discord.utils.setup_logging(handler=handler, formatter=JsonFormatter(secrets),
-                                    level=level)
+        discord.utils.setup_logging(handler=handler, formatter=JsonFormatter(secrets), level=level)
     elif wants_colour(handler.stream):
         discord.utils.setup_logging(handler=handler, level=level)  # discord.py's colours
     else:

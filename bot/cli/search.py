@@ -60,8 +60,9 @@ def _offset(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number, 0 or more, got {text!r}"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value

@@ -38,9 +38,7 @@ NOT_OWNER = (
     "Only the bot's owners can reindex: it changes the catalogue for every server. "
     "Ask them, or wait for the next automatic reindex."
 )
-_STAGES = {"import": "importing feeds"} | {
-    stage: label for stage, (label, _unit) in PHASES.items()
-}
+_STAGES = {"import": "importing feeds"} | {stage: label for stage, (label, _unit) in PHASES.items()}
 
 
 @runtime_checkable
@@ -114,7 +112,10 @@ class Admin(commands.Cog):
             return
         log.info(
             "/reindex by %s: %d added, %d updated, %d gone, %s queued",
-            interaction.user.id, report.added, report.updated, report.removed,
+            interaction.user.id,
+            report.added,
+            report.updated,
+            report.removed,
             plural(report.alerts_queued, "alert"),
         )
         head = "Reindex done." if report.applied else "Reindex not applied: nothing was changed."

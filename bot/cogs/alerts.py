@@ -107,8 +107,11 @@ def bot_missing_in(interaction: Interaction, channel_id: int) -> list[str]:
         perms = channel.permissions_for(guild.me)
     if perms.administrator:
         return []
-    names = {"view_channel": "View Channel", "send_messages": "Send Messages",
-             "embed_links": "Embed Links"}
+    names = {
+        "view_channel": "View Channel",
+        "send_messages": "Send Messages",
+        "embed_links": "Embed Links",
+    }
     return [label for flag, label in names.items() if not getattr(perms, flag)]
 
 
@@ -123,8 +126,7 @@ class Alerts(commands.Cog, name=ALERTS_COG):
         self.worker = DeliveryWorker(
             self.store,
             self._load_papers,
-            personal_sender(bot, PersonalStore(bot.catalogue.db, self.store),
-                            discord_sender(bot)),
+            personal_sender(bot, PersonalStore(bot.catalogue.db, self.store), discord_sender(bot)),
             poll_interval=min(settings.watch_interval_s or IDLE_POLL_S, IDLE_POLL_S),
         )
         self._reindex_lock = asyncio.Lock()
@@ -215,7 +217,10 @@ class Alerts(commands.Cog, name=ALERTS_COG):
             if report.added or report.updated or report.removed:
                 log.info(
                     "periodic reindex: %d added, %d updated, %d gone, %d alert(s) queued",
-                    report.added, report.updated, report.removed, report.alerts_queued,
+                    report.added,
+                    report.updated,
+                    report.removed,
+                    report.alerts_queued,
                 )
         except Exception:
             log.exception("periodic reindex failed; trying again at the next interval")
@@ -295,15 +300,21 @@ class Alerts(commands.Cog, name=ALERTS_COG):
             self.worker.kick()  # alerts held while it was paused go out now
         log.info(
             "subscription #%s %s in guild %s channel %s by %s: %r",
-            sub_id, status, guild.id, channel_id, interaction.user.id, text,
+            sub_id,
+            status,
+            guild.id,
+            channel_id,
+            interaction.user.id,
+            text,
         )
         embed = subscribe_embed(
             text, channel_id, matches_today=total, top=top, resumed=status == "resumed"
         )
         await send(interaction, embeds=[embed])
 
-    async def _subscribe_button(self, interaction: Interaction, action: Action,
-                                values: list[str]) -> None:
+    async def _subscribe_button(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         """The "Subscribe this channel" button under /search results (kind ``sub``)."""
         assert isinstance(action, SubscribeAction)
         text = await self.bot.recall_ref(action.ref)

@@ -53,8 +53,10 @@ def _check(text: str) -> None:
 def _created_text(status: str, row: FollowRow, resumed: int) -> str:
     more = f" ({resumed} paused follow(s) resumed too)" if resumed else ""
     if status == "created":
-        return (f"Following {inline_code(row.query)}: new matching papers come to you by "
-                f"direct message, starting from now{more}. `/following` lists your follows.")
+        return (
+            f"Following {inline_code(row.query)}: new matching papers come to you by "
+            f"direct message, starting from now{more}. `/following` lists your follows."
+        )
     if status == "resumed":
         return f"Resumed {inline_code(row.query)}{more}: new papers come by DM again."
     return f"You already follow {inline_code(row.query)}{more}."
@@ -94,8 +96,9 @@ class Personal(commands.Cog):
             if notice:
                 await interaction.followup.send(notice, ephemeral=True)
         except discord.HTTPException:
-            log.warning("could not tell member %s about paused follows", interaction.user.id,
-                        exc_info=True)
+            log.warning(
+                "could not tell member %s about paused follows", interaction.user.id, exc_info=True
+            )
 
     # ------------------------------------------------------------------ follows
     async def _follow(self, interaction: Interaction, query: str) -> None:
@@ -103,25 +106,36 @@ class Personal(commands.Cog):
         _check(text)
         guild_id = interaction.guild_id
         try:
-            result = await run_within(interaction, self.store.follow(
-                user_id=interaction.user.id, guild_id=guild_id, query=text,
-                max_follows=self.bot.settings.max_follows_per_user,
-            ), ephemeral=True)
+            result = await run_within(
+                interaction,
+                self.store.follow(
+                    user_id=interaction.user.id,
+                    guild_id=guild_id,
+                    query=text,
+                    max_follows=self.bot.settings.max_follows_per_user,
+                ),
+                ephemeral=True,
+            )
         except FollowError as exc:
             raise UserFacingError(str(exc)) from None
-        await send(interaction, content=_created_text(result.status, result.follow,
-                                                      result.resumed_others), ephemeral=True)
+        await send(
+            interaction,
+            content=_created_text(result.status, result.follow, result.resumed_others),
+            ephemeral=True,
+        )
 
-    @app_commands.command(name="follow",
-                          description="New papers matching a query, sent to you by DM")
+    @app_commands.command(
+        name="follow", description="New papers matching a query, sent to you by DM"
+    )
     @app_commands.describe(query='Like /search: author:name, words, "a phrase", venue:x')
     async def follow(self, interaction: Interaction, query: str) -> None:
         await self._follow(interaction, query)
 
     @app_commands.command(name="following", description="Your follows, their state and votes")
     async def following(self, interaction: Interaction) -> None:
-        rows = await run_within(interaction, self.store.follows(interaction.user.id),
-                                ephemeral=True)
+        rows = await run_within(
+            interaction, self.store.follows(interaction.user.id), ephemeral=True
+        )
         embed = following_embed(rows, limit=self.bot.settings.max_follows_per_user)
         await send(interaction, embeds=[embed], ephemeral=True)
 
@@ -131,15 +145,18 @@ class Personal(commands.Cog):
         rows = await self.store.follows(interaction.user.id)
         wanted = follow.strip()
         found = next((r for r in rows if str(r.id) == wanted), None) or next(
-            (r for r in rows if r.query.casefold() == wanted.casefold()), None)
+            (r for r in rows if r.query.casefold() == wanted.casefold()), None
+        )
         if found is None:
             raise UserFacingError(
-                f"You don't follow {inline_code(wanted)}. `/following` lists your follows.")
+                f"You don't follow {inline_code(wanted)}. `/following` lists your follows."
+            )
         gone = await self.store.unfollow(interaction.user.id, found.id)
         if gone is None:
             raise UserFacingError("That follow is already gone.")
-        await send(interaction, content=f"Stopped following {inline_code(gone.query)}.",
-                   ephemeral=True)
+        await send(
+            interaction, content=f"Stopped following {inline_code(gone.query)}.", ephemeral=True
+        )
 
     @unfollow.autocomplete("follow")
     async def _unfollow_autocomplete(
@@ -148,9 +165,11 @@ class Personal(commands.Cog):
         rows = await self.store.follows(interaction.user.id)
         typed = current.casefold().strip()
         return [
-            app_commands.Choice(name=(f"{r.query}" + ("" if r.active else " (paused)"))[:100],
-                                value=str(r.id))
-            for r in rows if typed in r.query.casefold()
+            app_commands.Choice(
+                name=(f"{r.query}" + ("" if r.active else " (paused)"))[:100], value=str(r.id)
+            )
+            for r in rows
+            if typed in r.query.casefold()
         ][:25]
 
     # ------------------------------------------------------------------ /saved
@@ -162,13 +181,15 @@ class Personal(commands.Cog):
         user = interaction.user.id
 
         async def work() -> tuple[list[StoredPaper], int, int]:
-            listing = await self.store.saved(user, offset=page * SAVED_PER_PAGE,
-                                             limit=SAVED_PER_PAGE)
+            listing = await self.store.saved(
+                user, offset=page * SAVED_PER_PAGE, limit=SAVED_PER_PAGE
+            )
             shown = page
             if listing.total and not listing.paper_ids:
                 shown = (listing.total - 1) // SAVED_PER_PAGE
-                listing = await self.store.saved(user, offset=shown * SAVED_PER_PAGE,
-                                                 limit=SAVED_PER_PAGE)
+                listing = await self.store.saved(
+                    user, offset=shown * SAVED_PER_PAGE, limit=SAVED_PER_PAGE
+                )
             found = await self.bot.catalogue.store.get_papers(listing.paper_ids)
             return [found[i] for i in listing.paper_ids if i in found], listing.total, shown
 
@@ -189,13 +210,20 @@ class Personal(commands.Cog):
         if name == "follow":
             await self._follow(interaction, await self._follow_query(arg))
         elif name == "save":
-            done = await run_within(interaction, self.store.save(interaction.user.id, arg),
-                                    ephemeral=True)
+            done = await run_within(
+                interaction, self.store.save(interaction.user.id, arg), ephemeral=True
+            )
             if done is None:
                 raise UserFacingError(f"The paper {inline_code(arg)} is no longer here.")
-            await send(interaction, ephemeral=True, content=(
-                f"Saved {inline_code(arg)}. `/saved` lists your saved papers." if done else
-                f"{inline_code(arg)} is already saved. `/saved` lists your saved papers."))
+            await send(
+                interaction,
+                ephemeral=True,
+                content=(
+                    f"Saved {inline_code(arg)}. `/saved` lists your saved papers."
+                    if done
+                    else f"{inline_code(arg)} is already saved. `/saved` lists your saved papers."
+                ),
+            )
         elif name == "saved":
             await self._show_saved(interaction, _page(arg), edit=True)
         elif name == "unsave":
@@ -243,11 +271,13 @@ class Personal(commands.Cog):
         data = text.encode("utf-8")
         file = discord.File(io.BytesIO(data), filename="saved.bib")
         if interaction.response.is_done():
-            await interaction.followup.send("Your saved papers as BibTeX.", file=file,
-                                            ephemeral=True)
+            await interaction.followup.send(
+                "Your saved papers as BibTeX.", file=file, ephemeral=True
+            )
         else:
-            await interaction.response.send_message("Your saved papers as BibTeX.", file=file,
-                                                    ephemeral=True)
+            await interaction.response.send_message(
+                "Your saved papers as BibTeX.", file=file, ephemeral=True
+            )
 
     async def _vote(self, interaction: Interaction, value: str) -> None:
         parsed = parse_vote(value)
@@ -256,9 +286,16 @@ class Personal(commands.Cog):
             raise ExpiredError(value)
         vote, paper_id = parsed
         sign: Literal[1, -1] = 1 if vote > 0 else -1
-        outcome = await run_within(interaction, self.store.vote(
-            user_id=interaction.user.id, message_id=message.id, paper_id=paper_id, vote=sign,
-        ), ephemeral=True)
+        outcome = await run_within(
+            interaction,
+            self.store.vote(
+                user_id=interaction.user.id,
+                message_id=message.id,
+                paper_id=paper_id,
+                vote=sign,
+            ),
+            ephemeral=True,
+        )
         if outcome.status == "unknown":
             raise UserFacingError("I have no record of this alert any more.")
         suffix = " (vote removed)" if outcome.status == "removed" else ""

@@ -116,8 +116,7 @@ class Search(commands.Cog):
     def __init__(self, bot: DigestBot) -> None:
         self.bot = bot
 
-    def _handlers(self) -> dict[Kind, Callable[[Interaction, Action, list[str]],
-                                                 Awaitable[None]]]:
+    def _handlers(self) -> dict[Kind, Callable[[Interaction, Action, list[str]], Awaitable[None]]]:
         return {
             "search": self._search_page,
             "author": self._author_page,
@@ -192,8 +191,9 @@ class Search(commands.Cog):
         card = search_card(result, ref=action.ref, subscribe=can_subscribe(interaction))
         await send(interaction, embeds=[card.embed], view=card.view)
 
-    async def _search_page(self, interaction: Interaction, action: Action,
-                           values: list[str]) -> None:
+    async def _search_page(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         assert isinstance(action, PageAction)
         per = min(action.per, SEARCH_MAX_PER_PAGE)
 
@@ -211,8 +211,7 @@ class Search(commands.Cog):
         result = await run_within(interaction, work())
         if result.total == 0:
             raise UserFacingError(
-                "Nothing matches this query any more (the catalogue changed). "
-                "Run `/search` again."
+                "Nothing matches this query any more (the catalogue changed). Run `/search` again."
             )
         card = search_card(result, ref=action.ref, subscribe=can_subscribe(interaction))
         await show_page(interaction, card)
@@ -249,8 +248,9 @@ class Search(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return await self._autocomplete(self.bot.catalogue.suggest_papers, current, "paper")
 
-    async def _open_paper(self, interaction: Interaction, action: Action,
-                          values: list[str]) -> None:
+    async def _open_paper(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         assert isinstance(action, OpenAction)
         if not values:
             raise ExpiredError("no value")
@@ -262,8 +262,9 @@ class Search(commands.Cog):
         card = paper_card(detail)
         await send(interaction, embeds=[card.embed], view=card.view, ephemeral=True)
 
-    async def _paper_action(self, interaction: Interaction, action: Action,
-                            values: list[str]) -> None:
+    async def _paper_action(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         """Open (``view``), Cite (``cite``) and Full abstract (``full``): private answers."""
         assert isinstance(action, PaperAction)
         stored = await run_within(
@@ -303,8 +304,11 @@ class Search(commands.Cog):
 
         async def work() -> tuple[AuthorProfile | None, str]:
             profile = await catalogue.author(text, offset=0, limit=AUTHOR_PER_PAGE)
-            ref = (await self.bot.remember_ref("author", AUTHOR_PER_PAGE, profile.key)
-                   if profile else "")
+            ref = (
+                await self.bot.remember_ref("author", AUTHOR_PER_PAGE, profile.key)
+                if profile
+                else ""
+            )
             return profile, ref
 
         profile, ref = await run_within(interaction, work())
@@ -320,8 +324,9 @@ class Search(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return await self._autocomplete(self.bot.catalogue.suggest_authors, current, "author")
 
-    async def _author_page(self, interaction: Interaction, action: Action,
-                           values: list[str]) -> None:
+    async def _author_page(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         assert isinstance(action, PageAction)
 
         per = min(action.per, 25)
@@ -339,8 +344,9 @@ class Search(commands.Cog):
         profile = await run_within(interaction, work())
         if profile is None:
             raise UserFacingError("That author is no longer in the catalogue.")
-        await show_page(interaction, author_card(profile, page=profile.offset // per, per=per,
-                                                 ref=action.ref))
+        await show_page(
+            interaction, author_card(profile, page=profile.offset // per, per=per, ref=action.ref)
+        )
 
     # ------------------------------------------------------------------ /latest
     @app_commands.command(name="latest", description="The newest digest's papers")
@@ -349,8 +355,9 @@ class Search(commands.Cog):
         card = latest_card(result, per=LATEST_PER_PAGE)
         await send(interaction, embeds=[card.embed], view=card.view)
 
-    async def _latest_page(self, interaction: Interaction, action: Action,
-                           values: list[str]) -> None:
+    async def _latest_page(
+        self, interaction: Interaction, action: Action, values: list[str]
+    ) -> None:
         assert isinstance(action, PageAction)
         per = min(action.per, 25)
         catalogue = self.bot.catalogue
@@ -398,8 +405,9 @@ def check_query(text: str) -> None:
                 f"That query is {len(text)} characters; the limit is {MAX_QUERY_LENGTH}. "
                 "Keep the words that matter most."
             ) from None
-        raise UserFacingError(f"I can't read that query: {exc} (`/help` shows the syntax.)") \
-            from None
+        raise UserFacingError(
+            f"I can't read that query: {exc} (`/help` shows the syntax.)"
+        ) from None
 
 
 async def setup(bot: DigestBot) -> None:

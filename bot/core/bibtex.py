@@ -62,7 +62,7 @@ def _name_part(part: str) -> str:
 
 
 def name(author: Author) -> str:
-    """"Last, First" (or "Last" alone) as BibTeX reads it."""
+    """ "Last, First" (or "Last" alone) as BibTeX reads it."""
     last, first = author.last.strip(), author.first.strip()
     if not last:
         return _name_part(first)

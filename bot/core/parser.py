@@ -222,8 +222,9 @@ def _venue_like(block: _Block) -> bool:
     return len(block.text) <= _VENUE_MAX and not block.text.endswith(".")
 
 
-def _too_long(path: str, line: int, what: str, size: int, limit: int, kept: int,
-              whole: str = "entry") -> Diagnostic:
+def _too_long(
+    path: str, line: int, what: str, size: int, limit: int, kept: int, whole: str = "entry"
+) -> Diagnostic:
     return Diagnostic(
         path,
         line,
@@ -281,16 +282,13 @@ def _build_paper(
 
     title_text = bounded("title", title, limits.title, cut_text)
     authors_raw = (
-        bounded("author list", authors_block, limits.authors, _cut_authors)
-        if authors_block
-        else ""
+        bounded("author list", authors_block, limits.authors, _cut_authors) if authors_block else ""
     )
     venue_text = bounded("venue", venue, limits.venue, cut_text)
     abstract_text, size, cut = _join_abstract(abstract, limits.abstract)
     if cut:
         problems.append(
-            _too_long(path, abstract[0].line, "abstract", size, limits.abstract,
-                      len(abstract_text))
+            _too_long(path, abstract[0].line, "abstract", size, limits.abstract, len(abstract_text))
         )
     authors = parse_authors(authors_raw)
     key = paper_key(title_text, authors)
@@ -344,21 +342,24 @@ def _merge_paragraph(
     """``prev`` with a paragraph that two blank lines separated from its abstract; and
     whether its abstract is now cut."""
     if already_cut:
-        return prev, [
-            Diagnostic(
-                path,
-                block.line,
-                "paragraph separated from its abstract by two blank lines; dropped, the "
-                f"abstract above is already cut to the {limits.abstract:,}-character limit",
-                "warning",
-            )
-        ], True
+        return (
+            prev,
+            [
+                Diagnostic(
+                    path,
+                    block.line,
+                    "paragraph separated from its abstract by two blank lines; dropped, the "
+                    f"abstract above is already cut to the {limits.abstract:,}-character limit",
+                    "warning",
+                )
+            ],
+            True,
+        )
     problems = [
         Diagnostic(
             path,
             block.line,
-            "paragraph separated from its abstract by two blank lines; "
-            "kept with the paper above",
+            "paragraph separated from its abstract by two blank lines; kept with the paper above",
             "warning",
         )
     ]
@@ -371,7 +372,6 @@ def _merge_paragraph(
             _too_long(path, block.line, "abstract", size, limits.abstract, len(abstract))
         )
     return replace(prev, abstract=abstract), problems, cut
-
 
 
 # ---- identifier lines (the rules are in bot.core.identifiers) ---------------------------------
@@ -438,8 +438,7 @@ def _attach_identifiers(
     note = Diagnostic(
         path,
         blocks[0].line,
-        "identifier lines separated from their entry by two blank lines; "
-        "kept with the paper above",
+        "identifier lines separated from their entry by two blank lines; kept with the paper above",
         "warning",
     )
     return merged, [note, *notes]
@@ -510,8 +509,15 @@ def parse_text(
         heading = cut_text(heading_block.text, limits.title)
         if heading_block.cut or len(heading) < len(heading_block.text):
             diagnostics.append(
-                _too_long(path, heading_block.line, "heading", heading_block.size,
-                          limits.title, len(heading), whole="digest")
+                _too_long(
+                    path,
+                    heading_block.line,
+                    "heading",
+                    heading_block.size,
+                    limits.title,
+                    len(heading),
+                    whole="digest",
+                )
             )
     for blocks in groups:
         if len(blocks) == 1 and len(blocks[0].text) > _TITLE_MAX and papers:

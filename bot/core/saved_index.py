@@ -384,9 +384,7 @@ def info(directory: Path) -> SavedInfo | None:
             return None
         try:
             meta = _meta(directory / name)
-            return SavedInfo(
-                int(meta["format"]), int(meta["version"]), str(meta.get("stamp", ""))
-            )
+            return SavedInfo(int(meta["format"]), int(meta["version"]), str(meta.get("stamp", "")))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -421,7 +419,11 @@ def read(
 
 
 def _read_generation(
-    gen: Path, names: Sequence[str], format_version: int, stamp: str | None, mmap: bool,
+    gen: Path,
+    names: Sequence[str],
+    format_version: int,
+    stamp: str | None,
+    mmap: bool,
     verify: bool,
 ) -> tuple[dict[str, AnyArray], dict[str, Any]]:
     meta = _meta(gen)

@@ -107,9 +107,9 @@ def count_trend(
     return Trend(points, top_venues(venues, top), papers, undated)
 
 
-def top_venues(venues: Iterable[tuple[str, int]], top: int = TOP_VENUES) -> tuple[
-    tuple[str, int], ...
-]:
+def top_venues(
+    venues: Iterable[tuple[str, int]], top: int = TOP_VENUES
+) -> tuple[tuple[str, int], ...]:
     """The ``top`` venues by papers (ties: by name); spellings differing only in case or
     spacing are one venue, shown as its most frequent spelling; no venue is not one."""
     totals: Counter[str] = Counter()

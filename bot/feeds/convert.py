@@ -228,8 +228,10 @@ def name_parts(name: str) -> tuple[str, str]:
     if _GROUP.search(name) or " " not in name.strip(",; "):
         return _clean_part(name), ""
     words = name.split(" ")
-    if len(words) == 2 and all(_PLAIN_WORD.match(w) for w in words) and not (
-        {w.lower() for w in words} & _NOT_PLAIN
+    if (
+        len(words) == 2
+        and all(_PLAIN_WORD.match(w) for w in words)
+        and not ({w.lower() for w in words} & _NOT_PLAIN)
     ):
         # "Zihan Yao": most names, and nameparser costs ~0.2 ms each.
         return words[1], words[0]
@@ -439,9 +441,7 @@ def feed_entries(
             skipped.append(f"entry {number}: no title; skipped")
             continue
         authors = tuple(
-            parts
-            for parts in (name_parts(n) for n in _names(raw, kind == "arxiv-rss"))
-            if parts[0]
+            parts for parts in (name_parts(n) for n in _names(raw, kind == "arxiv-rss")) if parts[0]
         )
         link = _link(raw)
         arxiv_id = arxiv_id or _arxiv_id(raw.get("id"), link, raw.get("guid"))
@@ -560,9 +560,7 @@ def merge_digest(
     return Merged(existing.rstrip() + "\n\n\n" + body + "\n", len(new), duplicates)
 
 
-def feed_to_digest(
-    parsed: Mapping[str, Any], heading: str, *, exclude: Iterable[str] = ()
-) -> str:
+def feed_to_digest(parsed: Mapping[str, Any], heading: str, *, exclude: Iterable[str] = ()) -> str:
     """Parsed feed data -> the digest text of its entries (empty string: no entries)."""
     converted = feed_entries(parsed, exclude=exclude)
     return digest_text(converted.entries, heading) if converted.entries else ""

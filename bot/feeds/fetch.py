@@ -27,8 +27,7 @@ CONNECT_TIMEOUT_S = 10.0
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 ACCEPT = (
-    "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, "
-    "*/*;q=0.1"
+    "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 

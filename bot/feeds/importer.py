@@ -328,9 +328,7 @@ async def _apply(
             message="not modified since the last import",
         )  # fmt: skip
     try:
-        outcome = await asyncio.to_thread(
-            _convert_and_write, source, result, folder, day, exclude
-        )
+        outcome = await asyncio.to_thread(_convert_and_write, source, result, folder, day, exclude)
     except OSError as exc:
         return SourceOutcome(source, "failed", message=f"cannot write: {exc.strerror or exc}")
     except Exception as exc:  # a bug must not stop the other sources; it is logged in full

@@ -583,7 +583,9 @@ def make_alert_hook(store: AlertStore) -> AlertHook:
         if queued:
             log.info(
                 "queued %d alert(s): %d new paper(s) x %d subscription(s)",
-                queued, len(papers), len(subscriptions),
+                queued,
+                len(papers),
+                len(subscriptions),
             )
         return queued
 

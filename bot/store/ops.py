@@ -67,8 +67,9 @@ class DatabaseLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = self.path.open("a+", encoding="utf-8")
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror or exc}"
-                             ) from None
+            raise StoreError(
+                f"cannot create the lock file {self.path}: {exc.strerror or exc}"
+            ) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -191,11 +192,13 @@ def _counts(conn: sqlite3.Connection) -> Counts | None:
         ),
         paused_subscriptions=(
             value(f"SELECT count(*) FROM subscriptions WHERE state = 'paused' AND {CHANNELS_ONLY}")
-            if alerts else 0
+            if alerts
+            else 0
         ),
         outbox_pending=(
             value("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL")
-            if alerts else 0
+            if alerts
+            else 0
         ),
         alerts_delivered=(
             value("SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL") if alerts else 0
@@ -220,9 +223,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise StoreError(f"no database at {path}")
     try:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-        )
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the database {path}: {exc}") from None
     try:

@@ -142,9 +142,11 @@ class PersonalStore:
                 was_paused = resumed.rowcount > 0
                 status: Literal["resumed", "exists"] = "resumed" if was_paused else "exists"
                 return FollowResult(status, row, max(resumed.rowcount - 1, 0))
-            count = int(await tx.fetchvalue(
-                "SELECT count(*) FROM subscriptions WHERE channel_id = ?", (target,)
-            ))
+            count = int(
+                await tx.fetchvalue(
+                    "SELECT count(*) FROM subscriptions WHERE channel_id = ?", (target,)
+                )
+            )
             if count >= max_follows:
                 raise FollowError(
                     f"You already follow {count} queries (the most allowed is {max_follows}). "
@@ -225,9 +227,7 @@ class PersonalStore:
             return str(row["message"])
 
     async def has_notice(self, user_id: int) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM member_notices WHERE user_id = ?", (user_id,)
-        )
+        row = await self.db.fetchone("SELECT 1 FROM member_notices WHERE user_id = ?", (user_id,))
         return row is not None
 
     # ------------------------------------------------------------------ saved papers
@@ -254,9 +254,11 @@ class PersonalStore:
 
     async def saved(self, user_id: int, *, offset: int = 0, limit: int = 10) -> SavedPage:
         """One page of the member's saved papers' ids, newest save first."""
-        total = int(await self.db.fetchvalue(
-            "SELECT count(*) FROM saved_papers WHERE user_id = ?", (user_id,)
-        ))
+        total = int(
+            await self.db.fetchvalue(
+                "SELECT count(*) FROM saved_papers WHERE user_id = ?", (user_id,)
+            )
+        )
         rows = await self.db.fetchall(
             "SELECT p.id FROM saved_papers s JOIN papers p ON p.rowid = s.paper "
             "WHERE s.user_id = ? ORDER BY s.saved_at DESC, s.paper DESC LIMIT ? OFFSET ?",

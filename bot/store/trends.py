@@ -28,9 +28,7 @@ class TrendStore:
 
     async def digest_sizes(self) -> list[tuple[str, int]]:
         """(path, papers in its latest content) of every digest in the folder."""
-        rows = await self.db.fetchrows(
-            "SELECT path, paper_count FROM digests WHERE present = 1"
-        )
+        rows = await self.db.fetchrows("SELECT path, paper_count FROM digests WHERE present = 1")
         return [(str(path), int(n)) for path, n in rows]
 
     async def digest_counts(self, docnos: Sequence[int]) -> list[tuple[str, int]]:

@@ -160,20 +160,35 @@ def alert_view(items: Sequence[AlertItem]) -> discord.ui.View | None:
         return None
     if len(items) == 1:
         paper = items[0].paper
-        return view_of([*link_buttons(paper, row=0), action_button("Open", "view", paper.id, row=0),
-                        save_button(paper.id, row=1), *vote_buttons(paper.id, row=1)])
+        return view_of(
+            [
+                *link_buttons(paper, row=0),
+                action_button("Open", "view", paper.id, row=0),
+                save_button(paper.id, row=1),
+                *vote_buttons(paper.id, row=1),
+            ]
+        )
     choices = [
-        Choice(value=item.paper.id, label=_plain_label(f"{n}. {item.paper.title}"),
-               description=_plain_label(f"{item.paper.id} · " + ", ".join(
-                   a.display for a in item.paper.authors[:3])))
+        Choice(
+            value=item.paper.id,
+            label=_plain_label(f"{n}. {item.paper.title}"),
+            description=_plain_label(
+                f"{item.paper.id} · " + ", ".join(a.display for a in item.paper.authors[:3])
+            ),
+        )
         for n, item in enumerate(items, start=1)
     ]
     out: list[discord.ui.Item[Any]] = []
     menu = open_select("alert", choices, placeholder="Open a paper's full card…", row=0)
     if menu is not None:
         out.append(menu)
-    votes = vote_select([(n, item.paper.id, _plain_label(item.paper.title))
-                         for n, item in enumerate(items, start=1)], row=1)
+    votes = vote_select(
+        [
+            (n, item.paper.id, _plain_label(item.paper.title))
+            for n, item in enumerate(items, start=1)
+        ],
+        row=1,
+    )
     if votes is not None:
         out.append(votes)
     rows = ACTION_ROWS - 2

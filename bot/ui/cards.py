@@ -131,9 +131,7 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
     per = max(result.limit, 1)
     page = result.offset // per
     pages = page_count(result.total, per)
-    embed = discord.Embed(
-        title=clamp(f"Search: {safe(result.query)}", EMBED_TITLE), colour=COLOUR
-    )
+    embed = discord.Embed(title=clamp(f"Search: {safe(result.query)}", EMBED_TITLE), colour=COLOUR)
     embed.set_footer(
         text=_plain(
             f"page {page + 1}/{pages} · {'' if result.total_exact else 'about '}"
@@ -162,8 +160,13 @@ def search_card(result: SearchPage, *, ref: str, subscribe: bool = False) -> Car
     if ref:
         extra.append(follow_search_button(ref, row=1))
     view = paged_view(
-        "search", page=page, pages=pages, per=per, ref=ref,
-        choices=[_choice(h.paper) for h in hits], extra=extra,
+        "search",
+        page=page,
+        pages=pages,
+        per=per,
+        ref=ref,
+        choices=[_choice(h.paper) for h in hits],
+        extra=extra,
     )
     return Card(fit_embed(embed), view)
 
@@ -230,13 +233,12 @@ def paper_card(detail: PaperDetail) -> Card:
             inline=False,
         )
     excerpt, cut = abstract_excerpt(paper.abstract, ABSTRACT_SHOWN)
-    embed.add_field(
-        name="Abstract", value=excerpt or "*No abstract in the digest.*", inline=False
-    )
+    embed.add_field(name="Abstract", value=excerpt or "*No abstract in the digest.*", inline=False)
     similar = detail.similar[:SIMILAR_SHOWN]
     if similar:
-        embed.add_field(name="Similar papers", value=_paper_lines(similar, FIELD_VALUE),
-                        inline=False)
+        embed.add_field(
+            name="Similar papers", value=_paper_lines(similar, FIELD_VALUE), inline=False
+        )
     if detail.candidates:
         embed.add_field(
             name="Other close titles",
@@ -293,10 +295,11 @@ def abstract_embeds(stored: StoredPaper) -> list[discord.Embed]:
         text = clamp(text, budget - dlen(note)) + note
     pieces: list[str] = []
     while text:
-        piece = clamp(text, EMBED_DESCRIPTION, ellipsis="") if dlen(text) > EMBED_DESCRIPTION \
-            else text
+        piece = (
+            clamp(text, EMBED_DESCRIPTION, ellipsis="") if dlen(text) > EMBED_DESCRIPTION else text
+        )
         pieces.append(piece)
-        text = text[len(piece):].strip()
+        text = text[len(piece) :].strip()
     embeds = [discord.Embed(description=piece, colour=COLOUR) for piece in pieces]
     embeds[0].title = title
     embeds[0].url = title_url(paper)
@@ -314,8 +317,10 @@ def cite_text(stored: StoredPaper) -> str:
         entry = bibtex.entry(paper, year, max_authors=keep)
         note = ""
         if keep is not None:
-            note = (f"\nFirst {keep} of {len(paper.authors)} authors, then `and others`; "
-                    f"`digest-bot export {paper.id}` writes them all.")
+            note = (
+                f"\nFirst {keep} of {len(paper.authors)} authors, then `and others`; "
+                f"`digest-bot export {paper.id}` writes them all."
+            )
         text = f"BibTeX for {inline_code(paper.id)}:\n{fence}bibtex\n{entry}\n{fence}{note}"
         if dlen(text) <= MESSAGE_CONTENT:
             return text
@@ -375,15 +380,19 @@ def author_card(profile: AuthorProfile, *, page: int, per: int, ref: str) -> Car
         others = ", ".join(
             f"{safe(o.display)} ({o.paper_count})" for o in profile.other_matches[:5]
         )
-        embed.add_field(name="Not this person? Also found", value=clamp(others, FIELD_VALUE),
-                        inline=False)
-    embed.set_footer(
-        text=_plain(f"page {page + 1}/{pages} · {plural(count, 'paper')}", 200)
-    )
+        embed.add_field(
+            name="Not this person? Also found", value=clamp(others, FIELD_VALUE), inline=False
+        )
+    embed.set_footer(text=_plain(f"page {page + 1}/{pages} · {plural(count, 'paper')}", 200))
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(shown, start=page * per + 1, limit=room)
     view = paged_view(
-        "author", page=page, pages=pages, per=per, ref=ref, choices=[_choice(p) for p in shown],
+        "author",
+        page=page,
+        pages=pages,
+        per=per,
+        ref=ref,
+        choices=[_choice(p) for p in shown],
         extra=[follow_author_button(ref, row=1)] if ref else [],
     )
     return Card(fit_embed(embed), view)
@@ -410,12 +419,12 @@ def _listing(papers: Sequence[StoredPaper], *, start: int, limit: int) -> str:
         blocks: list[str] = []
         for number, sp in enumerate(papers, start=start):
             room = max(each * 2 // 3 - 16, 30)
-            shown = _linked_title(sp, room) if links else clamp(safe(sp.paper.title or sp.id),
-                                                                room)
+            shown = _linked_title(sp, room) if links else clamp(safe(sp.paper.title or sp.id), room)
             title = f"**{number}.** {shown} {inline_code(sp.id)}"
             gone = " · gone" if sp.removed else ""
-            detail = clamp(f"{short_authors(_names(sp))} · {_venue(sp)}{gone}",
-                           max(each - dlen(title) - 1, 20))
+            detail = clamp(
+                f"{short_authors(_names(sp))} · {_venue(sp)}{gone}", max(each - dlen(title) - 1, 20)
+            )
             blocks.append(f"{title}\n{detail}")
         text = "\n".join(blocks)
         if dlen(text) <= limit:
@@ -464,7 +473,11 @@ def latest_card(latest: LatestPage, *, per: int) -> Card:
     room = min(EMBED_DESCRIPTION, EMBED_TOTAL - embed_size(embed) - _MARGIN)
     embed.description = _listing(latest.papers, start=latest.offset + 1, limit=room)
     view = paged_view(
-        "latest", page=page, pages=pages, per=per, ref="",
+        "latest",
+        page=page,
+        pages=pages,
+        per=per,
+        ref="",
         choices=[_choice(p) for p in latest.papers],
     )
     return Card(fit_embed(embed), view)

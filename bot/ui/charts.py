@@ -94,8 +94,10 @@ def render_trend(trend: Trend, title: str) -> bytes:
         _empty(axes[0], "no dated digest")
     if trend.venues:
         ax = axes[1]
-        names = [textwrap.fill(v, VENUE_LABEL, max_lines=2, placeholder="…")
-                 for v, _ in reversed(trend.venues)]
+        names = [
+            textwrap.fill(v, VENUE_LABEL, max_lines=2, placeholder="…")
+            for v, _ in reversed(trend.venues)
+        ]
         counts = [n for _, n in reversed(trend.venues)]
         bars = ax.barh(range(len(names)), counts, color=BAR)
         ax.set_yticks(range(len(names)), names, fontsize=8)

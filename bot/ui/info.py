@@ -90,11 +90,16 @@ def trend_embed(query: str, trend: Trend, chart: str | None) -> discord.Embed:
 
 
 HELP_COMMANDS = (
-    ("/search query [limit]",
-     "Ranked papers for a query; ◀ Prev / Next ▶ to page, the menu opens a paper."),
-    ("/paper paper", "One paper's card: authors, venue, digests, abstract, similar papers; "
-     "its title links to the paper, with Abstract / PDF / DOI buttons and Cite (BibTeX). "
-     "Type a title, id, arXiv id or DOI."),
+    (
+        "/search query [limit]",
+        "Ranked papers for a query; ◀ Prev / Next ▶ to page, the menu opens a paper.",
+    ),
+    (
+        "/paper paper",
+        "One paper's card: authors, venue, digests, abstract, similar papers; "
+        "its title links to the paper, with Abstract / PDF / DOI buttons and Cite (BibTeX). "
+        "Type a title, id, arXiv id or DOI.",
+    ),
     ("/author name", "An author's papers, frequent co-authors and venues."),
     ("/latest", "The newest digest's papers."),
     ("/stats", "Catalogue counts, last index, papers per digest."),
@@ -108,20 +113,23 @@ HELP_ALERTS = (
 )
 # ... those with Manage Channels may change them ...
 HELP_MODERATOR = (
-    ("/subscribe query [channel]", "Post new papers matching a query in a channel (a topic "
-     "alert; also the Subscribe button under /search)."),
+    (
+        "/subscribe query [channel]",
+        "Post new papers matching a query in a channel (a topic "
+        "alert; also the Subscribe button under /search).",
+    ),
     ("/unsubscribe subscription", "Remove one of this server's topic alerts."),
 )
 # ... and the bot's owners may reindex.
-HELP_OWNER = (
-    ("/reindex", "Re-read the digest folder now (the bot's owners)."),
-)
+HELP_OWNER = (("/reindex", "Re-read the digest folder now (the bot's owners)."),)
 
 HELP_QUERY = (
     ("`scaling laws`", "papers with all the words, best first (`scaling` also finds `scale`)"),
     ('`"feature learning"`', "the exact phrase"),
-    ("`author:barbier`", 'by author; accents, order and initials don\'t matter: '
-     '`author:"J. Barbier"`'),
+    (
+        "`author:barbier`",
+        'by author; accents, order and initials don\'t matter: `author:"J. Barbier"`',
+    ),
     ("`venue:neurips`", "by venue (name words, acronym or alias)"),
     ("`-chemistry`", 'leave out; also `-"a phrase"`, `-author:x`, `-venue:x`'),
 )

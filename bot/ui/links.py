@@ -72,7 +72,9 @@ def link_targets(paper: Paper) -> list[tuple[str, str]]:
 
 def link_button(label: str, url: str, *, row: int | None = None) -> discord.ui.Button[Any]:
     return discord.ui.Button(
-        style=discord.ButtonStyle.link, label=clamp_nonempty(label, BUTTON_LABEL), url=url,
+        style=discord.ButtonStyle.link,
+        label=clamp_nonempty(label, BUTTON_LABEL),
+        url=url,
         row=row,
     )
 
@@ -81,6 +83,4 @@ def link_buttons(
     paper: Paper, *, prefix: str = "", row: int | None = None, limit: int = 3
 ) -> list[discord.ui.Button[Any]]:
     """The paper's link buttons (``prefix`` numbers them when a message shows several)."""
-    return [
-        link_button(prefix + label, url, row=row) for label, url in link_targets(paper)[:limit]
-    ]
+    return [link_button(prefix + label, url, row=row) for label, url in link_targets(paper)[:limit]]

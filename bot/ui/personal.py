@@ -42,21 +42,35 @@ VOTE_UP = "up"
 VOTE_DOWN = "dn"
 
 
-def _button(label: str, custom_id: str, *, row: int | None = None,
-            style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-            disabled: bool = False) -> ActionItem:
-    return ActionItem(discord.ui.Button(label=label, custom_id=custom_id, style=style,
-                                        row=row, disabled=disabled))
+def _button(
+    label: str,
+    custom_id: str,
+    *,
+    row: int | None = None,
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    disabled: bool = False,
+) -> ActionItem:
+    return ActionItem(
+        discord.ui.Button(label=label, custom_id=custom_id, style=style, row=row, disabled=disabled)
+    )
 
 
 def follow_search_button(ref: str, *, row: int | None = None) -> ActionItem:
-    return _button("Follow this search", actions.named_custom_id("follow", "q" + ref), row=row,
-                   style=discord.ButtonStyle.primary)
+    return _button(
+        "Follow this search",
+        actions.named_custom_id("follow", "q" + ref),
+        row=row,
+        style=discord.ButtonStyle.primary,
+    )
 
 
 def follow_author_button(ref: str, *, row: int | None = None) -> ActionItem:
-    return _button("Follow", actions.named_custom_id("follow", "a" + ref), row=row,
-                   style=discord.ButtonStyle.primary)
+    return _button(
+        "Follow",
+        actions.named_custom_id("follow", "a" + ref),
+        row=row,
+        style=discord.ButtonStyle.primary,
+    )
 
 
 def save_button(paper_id: str, *, row: int | None = None, label: str = "Save") -> ActionItem:
@@ -76,16 +90,24 @@ def vote_select(papers: Sequence[tuple[int, str, str]], *, row: int) -> ActionIt
     for n, paper_id, title in papers:
         for code, mark in ((VOTE_UP, "👍"), (VOTE_DOWN, "👎")):
             if len(options) < SELECT_OPTIONS:
-                options.append(discord.SelectOption(
-                    label=clamp_nonempty(f"{mark} {n}. {title}", OPTION_LABEL),
-                    value=f"{code}:{paper_id}",
-                ))
+                options.append(
+                    discord.SelectOption(
+                        label=clamp_nonempty(f"{mark} {n}. {title}", OPTION_LABEL),
+                        value=f"{code}:{paper_id}",
+                    )
+                )
     if not options:
         return None
-    return ActionItem(discord.ui.Select(
-        custom_id=actions.named_custom_id("vote", "al"), placeholder="Rate a paper 👍 / 👎…",
-        options=options, min_values=1, max_values=1, row=row,
-    ))
+    return ActionItem(
+        discord.ui.Select(
+            custom_id=actions.named_custom_id("vote", "al"),
+            placeholder="Rate a paper 👍 / 👎…",
+            options=options,
+            min_values=1,
+            max_values=1,
+            row=row,
+        )
+    )
 
 
 def parse_vote(value: str) -> tuple[int, str] | None:
@@ -139,8 +161,10 @@ def saved_card(
     for n, stored in enumerate(papers, start=page * per + 1):
         p = stored.paper
         authors = ", ".join(a.display for a in p.authors[:3])
-        lines.append(f"{n}. **{safe(clamp(p.title, 200))}** · {inline_code(p.id)}\n"
-                     f"{safe(clamp(authors, 200))}")
+        lines.append(
+            f"{n}. **{safe(clamp(p.title, 200))}** · {inline_code(p.id)}\n"
+            f"{safe(clamp(authors, 200))}"
+        )
     embed.description = clamp("\n".join(lines), EMBED_DESCRIPTION)
     embed.set_footer(text=f"page {page + 1}/{pages} · {total} saved")
     items: list[discord.ui.Item[Any]] = []
@@ -152,16 +176,35 @@ def saved_card(
         )
         for n, s in enumerate(papers, start=page * per + 1)
     ]
-    items.append(ActionItem(discord.ui.Select(
-        custom_id=actions.named_custom_id("unsave", str(page)), placeholder="Remove a paper…",
-        options=options[:SELECT_OPTIONS], min_values=1, max_values=1, row=0,
-    )))
+    items.append(
+        ActionItem(
+            discord.ui.Select(
+                custom_id=actions.named_custom_id("unsave", str(page)),
+                placeholder="Remove a paper…",
+                options=options[:SELECT_OPTIONS],
+                min_values=1,
+                max_values=1,
+                row=0,
+            )
+        )
+    )
     if pages > 1:
-        items.append(_button("◀ Prev", actions.named_custom_id("saved", str(max(page - 1, 0))),
-                             row=1, disabled=page <= 0))
-        items.append(_button("Next ▶",
-                             actions.named_custom_id("saved", str(min(page + 1, pages - 1))),
-                             row=1, disabled=page >= pages - 1))
+        items.append(
+            _button(
+                "◀ Prev",
+                actions.named_custom_id("saved", str(max(page - 1, 0))),
+                row=1,
+                disabled=page <= 0,
+            )
+        )
+        items.append(
+            _button(
+                "Next ▶",
+                actions.named_custom_id("saved", str(min(page + 1, pages - 1))),
+                row=1,
+                disabled=page >= pages - 1,
+            )
+        )
     items.append(_button("Export BibTeX", actions.named_custom_id("savedbib", ""), row=1))
     view = discord.ui.View(timeout=None)
     for item in items:

@@ -58,8 +58,7 @@ async def admit(interaction: discord.Interaction[Any]) -> bool:
     """Every component's ``interaction_check``: the client's one gate (clock, cooldown),
     which answers a refused click itself."""
     client = interaction.client
-    return await client.admit_component(interaction) if isinstance(client, ComponentGate) \
-        else True
+    return await client.admit_component(interaction) if isinstance(client, ComponentGate) else True
 
 
 class ActionItem(
@@ -132,15 +131,16 @@ def action_button(label: str, kind: PaperKind, paper_id: str, *, row: int) -> Ac
 
 
 def subscribe_button(ref: str, *, row: int | None = None) -> ActionItem:
-    """"Subscribe this channel" under search results: the search ``ref`` as a topic alert.
+    """ "Subscribe this channel" under search results: the search ``ref`` as a topic alert.
 
     Its custom_id is shorter than the search's own page buttons', so it always fits."""
-    return _button(SUBSCRIBE_LABEL, SubscribeAction(ref), row=row,
-                   style=discord.ButtonStyle.success)
+    return _button(
+        SUBSCRIBE_LABEL, SubscribeAction(ref), row=row, style=discord.ButtonStyle.success
+    )
 
 
 def retry_button(query: str, per: int, ref: str) -> ActionItem:
-    """"Search: <query>" under a "did you mean": runs the corrected search ``ref``."""
+    """ "Search: <query>" under a "did you mean": runs the corrected search ``ref``."""
     label = clamp_nonempty(f"Search: {query}", BUTTON_LABEL)
     return _button(label, RetryAction(per, ref), row=0, style=discord.ButtonStyle.primary)
 
@@ -188,8 +188,9 @@ def pager_buttons(
     next_page = min(page + 1, pages - 1)
     return [
         _button("◀ Prev", PageAction(kind, prev_page, per, ref), disabled=page <= 0, row=row),
-        _button("Next ▶", PageAction(kind, next_page, per, ref), disabled=page >= pages - 1,
-                row=row),
+        _button(
+            "Next ▶", PageAction(kind, next_page, per, ref), disabled=page >= pages - 1, row=row
+        ),
     ]
 
 

@@ -14,8 +14,9 @@ from bot.cli import main
 
 
 def test_bench_small_counts_agree_with_the_naive_loop() -> None:
-    results = bench_generated(seed=0, new_papers=150, catalogue_papers=300, counts=(50, 300),
-                              repeat=1)
+    results = bench_generated(
+        seed=0, new_papers=150, catalogue_papers=300, counts=(50, 300), repeat=1
+    )
     assert [r.subscriptions for r in results] == [50, 300]
     assert all(r.identical for r in results)
     assert results[1].alerts > 0
@@ -28,8 +29,12 @@ def test_synthetic_subscriptions_are_seeded_and_specific() -> None:
     a = synthetic_subscriptions(catalogue, 200, seed=9)
     b = synthetic_subscriptions(catalogue, 200, seed=9)
     assert [str(s.query) for s in a] == [str(s.query) for s in b]
-    kinds = {("author" if s.query.authors else "") + ("venue" if s.query.venues else "")
-             + ("phrase" if s.query.phrases else "") for s in a}
+    kinds = {
+        ("author" if s.query.authors else "")
+        + ("venue" if s.query.venues else "")
+        + ("phrase" if s.query.phrases else "")
+        for s in a
+    }
     assert {"", "author", "venue", "phrase"} <= kinds
 
 

@@ -34,8 +34,7 @@ def _err(capsys: pytest.CaptureFixture[str], needle: str) -> None:
     assert err.count("\n") == 1 and err.startswith("digest-bot: ") and needle in err, err
 
 
-def test_backup_then_restore_round_trip(workdir: Path, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
+def test_backup_then_restore_round_trip(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     database = workdir / "data" / "digest.db"
     assert main(["backup", "b.db"]) == 0
     out = capsys.readouterr().out
@@ -92,7 +91,11 @@ def _damaged(path: Path) -> None:
     ids=["missing", "not-sqlite", "empty", "newer", "damaged"],
 )
 def test_restore_checks_the_file_first_and_changes_nothing(
-    workdir: Path, capsys: pytest.CaptureFixture[str], name: str, spoil: object, code: int,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    spoil: object,
+    code: int,
     needle: str,
 ) -> None:
     database = workdir / "data" / "digest.db"

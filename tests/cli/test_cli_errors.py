@@ -130,13 +130,16 @@ def _closed_pipe() -> int:
 
 @pytest.mark.parametrize(
     "args",
-    [["search", "learning"], ["search", "learning", "--json"], ["paper", "scaling laws"],
-     ["author", "Zihan", "Yao"], ["reindex", "--force"]],
+    [
+        ["search", "learning"],
+        ["search", "learning", "--json"],
+        ["paper", "scaling laws"],
+        ["author", "Zihan", "Yao"],
+        ["reindex", "--force"],
+    ],
     ids=["search", "search-json", "paper", "author", "reindex"],
 )
-def test_a_reader_that_goes_away_ends_the_command_quietly(
-    root: Path, args: list[str]
-) -> None:
+def test_a_reader_that_goes_away_ends_the_command_quietly(root: Path, args: list[str]) -> None:
     write_end = _closed_pipe()
     try:
         proc = _run(args, _env(root), root, stdout=write_end, stderr=subprocess.PIPE)
@@ -184,13 +187,17 @@ def test_a_database_path_that_is_not_a_database_exits_3(root: Path, args: list[s
 
 @pytest.mark.parametrize(
     "args",
-    [["search", "learning"], ["paper", "scaling laws"], ["author", "Zihan Yao"], ["reindex"],
-     ["run"], ["sync"]],
+    [
+        ["search", "learning"],
+        ["paper", "scaling laws"],
+        ["author", "Zihan Yao"],
+        ["reindex"],
+        ["run"],
+        ["sync"],
+    ],
     ids=["search", "paper", "author", "reindex", "run", "sync"],
 )
-@pytest.mark.parametrize(
-    ("name", "value"), [("LOG_LEVEL", "chatty"), ("REINDEX_INTERVAL", "soon")]
-)
+@pytest.mark.parametrize(("name", "value"), [("LOG_LEVEL", "chatty"), ("REINDEX_INTERVAL", "soon")])
 def test_a_bad_setting_exits_2(root: Path, args: list[str], name: str, value: str) -> None:
     proc = _run(args, _env(root, {name: value, "DISCORD_TOKEN": "x"}), root)
     assert proc.returncode == 2, proc.stderr

@@ -47,7 +47,11 @@ PAPER_KEYS = {
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
 
 
@@ -75,7 +79,10 @@ def test_paper_json_gains_exactly_the_identifier_keys(env: dict[str, str]) -> No
     linked = json.loads(_run(["paper", "Scaling Laws With Links", "--json"], env).stdout)
     assert set(linked) == PAPER_KEYS | {"url", "arxiv_id", "doi", "pdf_url"}
     assert (linked["url"], linked["arxiv_id"], linked["doi"], linked["pdf_url"]) == (
-        None, "2412.01234", "10.1000/Links.1", "https://arxiv.org/pdf/2412.01234"
+        None,
+        "2412.01234",
+        "10.1000/Links.1",
+        "https://arxiv.org/pdf/2412.01234",
     )
     seed = json.loads(_run(["paper", "8t72zh2v", "--json"], env).stdout)
     assert (seed["url"], seed["arxiv_id"], seed["doi"], seed["pdf_url"]) == (None,) * 4

@@ -20,8 +20,7 @@ def captured() -> Iterator[io.StringIO]:
     """The root logger writing through the bot's formatter into a string."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    handler.setFormatter(RedactingFormatter(logging.Formatter("%(name)s %(message)s"),
-                                            [BOT_TOKEN]))
+    handler.setFormatter(RedactingFormatter(logging.Formatter("%(name)s %(message)s"), [BOT_TOKEN]))
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
@@ -38,8 +37,11 @@ def test_tokens_in_urls_payloads_args_and_tracebacks_are_redacted(captured: io.S
         "Webhook ID %s with %s %s has returned status code %s", 1234567890, "POST", URL, 204
     )
     logging.getLogger("discord.http").debug(
-        "%s %s with %s has returned %s", "PATCH",
-        f"https://discord.com/api/v10/webhooks/42/{TOKEN}/messages/@original", "{}", 200,
+        "%s %s with %s has returned %s",
+        "PATCH",
+        f"https://discord.com/api/v10/webhooks/42/{TOKEN}/messages/@original",
+        "{}",
+        200,
     )
     logging.getLogger("discord.gateway").debug(
         "WebSocket Event: %s", {"t": "INTERACTION_CREATE", "d": {"id": "1", "token": TOKEN}}

@@ -159,10 +159,19 @@ def test_query_after_options_keeps_options_and_moves_the_query() -> None:
     from bot.cli.search import query_after_options
 
     assert query_after_options(["scaling", "-chemistry", "--limit", "3"]) == [
-        "--limit", "3", "--", "scaling", "-chemistry"
+        "--limit",
+        "3",
+        "--",
+        "scaling",
+        "-chemistry",
     ]
     assert query_after_options(["--lim=2", "-x", "--js", "--db", "a.db"]) == [
-        "--lim=2", "--js", "--db", "a.db", "--", "-x"
+        "--lim=2",
+        "--js",
+        "--db",
+        "a.db",
+        "--",
+        "-x",
     ]
     assert query_after_options(["a", "--", "--json"]) == ["--", "a", "--json"]
     assert query_after_options(["--json"]) == ["--json"]  # no query: argparse says so

@@ -24,10 +24,12 @@ def _subcommands() -> list[str]:
     return sorted(sub.choices)
 
 
-@pytest.mark.parametrize("args", [["--version"], *([c, "--version"] for c in _subcommands())],
-                         ids=lambda a: " ".join(a))
-def test_version_is_the_project_version(args: list[str],
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args", [["--version"], *([c, "--version"] for c in _subcommands())], ids=lambda a: " ".join(a)
+)
+def test_version_is_the_project_version(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 0
@@ -35,6 +37,4 @@ def test_version_is_the_project_version(args: list[str],
 
 
 def test_every_command_is_covered() -> None:
-    assert {"run", "sync", "reindex", "search", "backup", "restore", "check"} <= set(
-        _subcommands()
-    )
+    assert {"run", "sync", "reindex", "search", "backup", "restore", "check"} <= set(_subcommands())

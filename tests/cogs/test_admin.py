@@ -32,8 +32,14 @@ class FakeAlerts:
         progress("write", 20_000, 50_000)
         await asyncio.sleep(0.15)
         return ReindexReport(
-            added=3, updated=1, unchanged=60, removed=0, total=64,
-            files=(FileOutcome("new.txt", "indexed", 4),), diagnostics=(), alerts_queued=2,
+            added=3,
+            updated=1,
+            unchanged=60,
+            removed=0,
+            total=64,
+            files=(FileOutcome("new.txt", "indexed", 4),),
+            diagnostics=(),
+            alerts_queued=2,
             extra={"files_indexed": 1},
         )
 

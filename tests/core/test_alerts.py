@@ -28,12 +28,26 @@ _WORD_TEXT = (
     "statistical physics spin glass memorisation generalisation"
 )
 WORDS = tuple(_WORD_TEXT.split())
-LAST = ["Barbier", "Müller", "O'Brien", "García-López", "van der Berg", "Zdeborová", "Krzakala",
-        "Mézard", "Smith", "Yao"]
+LAST = [
+    "Barbier",
+    "Müller",
+    "O'Brien",
+    "García-López",
+    "van der Berg",
+    "Zdeborová",
+    "Krzakala",
+    "Mézard",
+    "Smith",
+    "Yao",
+]
 FIRST = ["Jean", "Anna", "Liam", "Ana", "Pieter", "Lenka", "Florent", "Marc", "John", "Zihan"]
-VENUES = ["arXiv.org Machine Learning", "Neural Information Processing Systems",
-          "International Conference on Machine Learning", "Physical Review Letters",
-          "Journal of Statistical Mechanics"]
+VENUES = [
+    "arXiv.org Machine Learning",
+    "Neural Information Processing Systems",
+    "International Conference on Machine Learning",
+    "Physical Review Letters",
+    "Journal of Statistical Mechanics",
+]
 
 
 def make_papers(n: int, seed: int) -> list[Paper]:
@@ -46,11 +60,17 @@ def make_papers(n: int, seed: int) -> list[Paper]:
             Author(display=f"{f} {last}", last=last, first=f, key=f"{f} {last}".lower())
             for last, f in ((rng.choice(LAST), rng.choice(FIRST)) for _ in range(rng.randint(0, 3)))
         )
-        papers.append(Paper(
-            id=f"p{i:05d}", key=f"k{i}", title=title, authors=authors,
-            authors_raw=", ".join(f"{a.last}, {a.first}" for a in authors),
-            venue=rng.choice(VENUES), abstract=abstract,
-        ))
+        papers.append(
+            Paper(
+                id=f"p{i:05d}",
+                key=f"k{i}",
+                title=title,
+                authors=authors,
+                authors_raw=", ".join(f"{a.last}, {a.first}" for a in authors),
+                venue=rng.choice(VENUES),
+                abstract=abstract,
+            )
+        )
     return papers
 
 
@@ -61,7 +81,7 @@ def make_query(rng: random.Random) -> str:
         parts += rng.sample(WORDS, rng.randint(1, 3))
     elif kind < 0.6:
         start = rng.randrange(len(WORDS) - 2)
-        parts.append('"' + " ".join(WORDS[start:start + 2]) + '"')
+        parts.append('"' + " ".join(WORDS[start : start + 2]) + '"')
         if rng.random() < 0.5:
             parts.append(rng.choice(WORDS))
     elif kind < 0.75:
@@ -70,8 +90,18 @@ def make_query(rng: random.Random) -> str:
         if rng.random() < 0.3:
             parts.append(f'author:"{rng.choice(FIRST)[0]}. {rng.choice(LAST)}"')
     elif kind < 0.9:
-        parts.append(rng.choice(["venue:neurips", "venue:icml", "venue:arxiv", "venue:prl",
-                                 'venue:"statistical mechanics"', "venue:jsm"]))
+        parts.append(
+            rng.choice(
+                [
+                    "venue:neurips",
+                    "venue:icml",
+                    "venue:arxiv",
+                    "venue:prl",
+                    'venue:"statistical mechanics"',
+                    "venue:jsm",
+                ]
+            )
+        )
     else:
         parts.append(rng.choice(WORDS))
         parts.append(f"author:{rng.choice(['yao', 'smith', 'barbier'])}")
@@ -83,7 +113,7 @@ def make_query(rng: random.Random) -> str:
         parts.append("-author:" + rng.choice(["müller", "mezard"]))
     if rng.random() < 0.05:
         start = rng.randrange(len(WORDS) - 2)
-        parts.append('-"' + " ".join(WORDS[start:start + 2]) + '"')
+        parts.append('-"' + " ".join(WORDS[start : start + 2]) + '"')
     return " ".join(parts)
 
 
@@ -95,8 +125,9 @@ def make_subscriptions(n: int, seed: int) -> list[Subscription]:
             query = parse_query(make_query(rng))
         except QueryError:  # pragma: no cover - the generator makes valid queries
             continue
-        subs.append(Subscription(id=len(subs) + 1, channel_id=rng.randint(1, 20),
-                                 guild_id=1, query=query))
+        subs.append(
+            Subscription(id=len(subs) + 1, channel_id=rng.randint(1, 20), guild_id=1, query=query)
+        )
     return subs
 
 
@@ -145,15 +176,26 @@ def test_rarest_required_term_is_the_key() -> None:
 
 def test_author_only_and_venue_only_subscriptions() -> None:
     paper = Paper(
-        id="abc", key="k", title="Sparse attention", authors=(
+        id="abc",
+        key="k",
+        title="Sparse attention",
+        authors=(
             Author("Jean Barbier", "Barbier", "Jean", "jean barbier"),
             Author("Ana García-López", "García-López", "Ana", "ana garcia-lopez"),
         ),
         authors_raw="Barbier, Jean, García-López, Ana",
-        venue="Neural Information Processing Systems", abstract="We study attention.",
+        venue="Neural Information Processing Systems",
+        abstract="We study attention.",
     )
-    other = Paper(id="def", key="k2", title="Chemistry", authors=(), authors_raw="",
-                  venue="Journal of Chemistry", abstract="Molecules.")
+    other = Paper(
+        id="def",
+        key="k2",
+        title="Chemistry",
+        authors=(),
+        authors_raw="",
+        venue="Journal of Chemistry",
+        abstract="Molecules.",
+    )
     queries = {
         1: 'author:"j barbier"',  # initial + last name: filed under "barbier"
         2: "author:garcia-lopez",

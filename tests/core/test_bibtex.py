@@ -32,11 +32,19 @@ def make(title: str, authors: str, venue: str, ids: Identifiers = NO_IDENTIFIERS
 def papers(seed_path: Path) -> list[Paper]:
     found = list(parse_digest(seed_path.read_bytes(), "seed.txt").papers)
     found += parse_digest(stress_digest().encode(), "stress.txt").papers
-    found.append(make(
-        NASTY_TITLE, NASTY_AUTHORS, "Journal of *Pathological* Inputs & More",
-        Identifiers(url="https://x.org/a b{c}", arxiv_id="hep-th/9901001",
-                    doi="10.1000/a_b%c<d>", pdf_url="https://arxiv.org/pdf/hep-th/9901001"),
-    ))
+    found.append(
+        make(
+            NASTY_TITLE,
+            NASTY_AUTHORS,
+            "Journal of *Pathological* Inputs & More",
+            Identifiers(
+                url="https://x.org/a b{c}",
+                arxiv_id="hep-th/9901001",
+                doi="10.1000/a_b%c<d>",
+                pdf_url="https://arxiv.org/pdf/hep-th/9901001",
+            ),
+        )
+    )
     found.append(make("no authors at all", "", ""))
     return found
 
@@ -52,8 +60,12 @@ def unescape(value: str) -> str:
 
 def test_an_entry_has_the_documented_fields() -> None:
     paper = make(
-        "Scaling Laws in GPT-4", "Yao, Zihan, Wu, Ruoyu", "arXiv.org Machine Learning",
-        Identifiers(arxiv_id="2412.01234", doi="10.1/X", pdf_url="https://arxiv.org/pdf/2412.01234"),
+        "Scaling Laws in GPT-4",
+        "Yao, Zihan, Wu, Ruoyu",
+        "arXiv.org Machine Learning",
+        Identifiers(
+            arxiv_id="2412.01234", doi="10.1/X", pdf_url="https://arxiv.org/pdf/2412.01234"
+        ),
     )
     assert bibtex.entry(paper, 2025) == (
         f"@misc{{{paper.id},\n"
@@ -74,9 +86,7 @@ def test_an_entry_has_the_documented_fields() -> None:
 def test_bibtexparser_reads_every_entry_back(seed_path: Path) -> None:
     items = papers(seed_path)
     text = "".join(bibtex.entries((p, 2025) for p in items))
-    library = parse_string(
-        text, append_middleware=[SeparateCoAuthors(), SplitNameParts()]
-    )
+    library = parse_string(text, append_middleware=[SeparateCoAuthors(), SplitNameParts()])
     assert library.failed_blocks == []
     assert [e.key for e in library.entries] == [p.id for p in items]
     for paper, parsed in zip(items, library.entries, strict=True):
@@ -112,7 +122,10 @@ def test_biber_reads_every_entry_back(seed_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "biber.bib"
     run = subprocess.run(
         ["biber", "--tool", "--output-file", str(out), str(source)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log

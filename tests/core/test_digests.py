@@ -28,8 +28,9 @@ def test_the_first_valid_date_in_the_name_wins() -> None:
 
 
 def test_names() -> None:
-    info = DigestInfo("sub/000_3fb6.txt", "Clay County", "h", "2025-01-01T00:00:00Z",
-                      date="2024-03-05")
+    info = DigestInfo(
+        "sub/000_3fb6.txt", "Clay County", "h", "2025-01-01T00:00:00Z", date="2024-03-05"
+    )
     assert digest_name(info) == "2024-03-05 · 000_3fb6.txt"
     feed = DigestInfo("feeds/ml.txt", None, "h", "x", date="2025-02-01", title="arXiv cs.LG")
     assert digest_name(feed) == "arXiv cs.LG · 2025-02-01"

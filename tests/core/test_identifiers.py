@@ -12,32 +12,55 @@ from bot.core.models import NO_IDENTIFIERS, Identifiers
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("https://arxiv.org/abs/2412.01234v2",
-         LineIdentifier(url="https://arxiv.org/abs/2412.01234v2", arxiv_id="2412.01234")),
-        ("https://arxiv.org/pdf/2412.01234v2",
-         LineIdentifier(url="https://arxiv.org/pdf/2412.01234v2", arxiv_id="2412.01234")),
-        ("http://export.arxiv.org/pdf/2412.01234.pdf",
-         LineIdentifier(url="http://export.arxiv.org/pdf/2412.01234.pdf", arxiv_id="2412.01234")),
-        ("https://arxiv.org/abs/hep-th/9901001",
-         LineIdentifier(url="https://arxiv.org/abs/hep-th/9901001", arxiv_id="hep-th/9901001")),
-        ("https://arxiv.org/abs/math.GT/0309136v1",
-         LineIdentifier(url="https://arxiv.org/abs/math.GT/0309136v1", arxiv_id="math.GT/0309136")),
+        (
+            "https://arxiv.org/abs/2412.01234v2",
+            LineIdentifier(url="https://arxiv.org/abs/2412.01234v2", arxiv_id="2412.01234"),
+        ),
+        (
+            "https://arxiv.org/pdf/2412.01234v2",
+            LineIdentifier(url="https://arxiv.org/pdf/2412.01234v2", arxiv_id="2412.01234"),
+        ),
+        (
+            "http://export.arxiv.org/pdf/2412.01234.pdf",
+            LineIdentifier(url="http://export.arxiv.org/pdf/2412.01234.pdf", arxiv_id="2412.01234"),
+        ),
+        (
+            "https://arxiv.org/abs/hep-th/9901001",
+            LineIdentifier(url="https://arxiv.org/abs/hep-th/9901001", arxiv_id="hep-th/9901001"),
+        ),
+        (
+            "https://arxiv.org/abs/math.GT/0309136v1",
+            LineIdentifier(
+                url="https://arxiv.org/abs/math.GT/0309136v1", arxiv_id="math.GT/0309136"
+            ),
+        ),
         ("  arXiv:2412.01234  ", LineIdentifier(arxiv_id="2412.01234")),
         ("arXiv:2412.01234v2", LineIdentifier(arxiv_id="2412.01234")),
         ("ARXIV:hep-th/9901001", LineIdentifier(arxiv_id="hep-th/9901001")),
         ("arXiv:0704.0001", LineIdentifier(arxiv_id="0704.0001")),
-        ("doi:10.1103/PhysRevLett.116.061102",
-         LineIdentifier(doi="10.1103/PhysRevLett.116.061102")),
+        (
+            "doi:10.1103/PhysRevLett.116.061102",
+            LineIdentifier(doi="10.1103/PhysRevLett.116.061102"),
+        ),
         ("DOI: 10.1000/xyz(1)", LineIdentifier(doi="10.1000/xyz(1)")),
-        ("https://doi.org/10.1145/3292500.3330701",
-         LineIdentifier(url="https://doi.org/10.1145/3292500.3330701",
-                        doi="10.1145/3292500.3330701")),
-        ("http://dx.doi.org/10.1000%2Fab%3C1%3E",
-         LineIdentifier(url="http://dx.doi.org/10.1000%2Fab%3C1%3E", doi="10.1000/ab<1>")),
-        ("https://openreview.net/forum?id=abc_123",
-         LineIdentifier(url="https://openreview.net/forum?id=abc_123")),
-        ("https://arxiv.org/list/cs.LG/recent",  # an arXiv page that is no paper: a plain URL
-         LineIdentifier(url="https://arxiv.org/list/cs.LG/recent")),
+        (
+            "https://doi.org/10.1145/3292500.3330701",
+            LineIdentifier(
+                url="https://doi.org/10.1145/3292500.3330701", doi="10.1145/3292500.3330701"
+            ),
+        ),
+        (
+            "http://dx.doi.org/10.1000%2Fab%3C1%3E",
+            LineIdentifier(url="http://dx.doi.org/10.1000%2Fab%3C1%3E", doi="10.1000/ab<1>"),
+        ),
+        (
+            "https://openreview.net/forum?id=abc_123",
+            LineIdentifier(url="https://openreview.net/forum?id=abc_123"),
+        ),
+        (
+            "https://arxiv.org/list/cs.LG/recent",  # an arXiv page that is no paper: a plain URL
+            LineIdentifier(url="https://arxiv.org/list/cs.LG/recent"),
+        ),
     ],
 )
 def test_identifier_lines(line: str, expected: LineIdentifier) -> None:
@@ -64,13 +87,15 @@ def test_lines_that_are_not_identifier_lines(line: str) -> None:
 
 
 def test_collect_takes_the_first_of_each_kind_and_derives_the_pdf() -> None:
-    ids, warnings = collect([
-        "https://arxiv.org/abs/2412.01234v3",
-        "https://example.org/paper",
-        "doi:10.1000/ABC",
-        "arXiv:2501.00001",
-        "https://other.org/x",
-    ])
+    ids, warnings = collect(
+        [
+            "https://arxiv.org/abs/2412.01234v3",
+            "https://example.org/paper",
+            "doi:10.1000/ABC",
+            "arXiv:2501.00001",
+            "https://other.org/x",
+        ]
+    )
     assert ids == Identifiers(
         url="https://example.org/paper",
         arxiv_id="2412.01234",
@@ -100,7 +125,9 @@ def test_merge_never_loses_an_identifier() -> None:
     old = Identifiers(url="https://a.org", doi="10.1/x")
     new = Identifiers(arxiv_id="2412.01234", pdf_url="https://arxiv.org/pdf/2412.01234")
     assert merge(old, new) == Identifiers(
-        url="https://a.org", arxiv_id="2412.01234", doi="10.1/x",
+        url="https://a.org",
+        arxiv_id="2412.01234",
+        doi="10.1/x",
         pdf_url="https://arxiv.org/pdf/2412.01234",
     )
     assert merge(old, NO_IDENTIFIERS) is old

@@ -25,15 +25,20 @@ def digest(*entries: tuple[str, str, str, str], heading: str = "Bound County") -
     return "".join(out)
 
 
-def one(title: str = "A Perfectly Ordinary Title", authors: str = "Doe, Jane, Roe, Richard",
-        venue: str = "arXiv.org Machine Learning",
-        abstract: str = "We study things. They behave.") -> tuple[str, str, str, str]:
+def one(
+    title: str = "A Perfectly Ordinary Title",
+    authors: str = "Doe, Jane, Roe, Richard",
+    venue: str = "arXiv.org Machine Learning",
+    abstract: str = "We study things. They behave.",
+) -> tuple[str, str, str, str]:
     return title, authors, venue, abstract
 
 
 def parse(text: str, limits: EntryLimits | None = None) -> ParseReport:
-    return parse_digest(text.encode(), "big.txt") if limits is None else parse_text(
-        text, "big.txt", limits=limits
+    return (
+        parse_digest(text.encode(), "big.txt")
+        if limits is None
+        else parse_text(text, "big.txt", limits=limits)
     )
 
 

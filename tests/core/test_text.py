@@ -128,9 +128,7 @@ def test_every_format_character_and_nothing_else_is_removed() -> None:
     import sys
     import unicodedata
 
-    everything = "".join(
-        chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
-    )
+    everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
     kept = strip_format(everything)
     removed = set(everything) - set(kept)
     categories = {unicodedata.category(ch) for ch in removed}

@@ -16,12 +16,20 @@ DIGESTS = [
 
 
 def test_counts_by_digest_date_with_zeros_and_chunks_added() -> None:
-    counts = [("digest-2025-01-31.txt", 3), ("feeds/arxiv 2025-01-31 evening.txt", 2),
-              ("000_abc.txt", 4), ("digest-2025-01-31.txt", 1), ("undated.txt", 5),
-              ("gone-2025-03-01.txt", 9)]  # not in the folder: ignored
+    counts = [
+        ("digest-2025-01-31.txt", 3),
+        ("feeds/arxiv 2025-01-31 evening.txt", 2),
+        ("000_abc.txt", 4),
+        ("digest-2025-01-31.txt", 1),
+        ("undated.txt", 5),
+        ("gone-2025-03-01.txt", 9),
+    ]  # not in the folder: ignored
     trend = count_trend(DIGESTS, counts, papers=12)
     assert [(p.day, p.count, p.digests) for p in trend.points] == [
-        (date(2025, 1, 10), 4, 1), (date(2025, 1, 31), 6, 2), (date(2025, 2, 7), 0, 1)]
+        (date(2025, 1, 10), 4, 1),
+        (date(2025, 1, 31), 6, 2),
+        (date(2025, 2, 7), 0, 1),
+    ]
     assert trend.undated == 5
     assert trend.appearances == 15 and trend.papers == 12
     assert trend.active == 2
@@ -43,10 +51,25 @@ def test_a_digest_date_from_the_name_else_stored_else_none() -> None:
 
 
 def test_top_venues_fold_case_and_spacing_and_skip_blank() -> None:
-    venues = [("NeurIPS", 5), ("neurips ", 2), ("ICML", 7), ("", 30), ("  ", 4),
-              ("ICLR", 3), ("AISTATS", 3), ("TMLR", 1), ("COLT", 1), ("ICML", 0)]
+    venues = [
+        ("NeurIPS", 5),
+        ("neurips ", 2),
+        ("ICML", 7),
+        ("", 30),
+        ("  ", 4),
+        ("ICLR", 3),
+        ("AISTATS", 3),
+        ("TMLR", 1),
+        ("COLT", 1),
+        ("ICML", 0),
+    ]
     assert top_venues(venues, 5) == (
-        ("ICML", 7), ("NeurIPS", 7), ("AISTATS", 3), ("ICLR", 3), ("COLT", 1))
+        ("ICML", 7),
+        ("NeurIPS", 7),
+        ("AISTATS", 3),
+        ("ICLR", 3),
+        ("COLT", 1),
+    )
     assert top_venues(venues, 0) == ()
     trend = count_trend([], [], venues, papers=3, top=2)
     assert trend.venues == (("ICML", 7), ("NeurIPS", 7))  # ties: by name

@@ -217,11 +217,17 @@ class Gateway:
             if query.get("encoding", "json") != "json":
                 await ws.close(code=4002, message=b"Decode error (the double speaks json only)")
                 return ws
-            await conn.send({
-                "op": OP_HELLO, "s": None, "t": None,
-                "d": {"heartbeat_interval": self.heartbeat_interval_ms,
-                      "_trace": ['["discord-double-gateway",{"micros":0}]']},
-            })
+            await conn.send(
+                {
+                    "op": OP_HELLO,
+                    "s": None,
+                    "t": None,
+                    "d": {
+                        "heartbeat_interval": self.heartbeat_interval_ms,
+                        "_trace": ['["discord-double-gateway",{"micros":0}]'],
+                    },
+                }
+            )
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_message(conn, msg.data)
@@ -278,8 +284,7 @@ class Gateway:
         if not isinstance(intents, int):
             await conn.ws.close(code=4013, message=b"Invalid intent(s)")
             return
-        session = GatewaySession(id=secrets.token_hex(16), intents=intents,
-                                 shard=data.get("shard"))
+        session = GatewaySession(id=secrets.token_hex(16), intents=intents, shard=data.get("shard"))
         self.sessions[session.id] = session
         self.current = session
         session.conn = conn
@@ -324,7 +329,8 @@ class Gateway:
         limit = int(data.get("limit") or 0)
         user_ids = {int(u) for u in data.get("user_ids") or []}
         members = [
-            m for m in guild.members
+            m
+            for m in guild.members
             if (not user_ids or m.user.id in user_ids) and m.user.username.startswith(query)
         ]
         if limit:
@@ -351,8 +357,10 @@ class Gateway:
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self._resume_url(),
-            "application": {"id": str(self.world.application_id),
-                            "flags": self.world.application_flags},
+            "application": {
+                "id": str(self.world.application_id),
+                "flags": self.world.application_flags,
+            },
             "private_channels": [],
             "relationships": [],
             "presences": [],

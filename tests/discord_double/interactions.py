@@ -103,8 +103,13 @@ class InteractionHandle:
         self.failed = False
 
     def __repr__(self) -> str:
-        state = ("failed" if self.failed else
-                 f"callback={self.callback_type}" if self.callback else "pending")
+        state = (
+            "failed"
+            if self.failed
+            else f"callback={self.callback_type}"
+            if self.callback
+            else "pending"
+        )
         return f"<InteractionHandle {self.name!r} id={self.id} {state}>"
 
     # ------------------------------------------------------------------ reading
@@ -169,7 +174,8 @@ class InteractionHandle:
         """The first callback body. Raises :class:`InteractionFailedError` when the bot did not
         answer within the ack deadline (3 s by default), ``TimeoutError`` after ``timeout``."""
         await self._host.wait_until_changed(
-            lambda: self.callback is not None or self.failed, timeout,
+            lambda: self.callback is not None or self.failed,
+            timeout,
             f"a response to interaction {self.name!r}",
         )
         if self.callback is None:
@@ -190,39 +196,49 @@ class InteractionHandle:
     async def wait_for_message(self, timeout: float = 5.0, predicate: Any = None) -> JSON:
         """Wait until @original exists and is no longer "thinking" (a deferred response was
         completed by an edit or the first follow-up), and ``predicate(message)`` if given."""
+
         def ready() -> bool:
             m = self.message
             if m is None or int(m.get("flags", 0)) & (1 << 7):
                 return False
             return predicate is None or bool(predicate(m))
 
-        await self._host.wait_until_changed(ready, timeout,
-                                            f"the message of interaction {self.name!r}")
+        await self._host.wait_until_changed(
+            ready, timeout, f"the message of interaction {self.name!r}"
+        )
         msg = self.message
         assert msg is not None
         return msg
 
     async def wait_for_followups(self, n: int = 1, timeout: float = 5.0) -> list[JSON]:
-        await self._host.wait_until_changed(lambda: len(self.followup_ids) >= n, timeout,
-                                            f"{n} follow-up(s) of interaction {self.name!r}")
+        await self._host.wait_until_changed(
+            lambda: len(self.followup_ids) >= n,
+            timeout,
+            f"{n} follow-up(s) of interaction {self.name!r}",
+        )
         return self.followups
 
     async def wait_for_edits(self, n: int = 1, timeout: float = 5.0) -> list[JSON]:
         """The PATCH bodies sent to @original (at least ``n`` of them)."""
-        await self._host.wait_until_changed(lambda: len(self.edits) >= n, timeout,
-                                            f"{n} edit(s) of interaction {self.name!r}")
+        await self._host.wait_until_changed(
+            lambda: len(self.edits) >= n, timeout, f"{n} edit(s) of interaction {self.name!r}"
+        )
         return list(self.edits)
 
 
 # ---------------------------------------------------------------------- option building
+
 
 def find_command_path(command: JSON, path: Sequence[str]) -> tuple[list[JSON], JSON]:
     """Walk subcommand groups / subcommands; returns (chain of option dicts, leaf)."""
     chain: list[JSON] = []
     node = command
     for part in path:
-        subs = [o for o in node.get("options") or []
-                if o.get("type") in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP)]
+        subs = [
+            o
+            for o in node.get("options") or []
+            if o.get("type") in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP)
+        ]
         match = next((o for o in subs if o.get("name") == part), None)
         if match is None:
             known = ", ".join(o["name"] for o in subs) or "none"
@@ -231,8 +247,11 @@ def find_command_path(command: JSON, path: Sequence[str]) -> tuple[list[JSON], J
             )
         chain.append(match)
         node = match
-    leftovers = [o for o in node.get("options") or []
-                 if o.get("type") in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP)]
+    leftovers = [
+        o
+        for o in node.get("options") or []
+        if o.get("type") in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP)
+    ]
     if leftovers:
         names = ", ".join(o["name"] for o in leftovers)
         where = " ".join([command["name"], *path])
@@ -243,8 +262,9 @@ def find_command_path(command: JSON, path: Sequence[str]) -> tuple[list[JSON], J
 class Resolver:
     """Turns User/Member/Channel/Role objects (or ids) into option values + resolved data."""
 
-    def __init__(self, guild: Guild | None, invoker: Member | None,
-                 users: Mapping[int, User]) -> None:
+    def __init__(
+        self, guild: Guild | None, invoker: Member | None, users: Mapping[int, User]
+    ) -> None:
         self.guild = guild
         self.invoker = invoker
         self.users = users
@@ -267,8 +287,13 @@ class Resolver:
         if self.guild is not None:
             member = self.guild.member(value.id)
             if member is not None:
-                self._add("members", value.id, member.to_payload(
-                    include_user=False, permissions=self.guild.base_permissions(member)))
+                self._add(
+                    "members",
+                    value.id,
+                    member.to_payload(
+                        include_user=False, permissions=self.guild.base_permissions(member)
+                    ),
+                )
         return str(value.id)
 
     def channel(self, value: Any, allowed_types: Sequence[int] | None) -> str:
@@ -286,9 +311,15 @@ class Resolver:
         perms = 0
         if self.guild is not None and self.invoker is not None:
             perms = self.guild.permissions_in(self.invoker, value)
-        data: JSON = {"id": str(value.id), "name": value.name, "type": value.type,
-                      "permissions": str(perms), "parent_id": None, "nsfw": value.nsfw,
-                      "flags": 0}
+        data: JSON = {
+            "id": str(value.id),
+            "name": value.name,
+            "type": value.type,
+            "permissions": str(perms),
+            "parent_id": None,
+            "nsfw": value.nsfw,
+            "flags": 0,
+        }
         if value.type in (0, 5):
             data["topic"] = value.topic
             data["rate_limit_per_user"] = 0
@@ -360,8 +391,7 @@ def _coerce(opt: JSON, value: Any, resolver: Resolver, where: str) -> Any:
     choices = opt.get("choices")
     if choices and value not in [c.get("value") for c in choices]:
         allowed = [c.get("value") for c in choices]
-        raise InvalidOptionError(f"{where}: {name!r}={value!r} is not one of the choices "
-                                 f"{allowed}")
+        raise InvalidOptionError(f"{where}: {name!r}={value!r} is not one of the choices {allowed}")
     return value
 
 
@@ -380,8 +410,9 @@ def build_command_data(
     declared = {o["name"]: o for o in leaf.get("options") or []}
     unknown = sorted(set(options) - set(declared))
     if unknown:
-        raise InvalidOptionError(f"{where} has no option(s) {unknown} (declared: "
-                                 f"{sorted(declared)})")
+        raise InvalidOptionError(
+            f"{where} has no option(s) {unknown} (declared: {sorted(declared)})"
+        )
     if focused is not None:
         fopt = declared.get(focused)
         if fopt is None:
@@ -393,8 +424,14 @@ def build_command_data(
         if name == focused:
             raw = options.get(name, "")
             # The client sends what has been typed so far, as a string.
-            built.append({"type": opt["type"], "name": name,
-                          "value": raw if isinstance(raw, str) else str(raw), "focused": True})
+            built.append(
+                {
+                    "type": opt["type"],
+                    "name": name,
+                    "value": raw if isinstance(raw, str) else str(raw),
+                    "focused": True,
+                }
+            )
             continue
         if name not in options:
             if opt.get("required") and focused is None:

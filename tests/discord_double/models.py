@@ -505,17 +505,27 @@ def default_world(*, team: bool = False, ids: Snowflakes | None = None) -> World
     guild_id = ids.next()
     everyone = Role(guild_id, "@everyone", permissions=int(EVERYONE_DEFAULT), position=0)
     mod_role = Role(
-        ids.next(), "Moderators", permissions=int(Perm.MANAGE_CHANNELS | Perm.MANAGE_MESSAGES),
+        ids.next(),
+        "Moderators",
+        permissions=int(Perm.MANAGE_CHANNELS | Perm.MANAGE_MESSAGES),
         position=1,
     )
     bot_role = Role(
-        ids.next(), "digest-bot", permissions=int(BOT_ROLE_DEFAULT), position=2, managed=True,
+        ids.next(),
+        "digest-bot",
+        permissions=int(BOT_ROLE_DEFAULT),
+        position=2,
+        managed=True,
         bot_id=bot.id,
     )
     general = Channel(ids.next(), "general", guild_id, position=0, topic="General chat")
     alerts = Channel(ids.next(), "alerts", guild_id, position=1, topic="Digest alerts")
     locked = Channel(
-        ids.next(), "locked", guild_id, position=2, topic="Bot may read, not write",
+        ids.next(),
+        "locked",
+        guild_id,
+        position=2,
+        topic="Bot may read, not write",
         overwrites=[Overwrite(bot_role.id, 0, deny=int(Perm.SEND_MESSAGES))],
     )
     guild = Guild(
@@ -545,7 +555,9 @@ def default_world(*, team: bool = False, ids: Snowflakes | None = None) -> World
         teammate = User(ids.next(), "teammate", global_name="Teammate")
         users["teammate"] = teammate
         team_obj = Team(
-            ids.next(), "Digest Team", owner.id,
+            ids.next(),
+            "Digest Team",
+            owner.id,
             members=[TeamMember(owner, "admin"), TeamMember(teammate, "developer")],
         )
     return World(

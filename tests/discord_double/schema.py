@@ -46,21 +46,28 @@ def _validator(schema_name: str) -> Any:
 # A relaxation: (why, predicate over a jsonschema error). Errors matching one are dropped.
 Relaxation = tuple[str, Callable[[Any], bool]]
 
+
 def _attachment_index_id(error: Any) -> bool:
     # discord.py (File.to_dict) sends a NEW attachment's id as the integer index n of its
     # multipart part ``files[n]``, as Discord's docs describe; the spec types every
     # attachment id as a snowflake string.
     path = list(error.absolute_path)
     return (
-        len(path) >= 3 and path[-3] == "attachments" and isinstance(path[-2], int)
-        and path[-1] == "id" and error.validator == "type"
-        and isinstance(error.instance, int) and not isinstance(error.instance, bool)
+        len(path) >= 3
+        and path[-3] == "attachments"
+        and isinstance(path[-2], int)
+        and path[-1] == "id"
+        and error.validator == "type"
+        and isinstance(error.instance, int)
+        and not isinstance(error.instance, bool)
     )
 
 
 RELAXATIONS: list[Relaxation] = [
-    ("new attachments are referenced by integer index (discord.py File.to_dict)",
-     _attachment_index_id),
+    (
+        "new attachments are referenced by integer index (discord.py File.to_dict)",
+        _attachment_index_id,
+    ),
 ]
 
 

@@ -79,21 +79,33 @@ FLAG_COMPONENTS_V2 = 1 << 15
 
 ALLOWED_CALLBACKS: dict[int, set[int]] = {
     INTERACTION_PING: {CALLBACK_PONG},
-    INTERACTION_APPLICATION_COMMAND: {CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE,
-                                      CALLBACK_MODAL},
-    INTERACTION_MESSAGE_COMPONENT: {CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE,
-                                    CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE,
-                                    CALLBACK_MODAL},
+    INTERACTION_APPLICATION_COMMAND: {
+        CALLBACK_CHANNEL_MESSAGE,
+        CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+        CALLBACK_MODAL,
+    },
+    INTERACTION_MESSAGE_COMPONENT: {
+        CALLBACK_CHANNEL_MESSAGE,
+        CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+        CALLBACK_DEFERRED_UPDATE_MESSAGE,
+        CALLBACK_UPDATE_MESSAGE,
+        CALLBACK_MODAL,
+    },
     INTERACTION_AUTOCOMPLETE: {CALLBACK_AUTOCOMPLETE_RESULT},
-    INTERACTION_MODAL_SUBMIT: {CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE,
-                               CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE},
+    INTERACTION_MODAL_SUBMIT: {
+        CALLBACK_CHANNEL_MESSAGE,
+        CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+        CALLBACK_DEFERRED_UPDATE_MESSAGE,
+        CALLBACK_UPDATE_MESSAGE,
+    },
 }
 
 MentionsPolicy = Literal["channel", "all", "off"]
 
 
-def json_response(data: Any, status: int = 200,
-                  headers: Mapping[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     """A JSON response whose Content-Type is exactly ``application/json`` (no charset):
     discord.py only parses a body as JSON when the header is exactly that."""
     hdrs = {"Content-Type": "application/json"}
@@ -102,8 +114,9 @@ def json_response(data: Any, status: int = 200,
     return web.Response(status=status, body=json.dumps(data).encode("utf-8"), headers=hdrs)
 
 
-def error_response(status: int, code: int, message: str,
-                   headers: Mapping[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
     return json_response({"message": message, "code": code}, status, headers)
 
 
@@ -146,9 +159,7 @@ class _MessageMeta:
 
 def _compile(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[a-z_]+\})", template)
-    regex = "".join(
-        f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts
-    )
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"^{regex}$")
 
 
@@ -328,13 +339,15 @@ class DiscordDouble:
 
     # ================================================================== waiting
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0,
-                         what: str = "a condition") -> None:
+    async def wait_until(
+        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "a condition"
+    ) -> None:
         """Wait (without polling) until ``predicate()`` holds; re-checked on every change."""
         await self.notifier.wait_until(predicate, timeout, what)
 
-    async def wait_until_changed(self, predicate: Callable[[], bool], timeout: float,
-                                 what: str) -> None:
+    async def wait_until_changed(
+        self, predicate: Callable[[], bool], timeout: float, what: str
+    ) -> None:
         await self.notifier.wait_until(predicate, timeout, what)
 
     async def wait_for_gateway_ready(self, timeout: float = 5.0) -> None:
@@ -342,32 +355,40 @@ class DiscordDouble:
         await self.wait_until(lambda: self.gateway.ready, timeout, "the bot's gateway session")
 
     async def wait_for_identify(self, count: int = 1, timeout: float = 5.0) -> None:
-        await self.wait_until(lambda: self.gateway.identify_count >= count, timeout,
-                              f"{count} IDENTIFY")
+        await self.wait_until(
+            lambda: self.gateway.identify_count >= count, timeout, f"{count} IDENTIFY"
+        )
 
     async def wait_for_resume(self, count: int = 1, timeout: float = 5.0) -> None:
         await self.wait_until(
-            lambda: self.gateway.resume_count >= count and self.gateway.ready, timeout,
+            lambda: self.gateway.resume_count >= count and self.gateway.ready,
+            timeout,
             f"{count} RESUME",
         )
 
-    async def wait_for_requests(self, method: str = "*", path_regex: str = ".*", n: int = 1,
-                                timeout: float = 5.0) -> list[RecordedRequest]:
-        await self.wait_until(lambda: len(self.requests_matching(method, path_regex)) >= n,
-                              timeout, f"{n} request(s) {method} {path_regex}")
+    async def wait_for_requests(
+        self, method: str = "*", path_regex: str = ".*", n: int = 1, timeout: float = 5.0
+    ) -> list[RecordedRequest]:
+        await self.wait_until(
+            lambda: len(self.requests_matching(method, path_regex)) >= n,
+            timeout,
+            f"{n} request(s) {method} {path_regex}",
+        )
         return self.requests_matching(method, path_regex)
 
     def requests_matching(self, method: str = "*", path_regex: str = ".*") -> list[RecordedRequest]:
         pat = re.compile(path_regex)
-        return [r for r in self.requests
-                if method in ("*", r.method) and pat.search(r.path)]
+        return [r for r in self.requests if method in ("*", r.method) and pat.search(r.path)]
 
     def latencies(self, name: str | None = None) -> list[float]:
         """Seconds from INTERACTION_CREATE to the first callback of every acknowledged
         interaction (optionally only those whose name starts with ``name``, e.g.
         ``"/search"``), in the order they were sent; for tests and benchmarks."""
-        return [h.latency for h in self.interactions.values()
-                if h.latency is not None and (name is None or h.name.startswith(name))]
+        return [
+            h.latency
+            for h in self.interactions.values()
+            if h.latency is not None and (name is None or h.name.startswith(name))
+        ]
 
     # ================================================================== violations
 
@@ -438,16 +459,34 @@ class DiscordDouble:
         self.faults.append(rule)
         return rule
 
-    def rate_limit_next(self, method: str, path_regex: str, retry_after: float = 0.05, *,
-                        times: int = 1, is_global: bool = False, via: bool = True) -> FaultRule:
-        return self.fail_next(method, path_regex, 429, times=times, retry_after=retry_after,
-                              is_global=is_global, via=via)
+    def rate_limit_next(
+        self,
+        method: str,
+        path_regex: str,
+        retry_after: float = 0.05,
+        *,
+        times: int = 1,
+        is_global: bool = False,
+        via: bool = True,
+    ) -> FaultRule:
+        return self.fail_next(
+            method,
+            path_regex,
+            429,
+            times=times,
+            retry_after=retry_after,
+            is_global=is_global,
+            via=via,
+        )
 
     @staticmethod
     def _default_fault_body(status: int, retry_after: float, is_global: bool) -> JSON:
         if status == 429:
-            return {"message": "You are being rate limited.", "retry_after": retry_after,
-                    "global": is_global}
+            return {
+                "message": "You are being rate limited.",
+                "retry_after": retry_after,
+                "global": is_global,
+            }
         if status == 403:
             return {"message": "Missing Access", "code": 50001}
         if status == 404:
@@ -458,8 +497,9 @@ class DiscordDouble:
             return {"message": f"{status}: Internal Server Error", "code": 0}
         return {"message": f"{status}: Error", "code": 0}
 
-    def fail_channel(self, channel_id: int, status: int = 403, code: int = 50001,
-                     message: str = "Missing Access") -> None:
+    def fail_channel(
+        self, channel_id: int, status: int = 403, code: int = 50001, message: str = "Missing Access"
+    ) -> None:
         """Every request under ``/channels/{channel_id}`` fails from now on (until
         :meth:`restore_channel`): e.g. 403/50001 Missing Access, 404/10003 Unknown Channel."""
         self.channel_failures[channel_id] = (status, {"message": message, "code": code})
@@ -490,15 +530,20 @@ class DiscordDouble:
 
     def stalled(self, channel_id: int | None = None) -> list[StalledSend]:
         """The requests held right now (in one channel, or in all), oldest first."""
-        return [s for s in self.stalls
-                if s.held and (channel_id is None or s.channel_id == channel_id)]
+        return [
+            s for s in self.stalls if s.held and (channel_id is None or s.channel_id == channel_id)
+        ]
 
-    async def wait_for_stalled(self, channel_id: int, n: int = 1, *,
-                               timeout: float = 5.0) -> list[StalledSend]:
+    async def wait_for_stalled(
+        self, channel_id: int, n: int = 1, *, timeout: float = 5.0
+    ) -> list[StalledSend]:
         """Wait until ``n`` message creates in the channel are held at the same time; returns
         the held ones (oldest first)."""
-        await self.wait_until(lambda: len(self.stalled(channel_id)) >= n, timeout,
-                              f"{n} stalled send(s) in channel {channel_id}")
+        await self.wait_until(
+            lambda: len(self.stalled(channel_id)) >= n,
+            timeout,
+            f"{n} stalled send(s) in channel {channel_id}",
+        )
         return self.stalled(channel_id)
 
     def clear_faults(self) -> None:
@@ -570,8 +615,13 @@ class DiscordDouble:
             comp["custom_id"] = old
         return current
 
-    def channel_messages(self, channel_id: int, *, include_interactions: bool = False,
-                         include_ephemeral: bool = False) -> list[JSON]:
+    def channel_messages(
+        self,
+        channel_id: int,
+        *,
+        include_interactions: bool = False,
+        include_ephemeral: bool = False,
+    ) -> list[JSON]:
         """Messages the bot created in a channel, oldest first. By default only those it
         posted with ``POST /channels/{id}/messages`` (alerts etc.); ``include_interactions``
         adds interaction responses and follow-ups."""
@@ -588,11 +638,19 @@ class DiscordDouble:
             out.append(msg)
         return out
 
-    async def wait_for_messages(self, channel_id: int, n: int = 1, *, timeout: float = 5.0,
-                                include_interactions: bool = False) -> list[JSON]:
+    async def wait_for_messages(
+        self,
+        channel_id: int,
+        n: int = 1,
+        *,
+        timeout: float = 5.0,
+        include_interactions: bool = False,
+    ) -> list[JSON]:
         def enough() -> bool:
-            return len(self.channel_messages(
-                channel_id, include_interactions=include_interactions)) >= n
+            return (
+                len(self.channel_messages(channel_id, include_interactions=include_interactions))
+                >= n
+            )
 
         await self.wait_until(enough, timeout, f"{n} message(s) in channel {channel_id}")
         return self.channel_messages(channel_id, include_interactions=include_interactions)
@@ -605,9 +663,13 @@ class DiscordDouble:
         """How many bulk overwrites (``PUT``) the bot made for a scope."""
         return self._command_puts.get(guild_id, 0)
 
-    async def wait_for_commands(self, guild_id: int | None = None, *,
-                                names: Iterable[str] | None = None,
-                                timeout: float = 5.0) -> list[JSON]:
+    async def wait_for_commands(
+        self,
+        guild_id: int | None = None,
+        *,
+        names: Iterable[str] | None = None,
+        timeout: float = 5.0,
+    ) -> list[JSON]:
         """Wait for a bulk overwrite of the scope (and, if given, for these names)."""
         wanted = set(names or ())
 
@@ -624,8 +686,11 @@ class DiscordDouble:
     # ================================================================== interactions
 
     def _resolve_place(
-        self, user: User | Member | str | None, guild: Guild | int | None,
-        channel: Channel | int | None, dm: bool,
+        self,
+        user: User | Member | str | None,
+        guild: Guild | int | None,
+        channel: Channel | int | None,
+        dm: bool,
     ) -> tuple[User, Guild | None, Channel, Member | None]:
         if isinstance(user, Member):
             user = user.user
@@ -680,8 +745,14 @@ class DiscordDouble:
             f"/{root} is not registered for {where} (registered: {known or 'nothing'})"
         )
 
-    def _check_available(self, cmd: JSON, guild: Guild | None, member: Member | None,
-                         channel: Channel, ignore_default_permissions: bool) -> None:
+    def _check_available(
+        self,
+        cmd: JSON,
+        guild: Guild | None,
+        member: Member | None,
+        channel: Channel,
+        ignore_default_permissions: bool,
+    ) -> None:
         contexts = cmd.get("contexts")
         context = 0 if guild is not None else 1
         if contexts is not None and context not in contexts:
@@ -689,8 +760,12 @@ class DiscordDouble:
         if guild is None and cmd.get("dm_permission") is False:
             raise NotInvocableError(f"/{cmd['name']} is guild-only")
         required = cmd.get("default_member_permissions")
-        if required is not None and guild is not None and member is not None \
-                and not ignore_default_permissions:
+        if (
+            required is not None
+            and guild is not None
+            and member is not None
+            and not ignore_default_permissions
+        ):
             need = int(required)
             have = guild.permissions_in(member, channel)
             if have & need != need:
@@ -699,9 +774,18 @@ class DiscordDouble:
                     f"{have} (pass ignore_default_permissions=True to model an admin override)"
                 )
 
-    def _interaction_payload(self, itype: int, data: JSON | None, *, user: User,
-                             guild: Guild | None, channel: Channel, member: Member | None,
-                             message: JSON | None = None, locale: str = "en-US") -> JSON:
+    def _interaction_payload(
+        self,
+        itype: int,
+        data: JSON | None,
+        *,
+        user: User,
+        guild: Guild | None,
+        channel: Channel,
+        member: Member | None,
+        message: JSON | None = None,
+        locale: str = "en-US",
+    ) -> JSON:
         iid = self.ids.next()
         payload: JSON = {
             "id": str(iid),
@@ -734,9 +818,15 @@ class DiscordDouble:
                 context=0,
             )
         else:
-            dm_perms = int(Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.EMBED_LINKS
-                           | Perm.ATTACH_FILES | Perm.READ_MESSAGE_HISTORY
-                           | Perm.USE_EXTERNAL_EMOJIS | Perm.ADD_REACTIONS)
+            dm_perms = int(
+                Perm.VIEW_CHANNEL
+                | Perm.SEND_MESSAGES
+                | Perm.EMBED_LINKS
+                | Perm.ATTACH_FILES
+                | Perm.READ_MESSAGE_HISTORY
+                | Perm.USE_EXTERNAL_EMOJIS
+                | Perm.ADD_REACTIONS
+            )
             payload.update(
                 user=user.to_payload(),
                 channel=channel.to_payload(),
@@ -751,8 +841,7 @@ class DiscordDouble:
     async def _send_interaction(self, payload: JSON, name: str) -> InteractionHandle:
         if self.gateway.current is None:
             raise DoubleError("no bot has identified on the gateway yet")
-        handle = InteractionHandle(self, payload=payload, name=name,
-                                   ack_deadline=self.ack_deadline)
+        handle = InteractionHandle(self, payload=payload, name=name, ack_deadline=self.ack_deadline)
         self.interactions[handle.id] = handle
         self._by_token[handle.token] = handle
         loop = asyncio.get_running_loop()
@@ -764,8 +853,11 @@ class DiscordDouble:
     def _ack_deadline_passed(self, handle: InteractionHandle) -> None:
         if handle.callback is None:
             handle.failed = True
-            self._violate("ack_timeout", f"interaction {handle.name!r}",
-                          f"This interaction failed: no callback within {self.ack_deadline:g}s")
+            self._violate(
+                "ack_timeout",
+                f"interaction {handle.name!r}",
+                f"This interaction failed: no callback within {self.ack_deadline:g}s",
+            )
 
     async def invoke_slash(
         self,
@@ -796,8 +888,15 @@ class DiscordDouble:
         self._check_available(cmd, g, member, ch, ignore_default_permissions)
         resolver = Resolver(g, member, {u.id: u for u in self.world.users.values()})
         data = build_command_data(cmd, path[1:], options or {}, resolver)
-        payload = self._interaction_payload(INTERACTION_APPLICATION_COMMAND, data, user=who,
-                                            guild=g, channel=ch, member=member, locale=locale)
+        payload = self._interaction_payload(
+            INTERACTION_APPLICATION_COMMAND,
+            data,
+            user=who,
+            guild=g,
+            channel=ch,
+            member=member,
+            locale=locale,
+        )
         return await self._send_interaction(payload, "/" + name)
 
     async def autocomplete(
@@ -821,28 +920,33 @@ class DiscordDouble:
         self._check_available(cmd, g, member, ch, True)
         resolver = Resolver(g, member, {u.id: u for u in self.world.users.values()})
         data = build_command_data(cmd, path[1:], options or {}, resolver, focused=focused)
-        payload = self._interaction_payload(INTERACTION_AUTOCOMPLETE, data, user=who, guild=g,
-                                            channel=ch, member=member, locale=locale)
+        payload = self._interaction_payload(
+            INTERACTION_AUTOCOMPLETE,
+            data,
+            user=who,
+            guild=g,
+            channel=ch,
+            member=member,
+            locale=locale,
+        )
         return await self._send_interaction(payload, f"/{name} [autocomplete {focused}]")
 
-    def _component_context(self, message: JSON | int, custom_id: str,
-                           user: User | Member | str | None
-                           ) -> tuple[JSON, JSON, User, Guild | None, Channel, Member | None]:
+    def _component_context(
+        self, message: JSON | int, custom_id: str, user: User | Member | str | None
+    ) -> tuple[JSON, JSON, User, Guild | None, Channel, Member | None]:
         mid = message if isinstance(message, int) else int(message["id"])
         current = self.message(mid)
         if current is None:
             raise NotInvocableError(f"message {mid} does not exist (deleted or never sent)")
         comp = find_component(current.get("components"), custom_id)
         if comp is None:
-            raise NotInvocableError(f"message {mid} has no component with custom_id "
-                                    f"{custom_id!r}")
+            raise NotInvocableError(f"message {mid} has no component with custom_id {custom_id!r}")
         if comp.get("disabled"):
             raise NotInvocableError(f"component {custom_id!r} is disabled")
         channel_id = int(current["channel_id"])
         if channel_id in self._dm_channels:
             ch = self._dm_channels[channel_id]
-            who, g, ch2, member = self._resolve_place(user or ch.recipients[0], None, None,
-                                                      True)
+            who, g, ch2, member = self._resolve_place(user or ch.recipients[0], None, None, True)
         else:
             found = self.world.channel(channel_id)
             if found is None:
@@ -855,8 +959,9 @@ class DiscordDouble:
                 raise NotInvocableError("only the invoking user can see an ephemeral message")
         return current, comp, who, g, ch2, member
 
-    async def click(self, message: JSON | int, custom_id: str, *,
-                    user: User | Member | str | None = None) -> InteractionHandle:
+    async def click(
+        self, message: JSON | int, custom_id: str, *, user: User | Member | str | None = None
+    ) -> InteractionHandle:
         """Click the button ``custom_id`` on ``message`` (a message payload or id) as ``user``
         (default ``member``). The interaction carries the message's current state."""
         current, comp, who, g, ch, member = self._component_context(message, custom_id, user)
@@ -867,13 +972,25 @@ class DiscordDouble:
         data: JSON = {"custom_id": custom_id, "component_type": 2}
         if "id" in comp:
             data["id"] = comp["id"]
-        payload = self._interaction_payload(INTERACTION_MESSAGE_COMPONENT, data, user=who,
-                                            guild=g, channel=ch, member=member,
-                                            message=copy.deepcopy(current))
+        payload = self._interaction_payload(
+            INTERACTION_MESSAGE_COMPONENT,
+            data,
+            user=who,
+            guild=g,
+            channel=ch,
+            member=member,
+            message=copy.deepcopy(current),
+        )
         return await self._send_interaction(payload, f"button {custom_id}")
 
-    async def select(self, message: JSON | int, custom_id: str, values: Sequence[Any], *,
-                     user: User | Member | str | None = None) -> InteractionHandle:
+    async def select(
+        self,
+        message: JSON | int,
+        custom_id: str,
+        values: Sequence[Any],
+        *,
+        user: User | Member | str | None = None,
+    ) -> InteractionHandle:
         """Choose ``values`` in the select menu ``custom_id`` (string select: option values;
         user/role/mentionable/channel selects: objects or ids)."""
         current, comp, who, g, ch, member = self._component_context(message, custom_id, user)
@@ -882,8 +999,9 @@ class DiscordDouble:
             raise NotInvocableError(f"{custom_id!r} is not a select menu (type {ctype})")
         lo, hi = comp.get("min_values", 1), comp.get("max_values", 1)
         if not lo <= len(values) <= hi:
-            raise NotInvocableError(f"select {custom_id!r} takes {lo}..{hi} values, got "
-                                    f"{len(values)}")
+            raise NotInvocableError(
+                f"select {custom_id!r} takes {lo}..{hi} values, got {len(values)}"
+            )
         resolver = Resolver(g, member, {u.id: u for u in self.world.users.values()})
         if ctype == 3:
             allowed = [o.get("value") for o in comp.get("options") or []]
@@ -902,9 +1020,15 @@ class DiscordDouble:
         data: JSON = {"custom_id": custom_id, "component_type": ctype, "values": out_values}
         if resolver.resolved:
             data["resolved"] = resolver.resolved
-        payload = self._interaction_payload(INTERACTION_MESSAGE_COMPONENT, data, user=who,
-                                            guild=g, channel=ch, member=member,
-                                            message=copy.deepcopy(current))
+        payload = self._interaction_payload(
+            INTERACTION_MESSAGE_COMPONENT,
+            data,
+            user=who,
+            guild=g,
+            channel=ch,
+            member=member,
+            message=copy.deepcopy(current),
+        )
         return await self._send_interaction(payload, f"select {custom_id}")
 
     # ================================================================== REST plumbing
@@ -918,8 +1042,10 @@ class DiscordDouble:
         r("GET", "/gateway/bot", self._get_gateway_bot)
         r("GET", "/oauth2/applications/@me", self._get_application)
         r("GET", "/applications/@me", self._get_application)
-        for base in ("/applications/{application_id}/commands",
-                     "/applications/{application_id}/guilds/{guild_id}/commands"):
+        for base in (
+            "/applications/{application_id}/commands",
+            "/applications/{application_id}/guilds/{guild_id}/commands",
+        ):
             r("GET", base + "/permissions", self._get_command_permissions)
             r("GET", base, self._get_commands)
             r("PUT", base, self._put_commands)
@@ -927,8 +1053,12 @@ class DiscordDouble:
             r("GET", base + "/{command_id}", self._get_command)
             r("PATCH", base + "/{command_id}", self._patch_command)
             r("DELETE", base + "/{command_id}", self._delete_command)
-        r("POST", "/interactions/{interaction_id}/{interaction_token}/callback",
-          self._interaction_callback, auth=False)
+        r(
+            "POST",
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            self._interaction_callback,
+            auth=False,
+        )
         wh = "/webhooks/{webhook_id}/{webhook_token}"
         r("POST", wh, self._execute_webhook, auth=False)
         for suffix in ("/messages/@original", "/messages/{message_id}"):
@@ -965,9 +1095,14 @@ class DiscordDouble:
                     payload = json.loads(await part.text())
                 else:
                     data = bytes(await part.read())
-                    files.append(UploadedFile(
-                        field=part.name or "", filename=part.filename or "",
-                        content_type=part.headers.get("Content-Type", ""), data=data))
+                    files.append(
+                        UploadedFile(
+                            field=part.name or "",
+                            filename=part.filename or "",
+                            content_type=part.headers.get("Content-Type", ""),
+                            data=data,
+                        )
+                    )
             return payload, files, True
         raw = await request.read()
         if not raw:
@@ -975,27 +1110,48 @@ class DiscordDouble:
         try:
             return json.loads(raw), [], False
         except ValueError:
-            raise _Reject(error_response(400, 50109, "The request body contains invalid JSON.")
-                          ) from None
+            raise _Reject(
+                error_response(400, 50109, "The request body contains invalid JSON.")
+            ) from None
 
     async def _outside_api(self, request: web.Request) -> web.StreamResponse:
-        rec = RecordedRequest(len(self.requests) + 1, request.method, request.path,
-                              dict(request.query), {}, None, [], False)
+        rec = RecordedRequest(
+            len(self.requests) + 1,
+            request.method,
+            request.path,
+            dict(request.query),
+            {},
+            None,
+            [],
+            False,
+        )
         self.requests.append(rec)
         self.unknown_routes.append(rec)
         rec.status = 404
-        self._violate("unknown_route", f"{request.method} {request.path}",
-                      "outside the /api/v10 prefix")
+        self._violate(
+            "unknown_route", f"{request.method} {request.path}", "outside the /api/v10 prefix"
+        )
         return error_response(404, 0, "404: Not Found")
 
     async def _rest_entry(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("user-agent", "content-type", "x-audit-log-reason")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("user-agent", "content-type", "x-audit-log-reason")
+        }
         if "Authorization" in request.headers:
             headers["Authorization"] = "<redacted>"
-        rec = RecordedRequest(len(self.requests) + 1, request.method, path,
-                              dict(request.query), headers, None, [], False)
+        rec = RecordedRequest(
+            len(self.requests) + 1,
+            request.method,
+            path,
+            dict(request.query),
+            headers,
+            None,
+            [],
+            False,
+        )
         self.requests.append(rec)
         try:
             body, files, multipart = await self._read_body(request)
@@ -1007,8 +1163,9 @@ class DiscordDouble:
         self.notifier.notify()
         return response
 
-    async def _dispatch_rest(self, request: web.Request, rec: RecordedRequest,
-                             body: Any) -> web.Response:
+    async def _dispatch_rest(
+        self, request: web.Request, rec: RecordedRequest, body: Any
+    ) -> web.Response:
         method, path = rec.method, rec.path
         for rule in self.faults:
             if rule.matches(method, path):
@@ -1036,9 +1193,12 @@ class DiscordDouble:
             call = RestCall(request, rec, match.groupdict(), body, rec.route)
             return await handler(call)
         self.unknown_routes.append(rec)
-        self._violate("unknown_route", f"{method} {path}",
-                      "the double does not implement this route" +
-                      (f" (it knows {sorted(allowed_methods)})" if allowed_methods else ""))
+        self._violate(
+            "unknown_route",
+            f"{method} {path}",
+            "the double does not implement this route"
+            + (f" (it knows {sorted(allowed_methods)})" if allowed_methods else ""),
+        )
         if allowed_methods:
             return error_response(405, 0, "405: Method Not Allowed")
         return error_response(404, 0, "404: Not Found")
@@ -1048,8 +1208,11 @@ class DiscordDouble:
     def _schema_check(self, call: RestCall, body: Any, *, callback: bool = False) -> None:
         if not self.validate_schema:
             return
-        errors = schema.validate_callback(body) if callback else \
-            schema.validate_route(call.route_key, body)
+        errors = (
+            schema.validate_callback(body)
+            if callback
+            else schema.validate_route(call.route_key, body)
+        )
         for err in errors:
             self._violate("schema", f"{call.rec.method} {call.rec.path}", err)
 
@@ -1059,40 +1222,53 @@ class DiscordDouble:
         route = f"{call.rec.method} {call.rec.path}"
         empty = [p for p in problems if p.code == "EMPTY_MESSAGE"]
         for p in problems:
-            self._violate("empty_message" if p.code == "EMPTY_MESSAGE" else "limit", route,
-                          str(p))
+            self._violate("empty_message" if p.code == "EMPTY_MESSAGE" else "limit", route, str(p))
         if not self.reject_invalid:
             return
         if empty and len(empty) == len(problems):
             raise _Reject(error_response(400, 50006, "Cannot send an empty message"))
-        raise _Reject(json_response(limits.form_error_body(
-            [p for p in problems if p.code != "EMPTY_MESSAGE"]), 400))
+        raise _Reject(
+            json_response(
+                limits.form_error_body([p for p in problems if p.code != "EMPTY_MESSAGE"]), 400
+            )
+        )
 
     def _mentions_check(self, call: RestCall, body: Any, kind: str) -> None:
-        if self.mentions_policy == "off" or (self.mentions_policy == "channel"
-                                             and kind != "channel"):
+        if self.mentions_policy == "off" or (
+            self.mentions_policy == "channel" and kind != "channel"
+        ):
             return
         route = f"{call.rec.method} {call.rec.path}"
         am = body.get("allowed_mentions") if isinstance(body, Mapping) else None
         if not isinstance(am, Mapping):
-            self._violate("allowed_mentions", route,
-                          "no allowed_mentions: content could ping @everyone/users/roles "
-                          "(use AllowedMentions.none())")
+            self._violate(
+                "allowed_mentions",
+                route,
+                "no allowed_mentions: content could ping @everyone/users/roles "
+                "(use AllowedMentions.none())",
+            )
             return
         if am.get("parse") != []:
-            self._violate("allowed_mentions", route,
-                          f"allowed_mentions.parse is {am.get('parse')!r}, expected []")
+            self._violate(
+                "allowed_mentions",
+                route,
+                f"allowed_mentions.parse is {am.get('parse')!r}, expected []",
+            )
         if am.get("users") or am.get("roles") or am.get("replied_user"):
-            self._violate("allowed_mentions", route,
-                          f"allowed_mentions lets some mentions through: {dict(am)!r}")
+            self._violate(
+                "allowed_mentions",
+                route,
+                f"allowed_mentions lets some mentions through: {dict(am)!r}",
+            )
 
     # ------------------------------------------------------------------ messages
 
     def _author(self) -> JSON:
         return self.bot_user.to_payload()
 
-    def _mentions(self, content: str, allowed: Any, guild: Guild | None
-                  ) -> tuple[list[JSON], list[str], bool]:
+    def _mentions(
+        self, content: str, allowed: Any, guild: Guild | None
+    ) -> tuple[list[JSON], list[str], bool]:
         """Who the message would actually ping, following the allowed_mentions rules."""
         if isinstance(allowed, Mapping):
             parse = set(allowed.get("parse") or [])
@@ -1106,17 +1282,24 @@ class DiscordDouble:
                 u = self.world.user_by_id(int(uid))
                 if u is not None:
                     users.append(u.to_payload())
-        roles = [rid for rid in dict.fromkeys(re.findall(r"<@&(\d+)>", content))
-                 if ("roles" in parse or rid in roles_ok)
-                 and guild is not None and guild.role(int(rid)) is not None]
+        roles = [
+            rid
+            for rid in dict.fromkeys(re.findall(r"<@&(\d+)>", content))
+            if ("roles" in parse or rid in roles_ok)
+            and guild is not None
+            and guild.role(int(rid)) is not None
+        ]
         everyone = "everyone" in parse and bool(re.search(r"@(everyone|here)\b", content))
         return users, roles, everyone
 
     def _store_attachments(self, files: Sequence[UploadedFile], declared: Any) -> list[JSON]:
         by_field = {f.field: f for f in files}
         out: list[JSON] = []
-        entries = declared if isinstance(declared, list) else [
-            {"id": i, "filename": f.filename} for i, f in enumerate(files)]
+        entries = (
+            declared
+            if isinstance(declared, list)
+            else [{"id": i, "filename": f.filename} for i, f in enumerate(files)]
+        )
         for entry in entries:
             if not isinstance(entry, Mapping):
                 continue
@@ -1126,21 +1309,34 @@ class DiscordDouble:
             aid = self.ids.next()
             self._attachments[aid] = (f.filename, f.content_type, f.data)
             url = f"{self.base_url}/attachments/{aid}/{f.filename}"
-            out.append({"id": str(aid), "filename": entry.get("filename") or f.filename,
-                        "size": len(f.data), "url": url, "proxy_url": url,
-                        "content_type": f.content_type or "application/octet-stream",
-                        "description": entry.get("description")})
+            out.append(
+                {
+                    "id": str(aid),
+                    "filename": entry.get("filename") or f.filename,
+                    "size": len(f.data),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": f.content_type or "application/octet-stream",
+                    "description": entry.get("description"),
+                }
+            )
         return out
 
-    def _new_message(self, channel_id: int, body: Mapping[str, Any], *, source: str,
-                     files: Sequence[UploadedFile] = (), flags: int = 0,
-                     interaction: InteractionHandle | None = None) -> JSON:
+    def _new_message(
+        self,
+        channel_id: int,
+        body: Mapping[str, Any],
+        *,
+        source: str,
+        files: Sequence[UploadedFile] = (),
+        flags: int = 0,
+        interaction: InteractionHandle | None = None,
+    ) -> JSON:
         mid = self.ids.next()
         content = body.get("content") or ""
         found = self.world.channel(channel_id)
         guild = found[0] if found else None
-        users, roles, everyone = self._mentions(str(content), body.get("allowed_mentions"),
-                                                guild)
+        users, roles, everyone = self._mentions(str(content), body.get("allowed_mentions"), guild)
         embeds = []
         for e in body.get("embeds") or []:
             e2 = {k: v for k, v in dict(e).items() if v is not None}
@@ -1167,22 +1363,28 @@ class DiscordDouble:
         if interaction is not None:
             msg["webhook_id"] = str(self.application_id)
             msg["application_id"] = str(self.application_id)
-            who = (interaction.payload.get("member") or {}).get("user") or \
-                interaction.payload.get("user")
+            who = (interaction.payload.get("member") or {}).get("user") or interaction.payload.get(
+                "user"
+            )
             itype = interaction.type
             meta: JSON = {
                 "id": str(interaction.id),
                 "type": itype,
                 "user": who,
-                "authorizing_integration_owners":
-                    interaction.payload.get("authorizing_integration_owners", {}),
+                "authorizing_integration_owners": interaction.payload.get(
+                    "authorizing_integration_owners", {}
+                ),
             }
             if itype == INTERACTION_APPLICATION_COMMAND:
                 msg["type"] = 20  # CHAT_INPUT_COMMAND
                 meta["name"] = interaction.name.lstrip("/")
                 meta["command_type"] = 1
-                msg["interaction"] = {"id": str(interaction.id), "type": itype,
-                                      "name": interaction.name.lstrip("/"), "user": who}
+                msg["interaction"] = {
+                    "id": str(interaction.id),
+                    "type": itype,
+                    "name": interaction.name.lstrip("/"),
+                    "user": who,
+                }
             elif itype == INTERACTION_MESSAGE_COMPONENT:
                 meta["interacted_message_id"] = interaction.payload["message"]["id"]
                 msg["type"] = 19 if source == "interaction" else 0
@@ -1197,13 +1399,15 @@ class DiscordDouble:
         self.notifier.notify()
         return msg
 
-    def _apply_edit(self, msg: JSON, body: Mapping[str, Any],
-                    files: Sequence[UploadedFile] = ()) -> None:
+    def _apply_edit(
+        self, msg: JSON, body: Mapping[str, Any], files: Sequence[UploadedFile] = ()
+    ) -> None:
         if "content" in body:
             msg["content"] = body["content"] or ""
             found = self.world.channel(int(msg["channel_id"]))
             users, roles, everyone = self._mentions(
-                msg["content"], body.get("allowed_mentions"), found[0] if found else None)
+                msg["content"], body.get("allowed_mentions"), found[0] if found else None
+            )
             msg.update(mentions=users, mention_roles=roles, mention_everyone=everyone)
         if "embeds" in body:
             embeds = []
@@ -1215,8 +1419,9 @@ class DiscordDouble:
         if "components" in body:
             msg["components"] = copy.deepcopy(body["components"] or [])
         if "attachments" in body or files:
-            keep_ids = {str(a.get("id")) for a in body.get("attachments") or []
-                        if isinstance(a, Mapping)}
+            keep_ids = {
+                str(a.get("id")) for a in body.get("attachments") or [] if isinstance(a, Mapping)
+            }
             kept = [a for a in msg.get("attachments", []) if a["id"] in keep_ids]
             msg["attachments"] = kept + self._store_attachments(files, body.get("attachments"))
         flags = int(msg.get("flags", 0))
@@ -1265,12 +1470,18 @@ class DiscordDouble:
         return json_response({"url": self.gateway_url})
 
     async def _get_gateway_bot(self, call: RestCall) -> web.Response:
-        return json_response({
-            "url": self.gateway_url,
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999,
-                                    "reset_after": 14_400_000, "max_concurrency": 1},
-        })
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
 
     async def _get_application(self, call: RestCall) -> web.Response:
         return json_response(self.world.application_payload())
@@ -1287,8 +1498,9 @@ class DiscordDouble:
             raise _Reject(error_response(403, 50001, "Missing Access"))
         return int(gid)
 
-    def _materialise(self, scope: int | None, spec: Mapping[str, Any],
-                     existing: JSON | None) -> JSON:
+    def _materialise(
+        self, scope: int | None, spec: Mapping[str, Any], existing: JSON | None
+    ) -> JSON:
         cmd: JSON = {
             "id": existing["id"] if existing else str(self.ids.next()),
             "application_id": str(self.application_id),
@@ -1304,8 +1516,14 @@ class DiscordDouble:
             "integration_types": [0],
             "nsfw": False,
         }
-        for key in ("default_member_permissions", "dm_permission", "contexts",
-                    "integration_types", "nsfw", "handler"):
+        for key in (
+            "default_member_permissions",
+            "dm_permission",
+            "contexts",
+            "integration_types",
+            "nsfw",
+            "handler",
+        ):
             if spec.get(key) is not None:
                 cmd[key] = spec[key]
         if cmd["default_member_permissions"] is not None:
@@ -1329,8 +1547,10 @@ class DiscordDouble:
         self._schema_check(call, body)
         self._limits_check(call, limits.check_command_list(body))
         old = {(c["type"], c["name"]): c for c in self._commands.get(scope, [])}
-        new = [self._materialise(scope, spec, old.get((spec.get("type", 1) or 1, spec["name"])))
-               for spec in body]
+        new = [
+            self._materialise(scope, spec, old.get((spec.get("type", 1) or 1, spec["name"])))
+            for spec in body
+        ]
         self._commands[scope] = new
         self._command_puts[scope] = self._command_puts.get(scope, 0) + 1
         self.notifier.notify()
@@ -1381,8 +1601,11 @@ class DiscordDouble:
     # ------------------------------------------------------------------ interaction callback
 
     async def _interaction_callback(self, call: RestCall) -> web.Response:
-        handle = self.interactions.get(int(call.params["interaction_id"])) \
-            if call.params["interaction_id"].isdigit() else None
+        handle = (
+            self.interactions.get(int(call.params["interaction_id"]))
+            if call.params["interaction_id"].isdigit()
+            else None
+        )
         route = f"POST /interactions/{call.params['interaction_id']}/…/callback"
         if handle is None or handle.token != call.params["interaction_token"]:
             self._violate("unknown_interaction", route, "callback for an unknown interaction")
@@ -1390,22 +1613,39 @@ class DiscordDouble:
         body = call.body if isinstance(call.body, Mapping) else {}
         if handle.callback is not None:
             handle.rejected_callbacks.append(dict(body))
-            self._violate("double_ack", route,
-                          f"second callback (type {body.get('type')}) for {handle.name!r}")
+            self._violate(
+                "double_ack",
+                route,
+                f"second callback (type {body.get('type')}) for {handle.name!r}",
+            )
             return error_response(400, 40060, "Interaction has already been acknowledged.")
         if handle.failed or time.perf_counter() - handle.created_at > self.ack_deadline:
             handle.rejected_callbacks.append(dict(body))
-            self._violate("late_ack", route,
-                          f"callback for {handle.name!r} after the {self.ack_deadline:g}s "
-                          "deadline")
+            self._violate(
+                "late_ack",
+                route,
+                f"callback for {handle.name!r} after the {self.ack_deadline:g}s deadline",
+            )
             return error_response(404, 10062, "Unknown interaction")
         ctype = body.get("type")
         if ctype not in ALLOWED_CALLBACKS.get(handle.type, set()):
-            self._violate("invalid_callback", route, f"callback type {ctype!r} is not valid "
-                                                     f"for interaction type {handle.type}")
-            return json_response(limits.form_error_body([limits.Problem(
-                ("type",), f"callback type {ctype!r} invalid for this interaction",
-                "INTERACTION_RESPONSE_TYPE_INVALID")]), 400)
+            self._violate(
+                "invalid_callback",
+                route,
+                f"callback type {ctype!r} is not valid for interaction type {handle.type}",
+            )
+            return json_response(
+                limits.form_error_body(
+                    [
+                        limits.Problem(
+                            ("type",),
+                            f"callback type {ctype!r} invalid for this interaction",
+                            "INTERACTION_RESPONSE_TYPE_INVALID",
+                        )
+                    ]
+                ),
+                400,
+            )
         self._schema_check(call, body, callback=True)
         data = body.get("data")
         data_map: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
@@ -1413,8 +1653,9 @@ class DiscordDouble:
             self._limits_check(call, limits.check_message(data_map, base=("data",)))
             self._mentions_check(call, data_map, "interaction")
         elif ctype == CALLBACK_UPDATE_MESSAGE:
-            self._limits_check(call, limits.check_message(data_map, base=("data",),
-                                                          require_something=False))
+            self._limits_check(
+                call, limits.check_message(data_map, base=("data",), require_something=False)
+            )
         elif ctype == CALLBACK_AUTOCOMPLETE_RESULT:
             self._limits_check(call, limits.check_autocomplete(data))
         elif ctype == CALLBACK_MODAL:
@@ -1426,16 +1667,26 @@ class DiscordDouble:
         resource: JSON | None = None
         message: JSON | None = None
         if ctype == CALLBACK_CHANNEL_MESSAGE:
-            flags = int(data_map.get("flags") or 0) & (FLAG_EPHEMERAL | FLAG_SUPPRESS_EMBEDS
-                                                       | FLAG_SUPPRESS_NOTIFICATIONS
-                                                       | FLAG_COMPONENTS_V2)
-            message = self._new_message(channel_id, data_map, source="interaction",
-                                        files=call.rec.files, flags=flags, interaction=handle)
+            flags = int(data_map.get("flags") or 0) & (
+                FLAG_EPHEMERAL
+                | FLAG_SUPPRESS_EMBEDS
+                | FLAG_SUPPRESS_NOTIFICATIONS
+                | FLAG_COMPONENTS_V2
+            )
+            message = self._new_message(
+                channel_id,
+                data_map,
+                source="interaction",
+                files=call.rec.files,
+                flags=flags,
+                interaction=handle,
+            )
             handle.original_message_id = int(message["id"])
         elif ctype == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
             flags = FLAG_LOADING | (int(data_map.get("flags") or 0) & FLAG_EPHEMERAL)
-            message = self._new_message(channel_id, {}, source="interaction", flags=flags,
-                                        interaction=handle)
+            message = self._new_message(
+                channel_id, {}, source="interaction", flags=flags, interaction=handle
+            )
             handle.original_message_id = int(message["id"])
         elif ctype in (CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE):
             source_id = int(handle.payload["message"]["id"])
@@ -1461,8 +1712,9 @@ class DiscordDouble:
             "id": str(handle.id),
             "type": handle.type,
             "response_message_loading": ctype == CALLBACK_DEFERRED_CHANNEL_MESSAGE,
-            "response_message_ephemeral": bool(message and int(message.get("flags", 0))
-                                               & FLAG_EPHEMERAL),
+            "response_message_ephemeral": bool(
+                message and int(message.get("flags", 0)) & FLAG_EPHEMERAL
+            ),
         }
         if handle.original_message_id is not None and ctype != CALLBACK_AUTOCOMPLETE_RESULT:
             info["response_message_id"] = str(handle.original_message_id)
@@ -1479,13 +1731,16 @@ class DiscordDouble:
         if handle is None or call.params["webhook_id"] != str(self.application_id):
             raise _Reject(error_response(404, 10015, "Unknown Webhook"))
         if time.perf_counter() - handle.created_at > self.token_lifetime:
-            self._violate("expired_token", route,
-                          f"interaction token of {handle.name!r} used after "
-                          f"{self.token_lifetime:g}s")
+            self._violate(
+                "expired_token",
+                route,
+                f"interaction token of {handle.name!r} used after {self.token_lifetime:g}s",
+            )
             raise _Reject(error_response(401, 50027, "Invalid Webhook Token"))
         if handle.callback is None:
-            self._violate("unknown_interaction", route,
-                          f"webhook use before {handle.name!r} was acknowledged")
+            self._violate(
+                "unknown_interaction", route, f"webhook use before {handle.name!r} was acknowledged"
+            )
             raise _Reject(error_response(404, 10015, "Unknown Webhook"))
         return handle
 
@@ -1512,8 +1767,11 @@ class DiscordDouble:
         self._schema_check(call, body)
         self._limits_check(call, limits.check_message(body))
         self._mentions_check(call, body, "followup")
-        original = self.message(handle.original_message_id) \
-            if handle.original_message_id is not None else None
+        original = (
+            self.message(handle.original_message_id)
+            if handle.original_message_id is not None
+            else None
+        )
         if original is not None and int(original.get("flags", 0)) & FLAG_LOADING:
             # The first follow-up after a "thinking" defer replaces the loading message.
             self._apply_edit(original, body, call.rec.files)
@@ -1521,11 +1779,20 @@ class DiscordDouble:
             handle.followup_ids.append(int(msg["id"]))
             await self._announce(msg, "MESSAGE_UPDATE")
         else:
-            flags = int(body.get("flags") or 0) & (FLAG_EPHEMERAL | FLAG_SUPPRESS_EMBEDS
-                                                  | FLAG_SUPPRESS_NOTIFICATIONS
-                                                  | FLAG_COMPONENTS_V2)
-            msg = self._new_message(handle.channel_id or 0, body, source="followup",
-                                    files=call.rec.files, flags=flags, interaction=handle)
+            flags = int(body.get("flags") or 0) & (
+                FLAG_EPHEMERAL
+                | FLAG_SUPPRESS_EMBEDS
+                | FLAG_SUPPRESS_NOTIFICATIONS
+                | FLAG_COMPONENTS_V2
+            )
+            msg = self._new_message(
+                handle.channel_id or 0,
+                body,
+                source="followup",
+                files=call.rec.files,
+                flags=flags,
+                interaction=handle,
+            )
             handle.followup_ids.append(int(msg["id"]))
             await self._announce(msg, "MESSAGE_CREATE")
         self.notifier.notify()
@@ -1594,9 +1861,12 @@ class DiscordDouble:
         limit = max(1, min(100, int(call.rec.query.get("limit", "50"))))
         before = int(call.rec.query.get("before", "0") or 0)
         after = int(call.rec.query.get("after", "0") or 0)
-        ids = [m for m in self._channel_log.get(channel.id, [])
-               if not self._meta[m].deleted
-               and not int(self._messages[m].get("flags", 0)) & FLAG_EPHEMERAL]
+        ids = [
+            m
+            for m in self._channel_log.get(channel.id, [])
+            if not self._meta[m].deleted
+            and not int(self._messages[m].get("flags", 0)) & FLAG_EPHEMERAL
+        ]
         if before:
             ids = [m for m in ids if m < before]
         if after:
@@ -1608,12 +1878,13 @@ class DiscordDouble:
         channel_id = int(call.params["channel_id"])
         after_create = self._stalled_channels.get(channel_id)
         if after_create is False and not await self._hold(
-                StalledSend(channel_id, call.rec, after_create=False), call.request):
+            StalledSend(channel_id, call.rec, after_create=False), call.request
+        ):
             return self._dropped()
         response, message = await self._create_channel_message(call)
         if after_create and not await self._hold(
-                StalledSend(channel_id, call.rec, after_create=True, message=message),
-                call.request):
+            StalledSend(channel_id, call.rec, after_create=True, message=message), call.request
+        ):
             return self._dropped()
         return response
 
@@ -1640,10 +1911,14 @@ class DiscordDouble:
                 return json_response(copy.deepcopy(message)), message
         if not perms & Perm.EMBED_LINKS and body.get("embeds"):
             body = {**body, "embeds": []}  # Discord silently drops embeds without Embed Links
-        msg = self._new_message(channel.id, body, source="channel", files=call.rec.files,
-                                flags=int(body.get("flags") or 0) & (FLAG_SUPPRESS_EMBEDS
-                                                                     | FLAG_SUPPRESS_NOTIFICATIONS
-                                                                     | FLAG_COMPONENTS_V2))
+        msg = self._new_message(
+            channel.id,
+            body,
+            source="channel",
+            files=call.rec.files,
+            flags=int(body.get("flags") or 0)
+            & (FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2),
+        )
         if nonce is not None:
             self._nonces[(channel.id, str(nonce))] = (int(msg["id"]), time.monotonic())
         await self._announce(msg, "MESSAGE_CREATE")
@@ -1687,8 +1962,11 @@ class DiscordDouble:
     def _channel_message(self, call: RestCall, channel: Channel) -> JSON:
         raw = call.params["message_id"]
         msg = self.message(int(raw)) if raw.isdigit() else None
-        if msg is None or msg["channel_id"] != str(channel.id) \
-                or int(msg.get("flags", 0)) & FLAG_EPHEMERAL:
+        if (
+            msg is None
+            or msg["channel_id"] != str(channel.id)
+            or int(msg.get("flags", 0)) & FLAG_EPHEMERAL
+        ):
             raise _Reject(error_response(404, 10008, "Unknown Message"))
         return msg
 
@@ -1729,9 +2007,21 @@ class DiscordDouble:
 
     async def _get_guild(self, call: RestCall) -> web.Response:
         data = self._guild(call).to_payload(members=[])
-        for key in ("members", "channels", "threads", "presences", "voice_states",
-                    "joined_at", "large", "member_count", "lazy", "unavailable",
-                    "stage_instances", "guild_scheduled_events", "soundboard_sounds"):
+        for key in (
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "joined_at",
+            "large",
+            "member_count",
+            "lazy",
+            "unavailable",
+            "stage_instances",
+            "guild_scheduled_events",
+            "soundboard_sounds",
+        ):
             data.pop(key, None)
         return json_response(data)
 

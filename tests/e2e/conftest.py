@@ -31,8 +31,13 @@ async def serving(
     """The double on loopback and ``python -m bot run`` connected to it, commands synced;
     the bot is stopped with SIGTERM afterwards and must exit 0. ``extra``: more settings."""
     async with DiscordDouble() as double:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra=dict(extra or {}))
+        env = bot_env(
+            workdir,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra=dict(extra or {}),
+        )
         bot = BotProcess(workdir, env, workdir / "bot.log")
         bot.start()
         try:

@@ -27,14 +27,21 @@ def stress_abstract(length: int = 10_000) -> str:
 
 COMPANION_AUTHOR = "Jane Plain"
 COMPANION_TOPICS = (
-    "Trees", "Social Networks", "Knowledge Graphs", "Word Hierarchies", "Protein Interactions",
-    "Citation Graphs", "Road Networks", "Phylogenies",
+    "Trees",
+    "Social Networks",
+    "Knowledge Graphs",
+    "Word Hierarchies",
+    "Protein Interactions",
+    "Citation Graphs",
+    "Road Networks",
+    "Phylogenies",
 )
 
 
 def companion_titles() -> list[str]:
-    return [f"Hyperbolic Embeddings of {topic}: A Quiet Companion Study"
-            for topic in COMPANION_TOPICS]
+    return [
+        f"Hyperbolic Embeddings of {topic}: A Quiet Companion Study" for topic in COMPANION_TOPICS
+    ]
 
 
 def stress_digest() -> str:

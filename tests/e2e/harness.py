@@ -56,8 +56,9 @@ def bot_env(
     return env
 
 
-def run_cli(args: list[str], env: Mapping[str, str], cwd: Path,
-            timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """``python -m bot ARGS`` to completion (for exit-code tests)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -76,13 +77,19 @@ class CliResult:
     stderr: str
 
 
-async def run_cli_async(args: list[str], env: Mapping[str, str], cwd: Path,
-                        timeout: float = 30.0) -> CliResult:
+async def run_cli_async(
+    args: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 30.0
+) -> CliResult:
     """``python -m bot ARGS`` without blocking the event loop (the double runs on it)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        env=dict(env), cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -124,8 +131,9 @@ class BotProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def wait_ready(self, double: DiscordDouble, identify: int,
-                         timeout: float = START_TIMEOUT) -> None:
+    async def wait_ready(
+        self, double: DiscordDouble, identify: int, timeout: float = START_TIMEOUT
+    ) -> None:
         """Wait for the ``identify``-th IDENTIFY and a ready session (or the process dying)."""
         deadline = time.monotonic() + timeout
         while True:

@@ -43,20 +43,33 @@ def huge_abstract(length: int) -> str:
 
 def huge_digest(length: int) -> str:
     """One digest entry (the real format) whose abstract has ``length`` characters."""
-    return "\n".join([
-        f"{NBSP}Huge County", "", "",
-        "Hyperbolic Embeddings With an Enormous Abstract", "",
-        "Plain, Jane, Ordinary, Joe", "",
-        "arXiv.org Machine Learning", "",
-        huge_abstract(length).strip(),
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"{NBSP}Huge County",
+                "",
+                "",
+                "Hyperbolic Embeddings With an Enormous Abstract",
+                "",
+                "Plain, Jane, Ordinary, Joe",
+                "",
+                "arXiv.org Machine Learning",
+                "",
+                huge_abstract(length).strip(),
+            ]
+        )
+        + "\n"
+    )
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
     """(wall seconds, peak RSS in MB, exit code, last stderr line) of ``python -m bot ARGS``."""
     proc = subprocess.run(
         ["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-m", "bot", *args],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     match = re.search(r"TIME ([\d.]+) (\d+)", proc.stderr)
     assert match is not None, proc.stderr
@@ -65,26 +78,38 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.huge_abstract",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.e2e.huge_abstract",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[8_000_000, 50_000_000])
     parser.add_argument("--work", type=Path, default=None, help="working folder")
-    parser.add_argument("--old-db", type=Path, default=None,
-                        help="search the databases in DIR/<size>/ instead of reindexing")
+    parser.add_argument(
+        "--old-db",
+        type=Path,
+        default=None,
+        help="search the databases in DIR/<size>/ instead of reindexing",
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="digest-huge-"))
     print("| abstract | step | wall s | peak RSS MB | exit |")
     print("| ---: | --- | ---: | ---: | ---: |")
     for size in args.sizes:
         base = (args.old_db or work) / str(size)
-        env = dict(os.environ, DATABASE_PATH=str(base / "digest.db"),
-                   INDEX_DIR=str(base / "index"), DIGEST_DIR=str(base / "digests"))
+        env = dict(
+            os.environ,
+            DATABASE_PATH=str(base / "digest.db"),
+            INDEX_DIR=str(base / "index"),
+            DIGEST_DIR=str(base / "digests"),
+        )
         env.pop("DISCORD_TOKEN", None)
         search = ["search", "hyperbolic"]
         # the first search may build and save the index; the second loads the saved one
-        steps: list[tuple[str, list[str]]] = [("search hyperbolic", search),
-                                              ("search again", search)]
+        steps: list[tuple[str, list[str]]] = [
+            ("search hyperbolic", search),
+            ("search again", search),
+        ]
         if args.old_db is None:
             copy_seeds(base / "digests", {"zz_huge.txt": huge_digest(size)})
             steps.insert(0, ("reindex", ["reindex"]))

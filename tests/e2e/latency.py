@@ -74,8 +74,18 @@ def _generate(papers: int, work: Path) -> Path:
         return out
     print(f"generating {papers:,} papers in {out} ...", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "bot", "generate", "--papers", str(papers), "--out", str(out),
-         "--per-file", str(max(papers // 10, 1000))],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "generate",
+            "--papers",
+            str(papers),
+            "--out",
+            str(out),
+            "--per-file",
+            str(max(papers // 10, 1000)),
+        ],
         check=True,
     )
     return out
@@ -92,33 +102,48 @@ async def _timed(kind: str, start: Callable[[], Awaitable[InteractionHandle]]) -
     return Sample(kind, handle.latency, done if deferred else handle.latency, deferred)
 
 
-async def measure(digests: Path, *, rounds: int, in_flight: int, seed: int,
-                  work: Path, kinds: tuple[str, ...] = KINDS, warmup: int = 0,
-                  verbose: bool = False, bot_extra: dict[str, str] | None = None,
-                  ) -> list[Sample]:
+async def measure(
+    digests: Path,
+    *,
+    rounds: int,
+    in_flight: int,
+    seed: int,
+    work: Path,
+    kinds: tuple[str, ...] = KINDS,
+    warmup: int = 0,
+    verbose: bool = False,
+    bot_extra: dict[str, str] | None = None,
+) -> list[Sample]:
     rng = random.Random(seed)
     papers = _papers(digests)
     queries = _queries(papers, rng, 200)
     # Schema validation (jsonschema, in the double's request handler) would be counted in
     # the bot's latency; the size-limit checks stay on.
     async with DiscordDouble(validate_schema=False) as double:
-        env = bot_env(work, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"LOG_LEVEL": "WARNING", **(bot_extra or {})})
+        env = bot_env(
+            work,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra={"LOG_LEVEL": "WARNING", **(bot_extra or {})},
+        )
         bot = BotProcess(work, env, work / "bot.log")
         started = time.perf_counter()
         bot.start()
         try:
             await bot.wait_ready(double, identify=1, timeout=1800)
             await double.wait_for_commands(names={"search"}, timeout=60)
-            print(f"bot ready in {time.perf_counter() - started:.1f} s (ingest + index)",
-                  flush=True)
+            print(
+                f"bot ready in {time.perf_counter() - started:.1f} s (ingest + index)", flush=True
+            )
             # Messages with a Next button to click.
             pages: list[dict[str, Any]] = []
             for q in [q.split()[0] for q in queries[:40]]:
                 h = await double.invoke_slash("search", {"query": q, "limit": 3})
                 msg = await h.wait_for_message(timeout=30)
-                if any(c.get("label") == "Next ▶" and not c.get("disabled")
-                       for c in components(msg)):
+                if any(
+                    c.get("label") == "Next ▶" and not c.get("disabled") for c in components(msg)
+                ):
                     pages.append(msg)
             if not pages:
                 raise SystemExit("no multi-page search result to click Next on")
@@ -137,20 +162,24 @@ async def measure(digests: Path, *, rounds: int, in_flight: int, seed: int,
                     return _timed(kind, lambda: double.invoke_slash("author", {"name": name}))
                 if kind == "autocomplete paper":
                     typed = paper.title[: rng.randint(3, 12)]
-                    return _timed(kind, lambda: double.autocomplete(
-                        "paper", {"paper": typed}, focused="paper"))
+                    return _timed(
+                        kind,
+                        lambda: double.autocomplete("paper", {"paper": typed}, focused="paper"),
+                    )
                 if kind == "autocomplete author":
                     typed = (paper.authors[0].last if paper.authors else "a")[:4]
-                    return _timed(kind, lambda: double.autocomplete(
-                        "author", {"name": typed}, focused="name"))
+                    return _timed(
+                        kind, lambda: double.autocomplete("author", {"name": typed}, focused="name")
+                    )
                 msg = rng.choice(pages)
                 custom_id = str(button(msg, "Next")["custom_id"])
                 return _timed(kind, lambda: double.click(msg, custom_id, user=double.moderator))
 
             samples: list[Sample] = []
             for r in range(warmup + rounds):
-                wave = await asyncio.gather(*(start_one(r * in_flight + i)
-                                              for i in range(in_flight)))
+                wave = await asyncio.gather(
+                    *(start_one(r * in_flight + i) for i in range(in_flight))
+                )
                 if r >= warmup:
                     samples.extend(wave)
                 if verbose:
@@ -165,14 +194,16 @@ async def measure(digests: Path, *, rounds: int, in_flight: int, seed: int,
 def _row(name: str, values: list[float]) -> str:
     ms = sorted(v * 1000 for v in values)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return (f"| {name} | {len(ms)} | {statistics.median(ms):.1f} | {p95:.1f} | "
-            f"{ms[-1]:.1f} |")
+    return f"| {name} | {len(ms)} | {statistics.median(ms):.1f} | {p95:.1f} | {ms[-1]:.1f} |"
 
 
 def report(samples: list[Sample], title: str) -> str:
-    lines = [f"### {title}", "",
-             "| interactions | n | median ms | p95 ms | max ms |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"### {title}",
+        "",
+        "| interactions | n | median ms | p95 ms | max ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     by_kind: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_kind[s.kind].append(s)
@@ -187,25 +218,42 @@ def report(samples: list[Sample], title: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.latency", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--papers", type=int, default=0,
-                        help="synthetic corpus size (0: the seed digest)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.e2e.latency",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--papers", type=int, default=0, help="synthetic corpus size (0: the seed digest)"
+    )
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--in-flight", type=int, default=20)
     parser.add_argument("--verbose", action="store_true", help="print each wave's worst")
-    parser.add_argument("--asyncio-debug", action="store_true",
-                        help="run the bot with PYTHONASYNCIODEBUG=1 (logs event-loop stalls "
-                        "over 100 ms to its log)")
-    parser.add_argument("--warmup", type=int, default=0,
-                        help="waves sent first and not counted (lazy caches of a fresh index)")
+    parser.add_argument(
+        "--asyncio-debug",
+        action="store_true",
+        help="run the bot with PYTHONASYNCIODEBUG=1 (logs event-loop stalls "
+        "over 100 ms to its log)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="waves sent first and not counted (lazy caches of a fresh index)",
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--kinds", default=",".join(KINDS),
-                        help=f"comma-separated subset of: {', '.join(KINDS)}")
-    parser.add_argument("--digests", type=Path, default=None,
-                        help="use this digest folder (e.g. from `digest-bot generate`)")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="working folder (corpora are reused from here)")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help=f"comma-separated subset of: {', '.join(KINDS)}"
+    )
+    parser.add_argument(
+        "--digests",
+        type=Path,
+        default=None,
+        help="use this digest folder (e.g. from `digest-bot generate`)",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="working folder (corpora are reused from here)"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="digest-latency-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -221,11 +269,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
         parser.error(f"unknown kinds: {sorted(unknown)}")
-    samples = asyncio.run(measure(digests, rounds=args.rounds, in_flight=args.in_flight,
-                                  seed=args.seed, work=run_dir, kinds=kinds,
-                                  warmup=args.warmup, verbose=args.verbose,
-                                  bot_extra={"PYTHONASYNCIODEBUG": "1"}
-                                  if args.asyncio_debug else None))
+    samples = asyncio.run(
+        measure(
+            digests,
+            rounds=args.rounds,
+            in_flight=args.in_flight,
+            seed=args.seed,
+            work=run_dir,
+            kinds=kinds,
+            warmup=args.warmup,
+            verbose=args.verbose,
+            bot_extra={"PYTHONASYNCIODEBUG": "1"} if args.asyncio_debug else None,
+        )
+    )
     size = f"{args.papers:,} synthetic papers" if args.papers else f"digests in {digests}"
     warm = f", after {args.warmup} warm-up waves" if args.warmup else ""
     print(report(samples, f"{size}, {args.in_flight} in flight × {args.rounds} rounds{warm}"))

@@ -52,11 +52,21 @@ def alert_ids(messages: Sequence[JSON]) -> list[str]:
     return out
 
 
-async def start_bot(double: DiscordDouble, workdir: Path, digests: Path, identify: int,
-                    bot: BotProcess | None = None) -> BotProcess:
+async def start_bot(
+    double: DiscordDouble,
+    workdir: Path,
+    digests: Path,
+    identify: int,
+    bot: BotProcess | None = None,
+) -> BotProcess:
     if bot is None:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"WATCH_INTERVAL": "1"})
+        env = bot_env(
+            workdir,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra={"WATCH_INTERVAL": "1"},
+        )
         bot = BotProcess(workdir, env, workdir / "bot.log")
     bot.start()
     await bot.wait_ready(double, identify=identify)
@@ -70,10 +80,14 @@ async def answer(handle: InteractionHandle) -> JSON:
 
 
 async def subscribe(double: DiscordDouble, query: str, channel: Any, user: Any) -> JSON:
-    return await answer(await double.invoke_slash(
-        "subscribe", {"query": query, "channel": channel}, user=user,
-        ignore_default_permissions=True,
-    ))
+    return await answer(
+        await double.invoke_slash(
+            "subscribe",
+            {"query": query, "channel": channel},
+            user=user,
+            ignore_default_permissions=True,
+        )
+    )
 
 
 async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) -> None:
@@ -89,21 +103,29 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
             # A member without Manage Channels is refused, privately, even when a server
             # admin made the command visible to everyone.
             refused = await double.invoke_slash(
-                "subscribe", {"query": TOPIC, "channel": alerts}, user=member,
+                "subscribe",
+                {"query": TOPIC, "channel": alerts},
+                user=member,
                 ignore_default_permissions=True,
             )
             body = await answer(refused)
             assert is_ephemeral(body) and "Manage Channels" in body["content"], body
             # The bot checks it can post there before accepting a subscription.
             no_post = await double.invoke_slash(
-                "subscribe", {"query": TOPIC, "channel": locked}, user=mod,
+                "subscribe",
+                {"query": TOPIC, "channel": locked},
+                user=mod,
                 ignore_default_permissions=True,
             )
             body = await answer(no_post)
             assert is_ephemeral(body) and "Send Messages" in body["content"], body
             # A bad query gets the parser's explanation.
-            bad = await double.invoke_slash("subscribe", {"query": '"unbalanced', "channel":
-                                            alerts}, user=mod, ignore_default_permissions=True)
+            bad = await double.invoke_slash(
+                "subscribe",
+                {"query": '"unbalanced', "channel": alerts},
+                user=mod,
+                ignore_default_permissions=True,
+            )
             body = await answer(bad)
             assert is_ephemeral(body) and "quote" in body["content"].lower(), body
 
@@ -119,16 +141,23 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
             assert is_ephemeral(body) and "owners" in body["content"], body
 
             # -- a new digest, reindexed by the owner with /reindex -----------------------
-            first = digest("Zeolites", [
-                ("Zeolite frameworks for sparse attention", "Okonkwo, Ada, Lind, Per",
-                 "We study zeolite inspired sparsity."),
-                ("Graph networks predict zeolite adsorption", "Lind, Per",
-                 "Adsorption in zeolite pores."),
-                ("An unrelated paper on kernels", "Okonkwo, Ada",
-                 "Kernels and nothing else."),
-                ("Another unrelated paper on diffusion", "Mbeki, Thabo",
-                 "Diffusion models."),
-            ])
+            first = digest(
+                "Zeolites",
+                [
+                    (
+                        "Zeolite frameworks for sparse attention",
+                        "Okonkwo, Ada, Lind, Per",
+                        "We study zeolite inspired sparsity.",
+                    ),
+                    (
+                        "Graph networks predict zeolite adsorption",
+                        "Lind, Per",
+                        "Adsorption in zeolite pores.",
+                    ),
+                    ("An unrelated paper on kernels", "Okonkwo, Ada", "Kernels and nothing else."),
+                    ("Another unrelated paper on diffusion", "Mbeki, Thabo", "Diffusion models."),
+                ],
+            )
             (digests / "100_zeolites.txt").write_text(first, encoding="utf-8")
             ids = paper_ids(first, "100_zeolites.txt")
             double.fail_channel(general.id, 403, 50001, "Missing Access")
@@ -146,33 +175,36 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
             expected = sorted(ids[t] for t in ids if "unrelated" not in t or "kernels" in t)
             assert sorted(alert_ids(messages)) == expected
             # The paper matching both topics is named once, with both topics.
-            assert messages[0]["content"] == (
-                f"3 new papers for `{TOPIC}` and `{AUTHOR_TOPIC}`"
-            ), messages[0]["content"]
+            assert messages[0]["content"] == (f"3 new papers for `{TOPIC}` and `{AUTHOR_TOPIC}`"), (
+                messages[0]["content"]
+            )
             sent = double.requests_matching("POST", rf"/channels/{alerts.id}/messages")
             assert all(r.json["allowed_mentions"] == {"parse": []} for r in sent)
 
             # #general answered 403: its subscription is paused, not retried.
             async def general_paused() -> str:
-                listing = await double.invoke_slash("subscriptions", {"channel": general},
-                                                    user=mod)
+                listing = await double.invoke_slash("subscriptions", {"channel": general}, user=mod)
                 return embed_text(await answer(listing))
 
             async with asyncio.timeout(10):
                 while "paused" not in (listing := await general_paused()):
                     await asyncio.sleep(0.1)
             assert "Missing Access" in listing, listing
-            posts_to_general = len(double.requests_matching(
-                "POST", rf"/channels/{general.id}/messages"))
+            posts_to_general = len(
+                double.requests_matching("POST", rf"/channels/{general.id}/messages")
+            )
             assert posts_to_general == 1
             assert double.channel_messages(general.id) == []
 
             # -- another digest, reindexed by the CLI while the bot runs; a 429 on the way --
-            second = digest("More zeolites", [
-                ("Zeolite catalysis at scale", "Ng, Wei", "Zeolite catalysts."),
-                ("Okonkwo on transformers", "Okonkwo, Ada", "Attention is studied."),
-                ("Plain spectral methods", "Ng, Wei", "Spectra."),
-            ])
+            second = digest(
+                "More zeolites",
+                [
+                    ("Zeolite catalysis at scale", "Ng, Wei", "Zeolite catalysts."),
+                    ("Okonkwo on transformers", "Okonkwo, Ada", "Attention is studied."),
+                    ("Plain spectral methods", "Ng, Wei", "Spectra."),
+                ],
+            )
             (digests / "101_more.txt").write_text(second, encoding="utf-8")
             ids2 = paper_ids(second, "101_more.txt")
             limited = double.rate_limit_next(
@@ -197,27 +229,33 @@ async def test_subscribe_reindex_deliver_pause_and_rate_limit(tmp_path: Path) ->
             assert len(everything) == len(set(everything)) == 5
             await asyncio.sleep(1.5)  # a watch interval later, nothing more arrives
             assert len(double.channel_messages(alerts.id)) == 2
-            assert len(double.requests_matching(
-                "POST", rf"/channels/{general.id}/messages")) == posts_to_general
+            assert (
+                len(double.requests_matching("POST", rf"/channels/{general.id}/messages"))
+                == posts_to_general
+            )
 
             # /subscriptions shows counts; /unsubscribe by autocomplete removes one.
             listed = await double.invoke_slash("subscriptions", {"channel": alerts}, user=mod)
             text = embed_text(await answer(listed))
             assert text.count("3 papers alerted") == 2 and "active" in text, text
-            typed = await double.autocomplete("unsubscribe", {"subscription": "okon"},
-                                              focused="subscription", user=mod)
+            typed = await double.autocomplete(
+                "unsubscribe", {"subscription": "okon"}, focused="subscription", user=mod
+            )
             choices = await typed.choices(timeout=5)
             assert len(choices) == 1 and AUTHOR_TOPIC in choices[0]["name"], choices
             gone = await double.invoke_slash(
-                "unsubscribe", {"subscription": choices[0]["value"]}, user=mod,
+                "unsubscribe",
+                {"subscription": choices[0]["value"]},
+                user=mod,
                 ignore_default_permissions=True,
             )
             body = await answer(gone)
             assert "Unsubscribed" in body["content"], body
 
             # "Subscribe this channel" under /search results: Manage Channels checked too.
-            search = await double.invoke_slash("search", {"query": "spectral"}, user=mod,
-                                               channel=alerts)
+            search = await double.invoke_slash(
+                "search", {"query": "spectral"}, user=mod, channel=alerts
+            )
             results = await answer(search)
             custom_id = button(results, "Subscribe this channel")["custom_id"]
             assert custom_id == "ds:sub:=spectral"
@@ -244,9 +282,10 @@ async def test_crash_between_send_and_record_sends_once_after_restart(tmp_path: 
             alerts = double.alerts
             await subscribe(double, TOPIC, alerts, double.moderator)
 
-            text = digest("Zeolites", [
-                (f"Zeolite study number {n}", "Ng, Wei", "On zeolites.") for n in range(12)
-            ])
+            text = digest(
+                "Zeolites",
+                [(f"Zeolite study number {n}", "Ng, Wei", "On zeolites.") for n in range(12)],
+            )
             (digests / "100_zeolites.txt").write_text(text, encoding="utf-8")
             ids = sorted(paper_ids(text, "100_zeolites.txt").values())
 

@@ -40,9 +40,16 @@ async def test_backup_while_the_bot_writes_then_restore_loses_nothing(tmp_path: 
     digests = copy_seeds(tmp_path / "digests")
     backup = tmp_path / "backups" / "digest-backup.db"
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"MAX_SUBSCRIPTIONS_PER_CHANNEL": str(MAX_TOPICS),
-                             "MAX_SUBSCRIPTIONS_PER_GUILD": str(MAX_TOPICS)})
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra={
+                "MAX_SUBSCRIPTIONS_PER_CHANNEL": str(MAX_TOPICS),
+                "MAX_SUBSCRIPTIONS_PER_GUILD": str(MAX_TOPICS),
+            },
+        )
         database = Path(env["DATABASE_PATH"])
         bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
         bot.start()
@@ -59,8 +66,8 @@ async def test_backup_while_the_bot_writes_then_restore_loses_nothing(tmp_path: 
                 while after < 3 and len(queries) < MAX_TOPICS:
                     query = f"learning topic{len(queries)}"
                     handle = await double.invoke_slash(
-                        "subscribe", {"query": query}, user=double.moderator,
-                        channel=double.alerts)
+                        "subscribe", {"query": query}, user=double.moderator, channel=double.alerts
+                    )
                     answer = await handle.wait_for_message(timeout=10)
                     assert "Subscribed" in str(embed(answer).get("title")), answer
                     queries.append(query)
@@ -122,8 +129,12 @@ async def test_backup_while_the_bot_writes_then_restore_loses_nothing(tmp_path: 
 
 async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "digests"))
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "digests"),
+        )
         first = BotProcess(tmp_path, env, tmp_path / "bot.log")
         first.start()
         try:

@@ -266,8 +266,19 @@ async def test_stats_and_help(running: Running) -> None:
     body = data(await help_.response(timeout=3))
     assert is_ephemeral(body)
     text = embed_text(body)
-    for needle in ("/search", "/paper", "/author", "/latest", "/stats", "/subscriptions",
-                   "/help", "author:", "venue:", '"feature learning"', "-chemistry"):
+    for needle in (
+        "/search",
+        "/paper",
+        "/author",
+        "/latest",
+        "/stats",
+        "/subscriptions",
+        "/help",
+        "author:",
+        "venue:",
+        '"feature learning"',
+        "-chemistry",
+    ):
         assert needle in text
     for hidden in ("/subscribe ", "/unsubscribe", "/reindex"):
         assert hidden not in text  # a plain member cannot use them
@@ -357,9 +368,11 @@ async def test_stress_paper_stays_within_every_limit_and_pings_nobody(running: R
     authors = fields[f"Authors ({len(STRESS_AUTHORS)})"]
     assert len(authors) <= 1024 and authors.endswith("more")
     assert fields["Venue"] == "*Journal of \\*Pathological\\* Inputs*"
-    total = sum(
-        len(card.get(k) or "") for k in ("title", "description")
-    ) + sum(len(f["name"]) + len(f["value"]) for f in card["fields"]) + len(footer(pbody))
+    total = (
+        sum(len(card.get(k) or "") for k in ("title", "description"))
+        + sum(len(f["name"]) + len(f["value"]) for f in card["fields"])
+        + len(footer(pbody))
+    )
     assert total <= 6000
 
     latest = await double.invoke_slash("latest")

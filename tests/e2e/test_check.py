@@ -23,8 +23,14 @@ async def _subscribe(database: Path, guild_id: int, channels: list[int]) -> None
     async with await Database.open(database) as db:
         store = AlertStore(db)
         for channel in channels:
-            await store.add(guild_id=guild_id, channel_id=channel, query="learning",
-                            created_by=1, max_per_channel=10, max_per_guild=50)
+            await store.add(
+                guild_id=guild_id,
+                channel_id=channel,
+                query="learning",
+                created_by=1,
+                max_per_channel=10,
+                max_per_guild=50,
+            )
 
 
 def _findings(stdout: str) -> dict[str, dict[str, Any]]:
@@ -34,12 +40,17 @@ def _findings(stdout: str) -> dict[str, dict[str, Any]]:
 
 async def test_check_reports_discord_and_each_subscribed_channel(tmp_path: Path) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "digests"))
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "digests"),
+        )
         assert (await run_cli_async(["reindex"], env, tmp_path)).returncode == 0
         guild = double.guild.id
-        await _subscribe(Path(env["DATABASE_PATH"]), guild,
-                         [double.general.id, double.locked.id, GONE_CHANNEL])
+        await _subscribe(
+            Path(env["DATABASE_PATH"]), guild, [double.general.id, double.locked.id, GONE_CHANNEL]
+        )
 
         result = await run_cli_async(["check", "--json"], env, tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr  # nothing blocks
@@ -52,8 +63,11 @@ async def test_check_reports_discord_and_each_subscribed_channel(tmp_path: Path)
         # The CLI reindex leaves the search index built and saved, bound to the database.
         assert found["search index"]["status"] == "ok"
         assert found["discord token"] == {
-            "check": "discord token", "status": "ok", "fix": "",
-            "detail": f"valid: bot digest-bot (id {double.bot_user.id})"}
+            "check": "discord token",
+            "status": "ok",
+            "fix": "",
+            "detail": f"valid: bot digest-bot (id {double.bot_user.id})",
+        }
         assert found["application id"]["detail"] == str(double.application_id)
         invite = urlparse(found["invite URL"]["detail"])
         query = parse_qs(invite.query)
@@ -79,8 +93,9 @@ async def test_check_reports_discord_and_each_subscribed_channel(tmp_path: Path)
         lines = text.stdout.strip().splitlines()
         assert text.returncode == 0 and len(lines) == len(found)
         assert lines[0] == "ok    settings: valid"
-        assert any(line.startswith("warn  channel") and " -- give the bot's role" in line
-                   for line in lines)
+        assert any(
+            line.startswith("warn  channel") and " -- give the bot's role" in line for line in lines
+        )
         assert double.token not in text.stdout + text.stderr + result.stdout
         double.assert_no_violations()
         double.assert_no_unknown_routes()
@@ -90,8 +105,9 @@ async def test_check_fails_on_a_rejected_token_and_a_database_it_cannot_use(
     tmp_path: Path,
 ) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token="wrong.token", api_base=double.api_base,
-                      digest_dir=tmp_path / "missing")
+        env = bot_env(
+            tmp_path, token="wrong.token", api_base=double.api_base, digest_dir=tmp_path / "missing"
+        )
         database = Path(env["DATABASE_PATH"])
         database.parent.mkdir(parents=True)
         with sqlite3.connect(database) as conn:
@@ -112,13 +128,19 @@ async def test_check_fails_on_a_rejected_token_and_a_database_it_cannot_use(
 
         missing = await run_cli_async(["check"], {**env, "DISCORD_TOKEN": ""}, tmp_path)
         assert missing.returncode == 3
-        assert "FAIL  discord token: DISCORD_TOKEN is not set -- copy the bot token" in \
-            missing.stdout
+        assert (
+            "FAIL  discord token: DISCORD_TOKEN is not set -- copy the bot token" in missing.stdout
+        )
 
 
 async def test_check_a_bad_setting_is_one_failing_line(tmp_path: Path) -> None:
-    env = bot_env(tmp_path, token="t", api_base=None, digest_dir=copy_seeds(tmp_path / "d"),
-                  extra={"HEALTH_PORT": "http"})
+    env = bot_env(
+        tmp_path,
+        token="t",
+        api_base=None,
+        digest_dir=copy_seeds(tmp_path / "d"),
+        extra={"HEALTH_PORT": "http"},
+    )
     result = await run_cli_async(["check"], env, tmp_path)
     assert result.returncode == 3
     assert result.stdout.strip().splitlines() == [

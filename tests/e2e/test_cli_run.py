@@ -31,8 +31,13 @@ def test_missing_token_exits_2_with_one_line(tmp_path: Path, args: list[str]) ->
 
 async def test_rejected_token_exits_2_with_one_line(tmp_path: Path) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token="not.the.right.token", api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "d"), extra={"LOG_LEVEL": "WARNING"})
+        env = bot_env(
+            tmp_path,
+            token="not.the.right.token",
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "d"),
+            extra={"LOG_LEVEL": "WARNING"},
+        )
         result = await run_cli_async(["run"], env, tmp_path)
         assert result.returncode == 2, result.stderr
         assert result.stderr.strip().count("\n") == 0, result.stderr
@@ -44,8 +49,12 @@ async def test_rejected_token_exits_2_with_one_line(tmp_path: Path) -> None:
 
 async def test_sync_pushes_the_commands_to_a_guild_and_exits(tmp_path: Path) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "d"))
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "d"),
+        )
         guild = double.guild.id
         result = await run_cli_async(["sync", "--guild", str(guild)], env, tmp_path)
         assert result.returncode == 0, result.stderr
@@ -73,8 +82,13 @@ async def test_database_newer_than_the_code_exits_3_with_one_line(
     tmp_path: Path, args: list[str]
 ) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "d"), extra={"LOG_LEVEL": "WARNING"})
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "d"),
+            extra={"LOG_LEVEL": "WARNING"},
+        )
         _newer_database(Path(env["DATABASE_PATH"]))
         result = await run_cli_async(args, env, tmp_path)
         assert result.returncode == 3, result.stderr
@@ -95,8 +109,7 @@ async def test_run_with_a_missing_or_empty_digest_folder_serves_and_says_so_in_i
         digests = tmp_path / "digests"
         if folder == "empty":
             digests.mkdir()
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=digests)
+        env = bot_env(tmp_path, token=double.token, api_base=double.api_base, digest_dir=digests)
         bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
         bot.start()
         try:

@@ -45,8 +45,9 @@ async def test_one_member_flooding_search_gets_five_answers_then_slow_down(
 ) -> None:
     double = limited_bot.double
     # A result with buttons first, from someone else, for the flooder to click later.
-    other = await double.invoke_slash("search", {"query": "learning", "limit": 2},
-                                      user=double.moderator)
+    other = await double.invoke_slash(
+        "search", {"query": "learning", "limit": 2}, user=double.moderator
+    )
     shared = await other.wait_for_message(timeout=5)
 
     handles: list[InteractionHandle] = []
@@ -65,18 +66,19 @@ async def test_one_member_flooding_search_gets_five_answers_then_slow_down(
     # Still within the window: a button and a menu are refused the same way ...
     click = await double.click(shared, button(shared, "Next")["custom_id"], user=double.member)
     assert _slowed(await click.wait_for_message(timeout=5)) is not None
-    subscribe = await double.click(shared, button(shared, "Subscribe")["custom_id"],
-                                   user=double.member)
+    subscribe = await double.click(
+        shared, button(shared, "Subscribe")["custom_id"], user=double.member
+    )
     assert _slowed(await subscribe.wait_for_message(timeout=5)) is not None
     # ... autocomplete gives no choices instead of computing them ...
     typed = await double.autocomplete("paper", {"paper": "scal"}, focused="paper")
     assert await typed.choices(timeout=3) == []
     # ... and everyone else is served as usual.
-    theirs = await double.autocomplete("paper", {"paper": "scal"}, focused="paper",
-                                       user=double.moderator)
+    theirs = await double.autocomplete(
+        "paper", {"paper": "scal"}, focused="paper", user=double.moderator
+    )
     assert await theirs.choices(timeout=3)
-    search = await double.invoke_slash("search", {"query": "scaling laws"},
-                                       user=double.moderator)
+    search = await double.invoke_slash("search", {"query": "scaling laws"}, user=double.moderator)
     assert not is_ephemeral(await search.wait_for_message(timeout=5))
 
     # One callback per interaction, each within Discord's 3 s.
@@ -87,12 +89,16 @@ async def test_one_member_flooding_search_gets_five_answers_then_slow_down(
 async def test_autocomplete_does_not_use_up_the_cooldown(limited_bot: Running) -> None:
     double = limited_bot.double
     user = double.guild_owner
-    typing = [await double.autocomplete("author", {"name": "barbier"[: i + 1]}, focused="name",
-                                        user=user) for i in range(7)]
+    typing = [
+        await double.autocomplete("author", {"name": "barbier"[: i + 1]}, focused="name", user=user)
+        for i in range(7)
+    ]
     for handle in typing:
         await handle.choices(timeout=3)
     assert "Jean Barbier" in [c["value"] for c in await typing[-1].choices()]
-    answers = [await (await double.invoke_slash("stats", user=user)).wait_for_message(timeout=5)
-               for _ in range(RATE)]
+    answers = [
+        await (await double.invoke_slash("stats", user=user)).wait_for_message(timeout=5)
+        for _ in range(RATE)
+    ]
     assert all(_slowed(m) is None for m in answers)
     double.assert_no_violations()

@@ -56,8 +56,13 @@ class HealthBot:
             for s in family.samples
         }
 
-    async def wait_metric(self, name: str, labels: dict[str, str],
-                          check: Callable[[float], bool], timeout: float = 5.0) -> Samples:
+    async def wait_metric(
+        self,
+        name: str,
+        labels: dict[str, str],
+        check: Callable[[float], bool],
+        timeout: float = 5.0,
+    ) -> Samples:
         """Scrape until ``check(value)`` holds (an interaction is counted when its task ends,
         just after its answer)."""
         deadline = time.monotonic() + timeout
@@ -67,8 +72,9 @@ class HealthBot:
             if key in samples and check(samples[key]):
                 return samples
             if time.monotonic() > deadline:
-                raise AssertionError(f"{name}{labels} never satisfied the check: "
-                                     f"{samples.get(key)!r}")
+                raise AssertionError(
+                    f"{name}{labels} never satisfied the check: {samples.get(key)!r}"
+                )
             await asyncio.sleep(0.05)
 
     async def wait_gateway(self, state: str, timeout: float = 20.0) -> dict[str, Any]:
@@ -88,9 +94,18 @@ async def health_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     digests = copy_seeds(workdir / "digests")
     port = free_port()
     async with DiscordDouble() as double:
-        env = bot_env(workdir, token=double.token, api_base=double.api_base, digest_dir=digests,
-                      extra={"HEALTH_PORT": str(port), "LOG_FORMAT": "json",
-                             "COOLDOWN_COMMANDS": "3", "COOLDOWN_SECONDS": "60"})
+        env = bot_env(
+            workdir,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra={
+                "HEALTH_PORT": str(port),
+                "LOG_FORMAT": "json",
+                "COOLDOWN_COMMANDS": "3",
+                "COOLDOWN_SECONDS": "60",
+            },
+        )
         bot = BotProcess(workdir, env, workdir / "bot.log")
         bot.start()
         try:
@@ -110,8 +125,16 @@ async def test_healthz_reports_the_catalogue_and_the_gateway(health_bot: HealthB
     assert body["papers"] == 8 and body["catalogue_version"] == 1
     assert body["last_reindex"] and body["last_reindex"].endswith("Z")
     assert body["outbox_pending"] == 0 and body["paused_subscriptions"] == 0
-    assert set(body) == {"status", "gateway", "latency_ms", "papers", "catalogue_version",
-                         "last_reindex", "outbox_pending", "paused_subscriptions"}
+    assert set(body) == {
+        "status",
+        "gateway",
+        "latency_ms",
+        "papers",
+        "catalogue_version",
+        "last_reindex",
+        "outbox_pending",
+        "paused_subscriptions",
+    }
     assert body["latency_ms"] is None or body["latency_ms"] >= 0
 
 
@@ -123,20 +146,21 @@ async def test_metrics_count_interactions_by_command_and_outcome(health_bot: Hea
     assert before[("digest_bot_reindex_duration_seconds_count", frozenset())] == 1  # first start
     assert before[("digest_bot_reindex_papers_total", frozenset({("change", "added")}))] == 8
 
-    search = await double.invoke_slash("search", {"query": "learning", "limit": 1},
-                                       user=double.moderator)
+    search = await double.invoke_slash(
+        "search", {"query": "learning", "limit": 1}, user=double.moderator
+    )
     message = await search.wait_for_message(timeout=5)
     ok = {"type": "command", "command": "search", "outcome": "ok"}
     await health_bot.wait_metric("digest_bot_interactions_total", ok, lambda v: v == 1)
 
-    click = await double.click(message, button(message, "Next")["custom_id"],
-                               user=double.moderator)
+    click = await double.click(message, button(message, "Next")["custom_id"], user=double.moderator)
     await click.response(timeout=5)
     page = {"type": "component", "command": "page:search", "outcome": "ok"}
     await health_bot.wait_metric("digest_bot_interactions_total", page, lambda v: v == 1)
 
-    typing = await double.autocomplete("paper", {"paper": "scal"}, focused="paper",
-                                       user=double.moderator)
+    typing = await double.autocomplete(
+        "paper", {"paper": "scal"}, focused="paper", user=double.moderator
+    )
     assert await typing.choices(timeout=5)
     auto = {"type": "autocomplete", "command": "paper", "outcome": "ok"}
     await health_bot.wait_metric("digest_bot_interactions_total", auto, lambda v: v == 1)
@@ -146,21 +170,27 @@ async def test_metrics_count_interactions_by_command_and_outcome(health_bot: Hea
         handle = await double.invoke_slash("stats", user=double.moderator)
         await handle.response(timeout=5)
     slowed = {"type": "command", "command": "stats", "outcome": "cooldown"}
-    samples = await health_bot.wait_metric("digest_bot_interactions_total", slowed,
-                                           lambda v: v == 1)
-    stats_ok = ("digest_bot_interactions_total",
-                frozenset({("type", "command"), ("command", "stats"), ("outcome", "ok")}))
+    samples = await health_bot.wait_metric(
+        "digest_bot_interactions_total", slowed, lambda v: v == 1
+    )
+    stats_ok = (
+        "digest_bot_interactions_total",
+        frozenset({("type", "command"), ("command", "stats"), ("outcome", "ok")}),
+    )
     assert samples[stats_ok] == 1
-    duration = ("digest_bot_interaction_duration_seconds_count",
-                frozenset({("type", "command"), ("command", "search")}))
+    duration = (
+        "digest_bot_interaction_duration_seconds_count",
+        frozenset({("type", "command"), ("command", "search")}),
+    )
     assert samples[duration] == 1
     double.assert_no_violations()
 
 
 async def test_metrics_speak_openmetrics_when_asked(health_bot: HealthBot) -> None:
     accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
-    async with health_bot.http.get(f"{health_bot.base}/metrics",
-                                   headers={"Accept": accept}) as response:
+    async with health_bot.http.get(
+        f"{health_bot.base}/metrics", headers={"Accept": accept}
+    ) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("application/openmetrics-text")
         text = await response.text()
@@ -185,15 +215,19 @@ async def test_a_short_gateway_outage_shows_without_failing_the_check(
 
 
 async def test_the_log_is_json_lines(health_bot: HealthBot) -> None:
-    lines = [line for line in health_bot.bot.log_text().splitlines()
-             if line and not line.startswith("=====")]
+    lines = [
+        line
+        for line in health_bot.bot.log_text().splitlines()
+        if line and not line.startswith("=====")
+    ]
     assert lines
     records = [json.loads(line) for line in lines]
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert any(r["logger"] == "bot.health" and "/healthz" in r["message"] for r in records)
     # (discord.py logs the dropped gateway of the outage test as an ERROR, with its exception)
-    assert not [r for r in records if r["level"] in ("ERROR", "CRITICAL")
-                and r["logger"].startswith("bot")]
+    assert not [
+        r for r in records if r["level"] in ("ERROR", "CRITICAL") and r["logger"].startswith("bot")
+    ]
     dropped = [r for r in records if r["logger"] == "discord.client" and "exception" in r]
     assert all(r["exception"].startswith("Traceback") for r in dropped)
     assert health_bot.double.token not in health_bot.bot.log_text()
@@ -205,9 +239,13 @@ async def test_a_health_port_in_use_stops_the_bot_with_one_line(tmp_path: Path) 
         taken.listen()
         port = taken.getsockname()[1]
         async with DiscordDouble() as double:
-            env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                          digest_dir=copy_seeds(tmp_path / "d"),
-                          extra={"HEALTH_PORT": str(port), "LOG_LEVEL": "WARNING"})
+            env = bot_env(
+                tmp_path,
+                token=double.token,
+                api_base=double.api_base,
+                digest_dir=copy_seeds(tmp_path / "d"),
+                extra={"HEALTH_PORT": str(port), "LOG_LEVEL": "WARNING"},
+            )
             result = await run_cli_async(["run"], env, tmp_path)
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr

@@ -39,8 +39,11 @@ class Huge:
 async def _catalogue_before_the_bound(workdir: Path, digests: Path, paper_id: str) -> None:
     """Index the folder as a version without entry bounds did: the abstract stays whole.
     The bot then finds the files unchanged and serves that catalogue as it is."""
-    settings = Settings(digest_dir=digests, database_path=workdir / "data" / "digest.db",
-                        index_dir=workdir / "data" / "index")
+    settings = Settings(
+        digest_dir=digests,
+        database_path=workdir / "data" / "digest.db",
+        index_dir=workdir / "data" / "index",
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parser, "LIMITS", EntryLimits(abstract=10**9, line=10**9))
         catalogue = await Catalogue.open(settings, warm=False)
@@ -58,8 +61,9 @@ async def huge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Huge]:
     workdir = tmp_path_factory.mktemp("huge")
     text = huge_digest(HUGE)
     digests = copy_seeds(workdir / "digests", {HUGE_FILE: text})
-    (paper,) = parse_digest(text.encode(), HUGE_FILE,
-                            limits=EntryLimits(abstract=10**9, line=10**9)).papers
+    (paper,) = parse_digest(
+        text.encode(), HUGE_FILE, limits=EntryLimits(abstract=10**9, line=10**9)
+    ).papers
     assert len(paper.abstract) >= HUGE - 10
     await _catalogue_before_the_bound(workdir, digests, paper.id)
     async with DiscordDouble() as double:

@@ -141,8 +141,9 @@ async def test_paper_card_links_cite_and_full_abstract(running: Running) -> None
     assert fields["In 1 digest"].startswith("2025-01-31 · arxiv-2025-01-31.txt · indexed")
 
     # Cite: anyone may click it on the public card and gets the entry privately.
-    cite = await answer(await double.click(body, button(body, "Cite")["custom_id"],
-                                           user=double.moderator))
+    cite = await answer(
+        await double.click(body, button(body, "Cite")["custom_id"], user=double.moderator)
+    )
     assert is_ephemeral(cite)
     text = cite["content"]
     block = re.search(r"```bibtex\n(.*)\n```", text, re.DOTALL)
@@ -158,8 +159,11 @@ async def test_paper_card_links_cite_and_full_abstract(running: Running) -> None
     assert is_ephemeral(full)
     assert embed(full)["description"] == safe(LONG)
     assert embed(full)["url"] == ABS
-    scene("paper-linked", [shown(body, "member", "paper"), shown(cite, "moderator"),
-                           shown(full, "member")], "/paper with identifiers; Cite; Full abstract")
+    scene(
+        "paper-linked",
+        [shown(body, "member", "paper"), shown(cite, "moderator"), shown(full, "member")],
+        "/paper with identifiers; Cite; Full abstract",
+    )
     double.assert_no_violations()
 
 
@@ -176,7 +180,9 @@ async def test_a_paper_without_identifiers_offers_a_labelled_title_search(
     assert links[0]["url"].startswith("https://arxiv.org/search/?query=%22Understanding%20")
     assert links[0]["url"].endswith("&searchtype=title")
     assert [c["label"] for c in components(body) if c.get("type") == 2][-3:] == [
-        "Cite", "Full abstract", "Save"  # Save: on its own row
+        "Cite",
+        "Full abstract",
+        "Save",  # Save: on its own row
     ]
     scene("paper-seed", [shown(body, "member", "paper")], "/paper of a seed paper")
     landing = await answer(await double.invoke_slash("paper", {"paper": "Graph Kernels"}))
@@ -184,8 +190,11 @@ async def test_a_paper_without_identifiers_offers_a_labelled_title_search(
     assert [c["label"] for c in components(landing) if c.get("style") == 5] == ["Abstract"]
     doi_only = await answer(await double.invoke_slash("paper", {"paper": "10.1103/PhysRevLett.7"}))
     assert embed(doi_only)["url"] == "https://doi.org/10.1103/PhysRevLett.7"
-    scene("paper-landing-doi", [shown(landing, "member", "paper"),
-                                shown(doi_only, "member", "paper")], "/paper: URL only; DOI only")
+    scene(
+        "paper-landing-doi",
+        [shown(landing, "member", "paper"), shown(doi_only, "member", "paper")],
+        "/paper: URL only; DOI only",
+    )
     double.assert_no_violations()
 
 
@@ -201,14 +210,22 @@ async def test_lists_link_their_titles(running: Running) -> None:
     description = embed(author)["description"]
     assert f"[Linked Scaling Laws for Transformers]({ABS})" in description
     assert "[Graph Kernels on a Landing Page](https://example.org/papers/graph-kernels)" in (
-        description)
+        description
+    )
 
     latest = await answer(await double.invoke_slash("latest"))
     assert embed(latest)["title"] == "Latest digest: 2025-01-31 · arxiv-2025-01-31.txt"
     assert f"**1.** [Linked Scaling Laws for Transformers]({ABS})" in embed(latest)["description"]
     assert "Clay County" not in embed_text(latest)
-    scene("lists", [shown(search, "member", "search"), shown(author, "member", "author"),
-                    shown(latest, "member", "latest")], "/search, /author, /latest")
+    scene(
+        "lists",
+        [
+            shown(search, "member", "search"),
+            shown(author, "member", "author"),
+            shown(latest, "member", "latest"),
+        ],
+        "/search, /author, /latest",
+    )
     double.assert_no_violations()
 
 
@@ -221,26 +238,39 @@ async def test_the_subscribe_button_follows_who_is_looking(running: Running) -> 
     mine = await answer(await double.invoke_slash("search", {"query": "learning", "limit": 2}))
     assert "Subscribe this channel" not in labels(mine)
     # A moderator opening another page of it gets a private copy with the button.
-    copy = await answer(await double.click(mine, button(mine, "Next")["custom_id"],
-                                           user=double.moderator))
+    copy = await answer(
+        await double.click(mine, button(mine, "Next")["custom_id"], user=double.moderator)
+    )
     assert is_ephemeral(copy) and "Subscribe this channel" in labels(copy)
 
-    theirs = await answer(await double.invoke_slash(
-        "search", {"query": "learning", "limit": 2}, user=double.moderator))
+    theirs = await answer(
+        await double.invoke_slash(
+            "search", {"query": "learning", "limit": 2}, user=double.moderator
+        )
+    )
     assert "Subscribe this channel" in labels(theirs)
     other = await answer(await double.click(theirs, button(theirs, "Next")["custom_id"]))
     assert is_ephemeral(other) and "Subscribe this channel" not in labels(other)
-    scene("search-subscribe", [shown(mine, "member", "search"), shown(copy, "moderator"),
-                               shown(theirs, "moderator", "search")],
-          "Subscribe offered only to those who can")
+    scene(
+        "search-subscribe",
+        [
+            shown(mine, "member", "search"),
+            shown(copy, "moderator"),
+            shown(theirs, "moderator", "search"),
+        ],
+        "Subscribe offered only to those who can",
+    )
     double.assert_no_violations()
 
 
 async def test_alert_cards_carry_link_buttons_and_an_open_control(running: Running) -> None:
     double = running.double
     alerts = double.alerts
-    subscribed = await answer(await double.invoke_slash(
-        "subscribe", {"query": "quasicrystal", "channel": alerts}, user=double.moderator))
+    subscribed = await answer(
+        await double.invoke_slash(
+            "subscribe", {"query": "quasicrystal", "channel": alerts}, user=double.moderator
+        )
+    )
     assert "quasicrystal" in embed_text(subscribed)
     digests = running.workdir / "digests"
     one = (
@@ -273,22 +303,29 @@ async def test_alert_cards_carry_link_buttons_and_an_open_control(running: Runni
     messages = await double.wait_for_messages(alerts.id, 2, timeout=15)
     second = messages[1]
     assert [e["title"] for e in second["embeds"]] == [
-        "1. Quasicrystal Paper 1", "2. Quasicrystal Paper 2"
+        "1. Quasicrystal Paper 1",
+        "2. Quasicrystal Paper 2",
     ]
     assert second["embeds"][0]["url"] == "https://example.org/q1"
     menu = select(second)
     assert [o["label"] for o in menu["options"]] == [
-        "1. Quasicrystal Paper 1", "2. Quasicrystal Paper 2"
+        "1. Quasicrystal Paper 1",
+        "2. Quasicrystal Paper 2",
     ]
     buttons = [c for c in components(second) if c.get("type") == 2]
     assert [(b["label"], b["style"]) for b in buttons] == [
-        ("1 · Abstract", 5), ("2 · Search arXiv for this title", 5)
+        ("1 · Abstract", 5),
+        ("2 · Search arXiv for this title", 5),
     ]
-    picked = await answer(await double.select(second, menu["custom_id"],
-                                              [menu["options"][1]["value"]]))
+    picked = await answer(
+        await double.select(second, menu["custom_id"], [menu["options"][1]["value"]])
+    )
     assert is_ephemeral(picked) and embed(picked)["title"] == "Quasicrystal Paper 2"
-    scene("alerts", [shown(first), shown(opened, "member"), shown(second)],
-          "alert messages: one paper, two papers; Open")
+    scene(
+        "alerts",
+        [shown(first), shown(opened, "member"), shown(second)],
+        "alert messages: one paper, two papers; Open",
+    )
     double.assert_no_violations()
 
 
@@ -297,6 +334,9 @@ async def test_help_card(running: Running) -> None:
     member = await answer(await double.invoke_slash("help"))
     moderator = await answer(await double.invoke_slash("help", user=double.moderator))
     assert "/subscribe " not in embed_text(member) and "/subscribe " in embed_text(moderator)
-    scene("help", [shown(member, "member", "help"), shown(moderator, "moderator", "help")],
-          "/help for a member and for a moderator")
+    scene(
+        "help",
+        [shown(member, "member", "help"), shown(moderator, "moderator", "help")],
+        "/help for a member and for a moderator",
+    )
     double.assert_no_violations()

@@ -62,8 +62,7 @@ def old_id(custom_id: str) -> str:
 
 def make_old(running: Running, message: JSON) -> JSON:
     """The message as the old bot would have posted it (every custom_id the old way)."""
-    ids = {c["custom_id"]: old_id(c["custom_id"]) for c in components(message)
-           if "custom_id" in c}
+    ids = {c["custom_id"]: old_id(c["custom_id"]) for c in components(message) if "custom_id" in c}
     assert ids, message
     old = running.double.rewrite_custom_ids(int(message["id"]), ids)
     assert {c["custom_id"] for c in components(old) if "custom_id" in c} == set(ids.values())
@@ -78,8 +77,9 @@ async def answer(handle: InteractionHandle) -> JSON:
     return await handle.wait_for_message(timeout=10)
 
 
-async def twice(running: Running, command: str, options: JSON, user: Any = None
-                ) -> tuple[JSON, JSON]:
+async def twice(
+    running: Running, command: str, options: JSON, user: Any = None
+) -> tuple[JSON, JSON]:
     """The same card twice: as the bot sends it now, and as the old bot sent it."""
     double = running.double
     new = await (await double.invoke_slash(command, options, user=user)).wait_for_message(5)
@@ -92,28 +92,32 @@ async def test_old_paging_buttons_and_menus_answer_as_the_new_ones(running: Runn
     new, old = await twice(running, "search", {"query": "learning", "limit": 2})
     assert button(old, "Next")["custom_id"] == "ds:s:1:2:=learning"
     assert select(old)["custom_id"] == "ds:o:s"
-    pages = [await answer(await double.click(m, button(m, "Next")["custom_id"]))
-             for m in (new, old)]
+    pages = [
+        await answer(await double.click(m, button(m, "Next")["custom_id"])) for m in (new, old)
+    ]
     assert pages[0] == pages[1] and footer(pages[0]).startswith("page 2/")
     # the old message now carries the new ids (the bot edited it)
     current = double.message(int(old["id"]))
     assert current is not None and button(current, "Next")["custom_id"].startswith("ds:search:")
 
     chosen = select(new)["options"][0]["value"]
-    cards = [await answer(await double.select(m, select(m)["custom_id"], [chosen]))
-             for m in (new, old)]
+    cards = [
+        await answer(await double.select(m, select(m)["custom_id"], [chosen])) for m in (new, old)
+    ]
     assert cards[0] == cards[1] and is_ephemeral(cards[0])
 
     new, old = await twice(running, "author", {"name": COMPANION_AUTHOR})
     assert button(old, "Next")["custom_id"].startswith("ds:a:1:")
-    pages = [await answer(await double.click(m, button(m, "Next")["custom_id"]))
-             for m in (new, old)]
+    pages = [
+        await answer(await double.click(m, button(m, "Next")["custom_id"])) for m in (new, old)
+    ]
     assert pages[0] == pages[1] and footer(pages[0]) == "page 2/2 · 8 papers"
 
     new, old = await twice(running, "latest", {})
     assert button(old, "Next")["custom_id"].startswith("ds:l:1:")
-    pages = [await answer(await double.click(m, button(m, "Next")["custom_id"]))
-             for m in (new, old)]
+    pages = [
+        await answer(await double.click(m, button(m, "Next")["custom_id"])) for m in (new, old)
+    ]
     assert pages[0] == pages[1] and footer(pages[0]).startswith("page 2/2 · ")
     double.assert_no_violations()
 
@@ -126,13 +130,15 @@ async def test_old_paper_buttons_answer_as_the_new_ones(running: Running) -> Non
     assert button(old, "Full abstract")["custom_id"] == f"ds:f:{scaling.id}"
     assert select(old)["custom_id"] == "ds:o:p"
     for label in ("Cite", "Full abstract"):
-        answers = [await answer(await double.click(m, button(m, label)["custom_id"]))
-                   for m in (new, old)]
+        answers = [
+            await answer(await double.click(m, button(m, label)["custom_id"])) for m in (new, old)
+        ]
         assert answers[0] == answers[1] and is_ephemeral(answers[0]), label
     cite = answers[0]
     similar = select(new)["options"][0]["value"]
-    opened = [await answer(await double.select(m, select(m)["custom_id"], [similar]))
-              for m in (new, old)]
+    opened = [
+        await answer(await double.select(m, select(m)["custom_id"], [similar])) for m in (new, old)
+    ]
     assert opened[0] == opened[1] and embed(opened[0])["title"]
 
     # An alert's "Open" button (ds:v:<id>) opens the full card privately, as ds:view:<id>.
@@ -140,8 +146,10 @@ async def test_old_paper_buttons_answer_as_the_new_ones(running: Running) -> Non
     view_old = {button(old, "Cite")["custom_id"]: f"ds:v:{scaling.id}"}
     double.rewrite_custom_ids(int(new["id"]), view_new)
     double.rewrite_custom_ids(int(old["id"]), view_old)
-    cards = [await answer(await double.click(m, cid))
-             for m, cid in ((new, f"ds:view:{scaling.id}"), (old, f"ds:v:{scaling.id}"))]
+    cards = [
+        await answer(await double.click(m, cid))
+        for m, cid in ((new, f"ds:view:{scaling.id}"), (old, f"ds:v:{scaling.id}"))
+    ]
     assert cards[0] == cards[1] and embed(cards[0])["title"] == scaling.title
     assert cards[0] != cite
     double.assert_no_violations()

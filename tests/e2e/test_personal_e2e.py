@@ -38,22 +38,28 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
             member, mod = double.member, double.moderator
             dm = double.dm_channel(member)
 
-            body = await answer(await double.invoke_slash(
-                "follow", {"query": "author:okonkwo"}, user=member))
+            body = await answer(
+                await double.invoke_slash("follow", {"query": "author:okonkwo"}, user=member)
+            )
             assert is_ephemeral(body) and "Following `author:okonkwo`" in body["content"], body
             # A second follow matching the same papers: still one DM per paper.
-            body = await answer(await double.invoke_slash(
-                "follow", {"query": "kernels"}, user=member))
+            body = await answer(
+                await double.invoke_slash("follow", {"query": "kernels"}, user=member)
+            )
             assert "Following" in body["content"], body
-            bad = await answer(await double.invoke_slash(
-                "follow", {"query": '"unbalanced'}, user=member))
+            bad = await answer(
+                await double.invoke_slash("follow", {"query": '"unbalanced'}, user=member)
+            )
             assert is_ephemeral(bad) and "quote" in bad["content"].lower(), bad
 
-            first = digest("Personal", [
-                ("Okonkwo kernels for attention", "Okonkwo, Ada, Lind, Per", "Kernels."),
-                ("Graph kernels", "Lind, Per", "We study kernels on graphs."),
-                ("Unrelated diffusion", "Mbeki, Thabo", "Diffusion models."),
-            ])
+            first = digest(
+                "Personal",
+                [
+                    ("Okonkwo kernels for attention", "Okonkwo, Ada, Lind, Per", "Kernels."),
+                    ("Graph kernels", "Lind, Per", "We study kernels on graphs."),
+                    ("Unrelated diffusion", "Mbeki, Thabo", "Diffusion models."),
+                ],
+            )
             (digests / "300_personal.txt").write_text(first, encoding="utf-8")
             ids = paper_ids(first, "300_personal.txt")
             cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)
@@ -80,9 +86,12 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
 
             # The DM answers 50007: the member's follows are paused ...
             double.fail_channel(dm.id, 403, 50007, "Cannot send messages to this user")
-            second = digest("Personal 2", [
-                ("Okonkwo on transformers", "Okonkwo, Ada", "Attention."),
-            ])
+            second = digest(
+                "Personal 2",
+                [
+                    ("Okonkwo on transformers", "Okonkwo, Ada", "Attention."),
+                ],
+            )
             (digests / "301_personal.txt").write_text(second, encoding="utf-8")
             cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)
             assert cli.returncode == 0, cli.stderr
@@ -91,7 +100,8 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
                 with _db(tmp_path) as db:
                     found = db.execute(
                         "SELECT count(*) FROM subscriptions WHERE channel_id < 0 "
-                        "AND state = 'paused'").fetchone()[0]
+                        "AND state = 'paused'"
+                    ).fetchone()[0]
                 return int(found) == 2
 
             async with asyncio.timeout(15):  # the database, not the double, changes
@@ -107,8 +117,9 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
             assert "paused" in text and "DMs are closed" in text, text
             # ... and /follow again resumes them; the waiting paper then arrives.
             double.restore_channel(dm.id)
-            body = await answer(await double.invoke_slash(
-                "follow", {"query": "author:okonkwo"}, user=member))
+            body = await answer(
+                await double.invoke_slash("follow", {"query": "author:okonkwo"}, user=member)
+            )
             assert "Resumed" in body["content"], body
             cli = await run_cli_async(["reindex"], bot.env, tmp_path, timeout=30)  # a kick
             messages = await double.wait_for_messages(dm.id, 2, timeout=15)
@@ -116,16 +127,19 @@ async def test_follow_dm_once_restart_and_closed_dms(tmp_path: Path) -> None:
 
             # The Follow button on /author cards follows that author (for whoever clicks).
             card = await answer(await double.invoke_slash("author", {"name": "Lind"}, user=mod))
-            clicked = await answer(await double.click(card, button(card, "Follow")["custom_id"],
-                                                      user=mod))
+            clicked = await answer(
+                await double.click(card, button(card, "Follow")["custom_id"], user=mod)
+            )
             assert is_ephemeral(clicked) and 'author:"' in clicked["content"], clicked
             # Unfollow by autocomplete.
-            typed = await double.autocomplete("unfollow", {"follow": "kern"}, focused="follow",
-                                              user=member)
+            typed = await double.autocomplete(
+                "unfollow", {"follow": "kern"}, focused="follow", user=member
+            )
             choices = await typed.choices(timeout=5)
             assert [c["name"] for c in choices] == ["kernels"], choices
-            gone = await answer(await double.invoke_slash(
-                "unfollow", {"follow": choices[0]["value"]}, user=member))
+            gone = await answer(
+                await double.invoke_slash("unfollow", {"follow": choices[0]["value"]}, user=member)
+            )
             assert "Stopped following `kernels`" in gone["content"], gone
             double.assert_no_violations()
         finally:
@@ -164,8 +178,9 @@ async def test_save_saved_remove_export_and_votes(tmp_path: Path) -> None:
             assert "Zeolite frameworks" in embed_text(listing)
             other = await answer(await double.invoke_slash("saved", user=mod))
             assert "Nothing saved" in embed_text(other)  # private to the member
-            export = await double.click(listing, button(listing, "Export BibTeX")["custom_id"],
-                                        user=member)
+            export = await double.click(
+                listing, button(listing, "Export BibTeX")["custom_id"], user=member
+            )
             await export.response(timeout=5)
             posted = [r for r in double.requests if r.files]
             assert posted and b"Zeolite" in posted[-1].files[0].data
@@ -179,13 +194,19 @@ async def test_save_saved_remove_export_and_votes(tmp_path: Path) -> None:
             for who, cid in ((member, up), (mod, up), (member, down)):
                 body = await answer(await double.click(alert, cid, user=who))
                 assert is_ephemeral(body) and body["content"].startswith("Thanks — noted")
-            text = embed_text(await answer(await double.invoke_slash(
-                "subscriptions", {"channel": alerts}, user=mod)))
+            text = embed_text(
+                await answer(
+                    await double.invoke_slash("subscriptions", {"channel": alerts}, user=mod)
+                )
+            )
             assert "👍 1 · 👎 1" in text, text
             body = await answer(await double.click(alert, down, user=member))
             assert "removed" in body["content"], body
-            text = embed_text(await answer(await double.invoke_slash(
-                "subscriptions", {"channel": alerts}, user=mod)))
+            text = embed_text(
+                await answer(
+                    await double.invoke_slash("subscriptions", {"channel": alerts}, user=mod)
+                )
+            )
             assert "👍 1 · 👎 0" in text, text
             double.assert_no_violations()
         finally:

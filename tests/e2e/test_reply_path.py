@@ -40,8 +40,11 @@ async def debug_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[R
 
 def _for(handle: InteractionHandle, double: DiscordDouble) -> list[float]:
     """When each request about this interaction (callback, follow-ups, @original) arrived."""
-    return [r.at for r in double.requests
-            if f"/interactions/{handle.id}/" in r.path or handle.token in r.path]
+    return [
+        r.at
+        for r in double.requests
+        if f"/interactions/{handle.id}/" in r.path or handle.token in r.path
+    ]
 
 
 async def test_two_server_errors_on_the_callback_are_still_answered_in_time(
@@ -99,9 +102,19 @@ async def test_the_debug_log_shows_no_interaction_token(debug_bot: Running) -> N
     # Answered directly, deferred then followed up, errors made private after a defer
     # (edit, follow-up and delete of @original), a button, a menu and autocomplete.
     searches = await asyncio.gather(
-        *(double.invoke_slash("search", {"query": q, "limit": 2})
-          for q in ("learning", "scaling laws", "chemistry", "graph", "learning theory",
-                    "neural", "xylophone zeppelin", "quartz pyramid"))
+        *(
+            double.invoke_slash("search", {"query": q, "limit": 2})
+            for q in (
+                "learning",
+                "scaling laws",
+                "chemistry",
+                "graph",
+                "learning theory",
+                "neural",
+                "xylophone zeppelin",
+                "quartz pyramid",
+            )
+        )
     )
     await asyncio.gather(*(h.response(timeout=DEADLINE) for h in searches))
     first = await searches[0].wait_for_message(timeout=5)

@@ -38,8 +38,12 @@ async def _sigterm(bot: BotProcess) -> tuple[float, int]:
 
 async def test_sigterm_while_connected_and_while_waiting_to_reconnect(tmp_path: Path) -> None:
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=copy_seeds(tmp_path / "digests"))
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=copy_seeds(tmp_path / "digests"),
+        )
         bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
         try:
             bot.start()
@@ -78,8 +82,13 @@ async def test_sigterm_while_connected_and_while_waiting_to_reconnect(tmp_path: 
 async def test_sigterm_while_posting_an_alert_loses_nothing(tmp_path: Path) -> None:
     digests = copy_seeds(tmp_path / "digests")
     async with DiscordDouble() as double:
-        env = bot_env(tmp_path, token=double.token, api_base=double.api_base,
-                      digest_dir=digests, extra={"WATCH_INTERVAL": "1"})
+        env = bot_env(
+            tmp_path,
+            token=double.token,
+            api_base=double.api_base,
+            digest_dir=digests,
+            extra={"WATCH_INTERVAL": "1"},
+        )
         bot = BotProcess(tmp_path, env, tmp_path / "bot.log")
         alerts = double.alerts
         try:
@@ -87,8 +96,9 @@ async def test_sigterm_while_posting_an_alert_loses_nothing(tmp_path: Path) -> N
             await bot.wait_ready(double, identify=1)
             await double.wait_for_commands(names=ALERTS_COMMANDS, timeout=10)
             await subscribe(double, "zeolite", alerts, double.moderator)
-            text = digest("Zeolites", [("Zeolite cages for sparse attention", "Ng, Wei",
-                                        "On zeolites.")])
+            text = digest(
+                "Zeolites", [("Zeolite cages for sparse attention", "Ng, Wei", "On zeolites.")]
+            )
             (digests / "100_zeolites.txt").write_text(text, encoding="utf-8")
             expected = list(paper_ids(text, "100_zeolites.txt").values())
 

@@ -136,7 +136,11 @@ def test_arxiv_rss_reads_back_without_the_announcement_prefix() -> None:
     report = read_back("arxiv_rss.xml")
     assert [[a.display for a in p.authors] for p in report.papers] == ARXIV_RSS_AUTHORS
     assert [p.venue for p in report.papers] == [
-        "arXiv cs.LG", "arXiv math.AP", "arXiv q-bio.BM", "arXiv cs.LG", "arXiv physics.flu-dyn"
+        "arXiv cs.LG",
+        "arXiv math.AP",
+        "arXiv q-bio.BM",
+        "arXiv cs.LG",
+        "arXiv physics.flu-dyn",
     ]
     first = report.papers[0].abstract
     assert first.startswith("A sharp transition from memorisation to generalisation")
@@ -158,7 +162,9 @@ def test_generic_rss_reads_back() -> None:
     assert len(report.papers) == len(GENERIC)
     for paper, (title, authors, abstract) in zip(report.papers, GENERIC, strict=True):
         assert (paper.title, [a.display for a in paper.authors], paper.venue) == (
-            title, authors, venue
+            title,
+            authors,
+            venue,
         )
         assert starts_with_paragraphs(paper.abstract, abstract), paper.abstract
 
@@ -186,15 +192,19 @@ def test_identifier_lines_follow_the_contract() -> None:
         "doi:10.1103/PhysRevE.110.064301",
     ]  # fmt: skip
     assert entries[2].identifier_lines() == [
-        "http://arxiv.org/abs/hep-ex/0307015v1", "arXiv:hep-ex/0307015v1"
+        "http://arxiv.org/abs/hep-ex/0307015v1",
+        "arXiv:hep-ex/0307015v1",
     ]
     rss = feed_entries(parsed("arxiv_rss.xml")).entries
     assert rss[1].identifier_lines() == [
-        "https://arxiv.org/abs/2412.01502", "arXiv:2412.01502v1", "doi:10.5802/jep.257"
+        "https://arxiv.org/abs/2412.01502",
+        "arXiv:2412.01502v1",
+        "doi:10.5802/jep.257",
     ]
     generic = feed_entries(parsed("generic_rss.xml")).entries
     assert generic[0].identifier_lines() == [
-        "https://journals.example.org/jld/articles/2024.118", "doi:10.5555/jld.2024.118"
+        "https://journals.example.org/jld/articles/2024.118",
+        "doi:10.5555/jld.2024.118",
     ]
 
 
@@ -315,8 +325,7 @@ def test_no_abstract_and_an_author_ending_in_a_full_stop() -> None:
 
 def test_repeated_entries_in_a_feed_are_kept_once() -> None:
     item = (
-        "<title>Same</title><dc:creator>Ada Lovelace</dc:creator>"
-        "<description>Words.</description>"
+        "<title>Same</title><dc:creator>Ada Lovelace</dc:creator><description>Words.</description>"
     )
     assert len(feed_entries(feed_of(item, item)).entries) == 1
 

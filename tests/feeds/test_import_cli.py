@@ -159,7 +159,9 @@ async def test_second_import_adds_nothing(tmp_path: Path) -> None:
     data = as_json(second)
     statuses = {o["source"]: (o["status"], o["added"]) for o in data["sources"]}
     assert statuses == {
-        tagged: ("not_modified", 0), dated: ("not_modified", 0), plain: ("unchanged", 0)
+        tagged: ("not_modified", 0),
+        dated: ("not_modified", 0),
+        plain: ("unchanged", 0),
     }
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in digests.glob("*.txt")}
     assert after == files  # not even rewritten

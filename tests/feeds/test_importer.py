@@ -124,9 +124,7 @@ def test_the_reindex_summary_tells_about_the_feeds() -> None:
     )  # fmt: skip
     text = render(with_feeds(report, feeds), Path("digests"))
     assert "Feeds (FEEDS): 2 imported first — 4 new entries, 1 failed" in text
-    assert (
-        "https://b.org/rss: error: feed not imported: HTTP 500 Internal Server Error" in text
-    )
+    assert "https://b.org/rss: error: feed not imported: HTTP 500 Internal Server Error" in text
 
 
 async def test_a_body_that_names_a_local_file_is_not_read_as_that_file(tmp_path: Path) -> None:

@@ -64,8 +64,13 @@ async def add_papers(db: Database, count: int) -> list[int]:
             done = await tx.execute(
                 "INSERT INTO papers (id, key, title, authors_raw, venue, abstract, entry_hash, "
                 "first_seen, updated_at) VALUES (?, ?, ?, '', 'v', 'a', 'h', ?, ?)",
-                (f"p{n:07d}", f"key{n}", f"Paper {n}", iso(datetime.now(UTC)),
-                 iso(datetime.now(UTC))),
+                (
+                    f"p{n:07d}",
+                    f"key{n}",
+                    f"Paper {n}",
+                    iso(datetime.now(UTC)),
+                    iso(datetime.now(UTC)),
+                ),
             )
             assert done.lastrowid is not None
             rowids.append(done.lastrowid)
@@ -74,8 +79,12 @@ async def add_papers(db: Database, count: int) -> list[int]:
 
 async def subscribe(store: AlertStore, query: str, channel: int = CHANNEL_A) -> int:
     result = await store.add(
-        guild_id=GUILD, channel_id=channel, query=query, created_by=7,
-        max_per_channel=10, max_per_guild=50,
+        guild_id=GUILD,
+        channel_id=channel,
+        query=query,
+        created_by=7,
+        max_per_channel=10,
+        max_per_guild=50,
     )
     return result.subscription.id
 
@@ -92,10 +101,14 @@ async def test_one_row_per_channel_and_paper_naming_every_subscription(
     s1 = await subscribe(store, "scaling laws")
     s2 = await subscribe(store, "author:barbier")
     s3 = await subscribe(store, "scaling laws", channel=CHANNEL_B)
-    queued = await queue(db, store, [
-        QueuedMatch(GUILD, CHANNEL_A, paper, (s1, s2)),
-        QueuedMatch(GUILD, CHANNEL_B, paper, (s3,)),
-    ])
+    queued = await queue(
+        db,
+        store,
+        [
+            QueuedMatch(GUILD, CHANNEL_A, paper, (s1, s2)),
+            QueuedMatch(GUILD, CHANNEL_B, paper, (s3,)),
+        ],
+    )
     assert queued == 2
     # The same (channel, paper) again: no second row.
     assert await queue(db, store, [QueuedMatch(GUILD, CHANNEL_A, paper, (s1,))]) == 0
@@ -170,16 +183,18 @@ async def test_failure_backs_off_until_next_attempt(
     assert await store.pending_count() == 0
 
 
-async def test_paused_channel_is_skipped_until_resumed(
-    db: Database, store: AlertStore
-) -> None:
+async def test_paused_channel_is_skipped_until_resumed(db: Database, store: AlertStore) -> None:
     papers = await add_papers(db, 2)
     sa = await subscribe(store, "topic", CHANNEL_A)
     sb = await subscribe(store, "topic", CHANNEL_B)
-    await queue(db, store, [
-        QueuedMatch(GUILD, CHANNEL_A, papers[0], (sa,)),
-        QueuedMatch(GUILD, CHANNEL_B, papers[0], (sb,)),
-    ])
+    await queue(
+        db,
+        store,
+        [
+            QueuedMatch(GUILD, CHANNEL_A, papers[0], (sa,)),
+            QueuedMatch(GUILD, CHANNEL_B, papers[0], (sb,)),
+        ],
+    )
     assert await store.pause_channel(CHANNEL_A, "I cannot see this channel") == 1
     assert await store.due_channels() == [CHANNEL_B]
     assert await store.claim(CHANNEL_A) is None
@@ -190,36 +205,62 @@ async def test_paused_channel_is_skipped_until_resumed(
     # Matching only considers active subscriptions.
     assert [s.id for s in await store.active()] == [sb]
     # Subscribing again with the same query (any spacing / case) resumes it.
-    result = await store.add(guild_id=GUILD, channel_id=CHANNEL_A, query="  TOPIC ",
-                             created_by=8, max_per_channel=10, max_per_guild=50)
+    result = await store.add(
+        guild_id=GUILD,
+        channel_id=CHANNEL_A,
+        query="  TOPIC ",
+        created_by=8,
+        max_per_channel=10,
+        max_per_guild=50,
+    )
     assert result.status == "resumed" and result.subscription.id == sa
     assert sorted(await store.due_channels()) == [CHANNEL_A, CHANNEL_B]
 
 
 async def test_duplicate_and_caps(db: Database, store: AlertStore) -> None:
     await subscribe(store, "Scaling  Laws")
-    again = await store.add(guild_id=GUILD, channel_id=CHANNEL_A, query="scaling laws",
-                            created_by=9, max_per_channel=10, max_per_guild=50)
+    again = await store.add(
+        guild_id=GUILD,
+        channel_id=CHANNEL_A,
+        query="scaling laws",
+        created_by=9,
+        max_per_channel=10,
+        max_per_guild=50,
+    )
     assert again.status == "exists"
     with pytest.raises(SubscriptionError, match="most allowed is 1"):
-        await store.add(guild_id=GUILD, channel_id=CHANNEL_A, query="other",
-                        created_by=9, max_per_channel=1, max_per_guild=50)
+        await store.add(
+            guild_id=GUILD,
+            channel_id=CHANNEL_A,
+            query="other",
+            created_by=9,
+            max_per_channel=1,
+            max_per_guild=50,
+        )
     with pytest.raises(SubscriptionError, match="This server"):
-        await store.add(guild_id=GUILD, channel_id=CHANNEL_B, query="other",
-                        created_by=9, max_per_channel=10, max_per_guild=1)
+        await store.add(
+            guild_id=GUILD,
+            channel_id=CHANNEL_B,
+            query="other",
+            created_by=9,
+            max_per_channel=10,
+            max_per_guild=1,
+        )
     assert query_key("Mézard  X") == query_key("mezard x")
 
 
-async def test_unsubscribe_drops_its_pending_alerts_only(
-    db: Database, store: AlertStore
-) -> None:
+async def test_unsubscribe_drops_its_pending_alerts_only(db: Database, store: AlertStore) -> None:
     papers = await add_papers(db, 2)
     s1 = await subscribe(store, "one")
     s2 = await subscribe(store, "two")
-    await queue(db, store, [
-        QueuedMatch(GUILD, CHANNEL_A, papers[0], (s1,)),
-        QueuedMatch(GUILD, CHANNEL_A, papers[1], (s1, s2)),
-    ])
+    await queue(
+        db,
+        store,
+        [
+            QueuedMatch(GUILD, CHANNEL_A, papers[0], (s1,)),
+            QueuedMatch(GUILD, CHANNEL_A, papers[1], (s1, s2)),
+        ],
+    )
     assert await store.remove(GUILD + 1, s1) is None  # another server's: refused
     removed = await store.remove(GUILD, s1)
     assert removed is not None and removed.id == s1
@@ -247,8 +288,17 @@ NBSP = "\u00a0"
 def write_digest(folder: Path, name: str, titles: list[str]) -> None:
     lines = ["Goto", "", "Collaborating Authors", "", f"{NBSP}Heading"]
     for title in titles:
-        lines += ["", "", title, "", "Okonkwo, Ada", "", "arXiv.org Machine Learning", "",
-                  f"An abstract about {title.lower()}."]
+        lines += [
+            "",
+            "",
+            title,
+            "",
+            "Okonkwo, Ada",
+            "",
+            "arXiv.org Machine Learning",
+            "",
+            f"An abstract about {title.lower()}.",
+        ]
     (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -312,8 +362,11 @@ async def test_rows_held_back_never_reuse_a_sent_nonce(db: Database, store: Aler
     p1, p2 = await add_papers(db, 2)
     s1 = await subscribe(store, "one")
     s2 = await subscribe(store, "two")
-    await queue(db, store, [QueuedMatch(GUILD, CHANNEL_A, p1, (s1,)),
-                            QueuedMatch(GUILD, CHANNEL_A, p2, (s2,))])
+    await queue(
+        db,
+        store,
+        [QueuedMatch(GUILD, CHANNEL_A, p1, (s1,)), QueuedMatch(GUILD, CHANNEL_A, p2, (s2,))],
+    )
     first = await store.claim(CHANNEL_A)
     assert first is not None and len(first.rows) == 2
     await store.record_failure(first, "503", retry_in=0)

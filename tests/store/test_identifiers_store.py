@@ -22,9 +22,7 @@ async def one(store: PaperStore) -> Identifiers:
     return paper.identifiers
 
 
-async def test_a_paper_gains_identifiers_and_never_loses_them(
-    db: Database, tmp_path: Path
-) -> None:
+async def test_a_paper_gains_identifiers_and_never_loses_them(db: Database, tmp_path: Path) -> None:
     store = PaperStore(db)
     folder = tmp_path / "digests"
     write(folder, "a.txt", digest(entry("Scaling Laws")))
@@ -59,7 +57,9 @@ async def test_a_retitled_paper_with_the_same_arxiv_id_keeps_its_id(
 ) -> None:
     store = PaperStore(db)
     folder = tmp_path / "digests"
-    write(folder, "a.txt", digest(entry("Scaling Laws v1") + "\n\nhttps://arxiv.org/abs/2412.01234"))
+    write(
+        folder, "a.txt", digest(entry("Scaling Laws v1") + "\n\nhttps://arxiv.org/abs/2412.01234")
+    )
     [paper_id] = (await reindex(db, folder)).report.new_paper_ids
 
     write(folder, "b.txt", digest(entry("Scaling Laws, Revised") + "\n\narXiv:2412.01234v3"))

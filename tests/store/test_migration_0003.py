@@ -67,7 +67,8 @@ async def test_an_existing_catalogue_upgrades_in_place_and_keeps_every_id(
         text = seed_path.read_text(encoding="utf-8")
         first_abstract_end = text.index("\n\n\nStatistical physics")
         text = (
-            text[:first_abstract_end] + "\n\nhttps://arxiv.org/abs/2412.01234v1\n"
+            text[:first_abstract_end]
+            + "\n\nhttps://arxiv.org/abs/2412.01234v1\n"
             + text[first_abstract_end:]
         )
         shutil.copy(seed_path, folder / seed_path.name)

@@ -24,17 +24,25 @@ from bot.store.ops import (
 def test_the_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
     database = tmp_path / "digest.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from bot.store.ops import DatabaseLock\n"
-         f"lock = DatabaseLock(Path({str(database)!r})); lock.acquire(); print('held', "
-         "flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from bot.store.ops import DatabaseLock\n"
+            f"lock = DatabaseLock(Path({str(database)!r})); lock.acquire(); print('held', "
+            "flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         assert is_locked(database)
-        with pytest.raises(StoreError, match=rf"in use by another digest-bot process \(pid "
-                                             rf"{holder.pid}\).*stop it before you restore"):
+        with pytest.raises(
+            StoreError,
+            match=rf"in use by another digest-bot process \(pid "
+            rf"{holder.pid}\).*stop it before you restore",
+        ):
             DatabaseLock(database).acquire("restore")
     finally:
         assert holder.stdin is not None
@@ -60,8 +68,10 @@ async def test_a_snapshot_copy_holds_exactly_what_its_counts_say_while_a_writer_
         conn.execute("PRAGMA busy_timeout = 10000")
         while not stop.is_set() and written[0] < 20_000:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO digests (path, content_hash, indexed_at) VALUES (?, '', '')",
-                         (f"d{written[0]}.txt",))
+            conn.execute(
+                "INSERT INTO digests (path, content_hash, indexed_at) VALUES (?, '', '')",
+                (f"d{written[0]}.txt",),
+            )
             conn.execute("COMMIT")
             written[0] += 1
         conn.close()
@@ -141,8 +151,14 @@ async def test_members_follows_are_not_counted_or_checked_as_channels(tmp_path: 
     database = tmp_path / "digest.db"
     async with await Database.open(database) as db:
         alerts = AlertStore(db)
-        await alerts.add(guild_id=1, channel_id=10, query="scaling laws", created_by=5,
-                         max_per_channel=10, max_per_guild=50)
+        await alerts.add(
+            guild_id=1,
+            channel_id=10,
+            query="scaling laws",
+            created_by=5,
+            max_per_channel=10,
+            max_per_guild=50,
+        )
         personal = PersonalStore(db, alerts)
         await personal.follow(user_id=7, guild_id=1, query="author:barbier", max_follows=25)
         await personal.pause_follows(7, "DMs closed", "Your DMs are closed.")

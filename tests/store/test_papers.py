@@ -241,7 +241,10 @@ async def test_digest_papers_paged(
     assert await store.digest_paper_count("no-such-digest.txt") == 0
     pages = [await store.digest_papers(SEED_NAME, offset, 3) for offset in (0, 3, 6, 9)]
     assert [[p.paper.title for p in page] for page in pages] == [
-        titles[0:3], titles[3:6], titles[6:8], []
+        titles[0:3],
+        titles[3:6],
+        titles[6:8],
+        [],
     ]
     assert [p.paper.title for p in await store.digest_papers(SEED_NAME, 5)] == titles[5:]
     assert await store.digest_papers(SEED_NAME, 0, 0) == []

@@ -115,15 +115,26 @@ def test_every_kind_round_trips_with_its_name(action: Action) -> None:
     assert actions.kind_of(cid) == action.kind
 
 
-@pytest.mark.parametrize("cid", ["ds:retry:0:=x", "ds:retry:5:", "ds:retry:5:=", "ds:retry:x:=a",
-                                 "ds:retry:5:#12"])
+@pytest.mark.parametrize(
+    "cid", ["ds:retry:0:=x", "ds:retry:5:", "ds:retry:5:=", "ds:retry:x:=a", "ds:retry:5:#12"]
+)
 def test_bad_retry_ids_do_not_parse(cid: str) -> None:
     assert parse(cid) is None
 
 
 def test_every_kind_has_a_name_and_the_old_letters_are_only_aliases() -> None:
-    assert set(actions.KINDS) == {"search", "author", "latest", "open", "view", "cite", "full",
-                                  "sub", "retry", *actions.NAMED_KINDS}
+    assert set(actions.KINDS) == {
+        "search",
+        "author",
+        "latest",
+        "open",
+        "view",
+        "cite",
+        "full",
+        "sub",
+        "retry",
+        *actions.NAMED_KINDS,
+    }
     assert set(actions.NAMED_KINDS) == {"follow", "save", "unsave", "saved", "savedbib", "vote"}
     # every head older versions sent is still read (the personal kinds and retry, newer than
     # the letters, never had one)
@@ -173,8 +184,7 @@ def test_every_custom_id_the_old_builders_made_still_parses() -> None:
     """The ids the builders produced before the grammar changed (generated then, by running
     them on the seed digests): each reads as the action it meant."""
     rows = json.loads(LEGACY.read_text(encoding="utf-8"))["ids"]
-    seen = {row["custom_id"].split(":")[0] + ":" + row["custom_id"].split(":")[1]
-            for row in rows}
+    seen = {row["custom_id"].split(":")[0] + ":" + row["custom_id"].split(":")[1] for row in rows}
     assert seen == set(actions.ALIASES)  # the fixture covers every old head
     for row in rows:
         old = row["custom_id"]

@@ -20,12 +20,16 @@ from bot.ui.views import SUBSCRIBE_LABEL, ActionItem, subscribe_button
 
 
 def nasty_paper(n: int) -> Paper:
-    authors = tuple(Author(f"Quintessa{i} Zyx{i}", f"Zyx{i}", f"Quintessa{i}", f"q{i}")
-                    for i in range(60))
+    authors = tuple(
+        Author(f"Quintessa{i} Zyx{i}", f"Zyx{i}", f"Quintessa{i}", f"q{i}") for i in range(60)
+    )
     return Paper(
-        id=f"abcd{n:04d}", key=f"k{n}",
+        id=f"abcd{n:04d}",
+        key=f"k{n}",
         title=f"@everyone **Bold** _claims_ <@123456789012345678> number {n} " + "x" * 400,
-        authors=authors, authors_raw="", venue="Journal of *Pathological* Inputs",
+        authors=authors,
+        authors_raw="",
+        venue="Journal of *Pathological* Inputs",
         abstract="We study `code` and @here pings. " * 500,
     )
 
@@ -46,8 +50,9 @@ def test_ten_nasty_cards_fit_one_message_and_ping_nobody() -> None:
 
 def test_a_paper_matching_two_topics_names_both() -> None:
     paper = nasty_paper(1)
-    content, embeds = alert_message([AlertItem(paper, ("zeolite", "author:okonkwo")),
-                                     AlertItem(nasty_paper(2), ("zeolite",))])
+    content, embeds = alert_message(
+        [AlertItem(paper, ("zeolite", "author:okonkwo")), AlertItem(nasty_paper(2), ("zeolite",))]
+    )
     assert content == "2 new papers for `zeolite` and `author:okonkwo`"
     assert embeds[0].footer.text is not None and "zeolite, author:okonkwo" in embeds[0].footer.text
 
@@ -61,8 +66,17 @@ def test_topics_cannot_break_out_of_inline_code() -> None:
 
 def test_subscription_list_and_confirmation_fit() -> None:
     lines = [
-        SubscriptionLine(i, 100 + i, "q " * 150, i % 2 == 0, "I cannot see this channel " * 20,
-                         None, i, 3, "2025-01-01T00:00:00.000000Z")
+        SubscriptionLine(
+            i,
+            100 + i,
+            "q " * 150,
+            i % 2 == 0,
+            "I cannot see this channel " * 20,
+            None,
+            i,
+            3,
+            "2025-01-01T00:00:00.000000Z",
+        )
         for i in range(30)
     ]
     embed = subscriptions_embed(lines, last_reindexed_at=None, scope="Guild")
@@ -71,15 +85,16 @@ def test_subscription_list_and_confirmation_fit() -> None:
     assert embed.footer.text and "10 more" in embed.footer.text
     empty = subscriptions_embed([], last_reindexed_at=None, scope="Guild")
     assert "No subscriptions yet" in (empty.description or "")
-    confirm = subscribe_embed("zeolite", 5, matches_today=2,
-                              top=[nasty_paper(1), nasty_paper(2)])
+    confirm = subscribe_embed("zeolite", 5, matches_today=2, top=[nasty_paper(1), nasty_paper(2)])
     assert "starts from now" in (confirm.description or "").lower()
     assert len(confirm) <= EMBED_TOTAL
 
 
 def test_reindex_message_is_the_cli_summary_trimmed() -> None:
-    summary = "\n".join(["Digest folder x: 1 file(s)", "Papers: 3 added"]
-                        + [f"digests/f.txt:{n}: error: entry cut short" for n in range(300)])
+    summary = "\n".join(
+        ["Digest folder x: 1 file(s)", "Papers: 3 added"]
+        + [f"digests/f.txt:{n}: error: entry cut short" for n in range(300)]
+    )
     text = reindex_message(summary, alerts_queued=4)
     assert dlen(text) <= MESSAGE_CONTENT
     assert "Alerts queued: 4" in text and "more line(s)" in text

@@ -45,8 +45,17 @@ from bot.ui.cards import (
 )
 from bot.ui.format import ZWSP
 
-MENTIONS = ("<@&999>", "<@1>", "<@!1>", "<#12>", "</cmd:1>", "<:x:1>", "<a:y:2>", "<t:1:R>",
-            "<id:customize>")
+MENTIONS = (
+    "<@&999>",
+    "<@1>",
+    "<@!1>",
+    "<#12>",
+    "</cmd:1>",
+    "<:x:1>",
+    "<a:y:2>",
+    "<t:1:R>",
+    "<id:customize>",
+)
 HOSTILE = " ".join(MENTIONS) + " @everyone @here"
 TITLE = f"Zero\u200bWidth \u202eTXT.EXE\u202c {HOSTILE}"
 NAME = "M\u200dax \u2066Power\u2069"
@@ -57,12 +66,20 @@ QUERY = f"zero\u200bwidth \u202e{HOSTILE}"
 
 def _paper(n: int = 0) -> StoredPaper:
     paper = Paper(
-        id=f"ab{n:06d}", key=f"k{n}", title=TITLE,
+        id=f"ab{n:06d}",
+        key=f"k{n}",
+        title=TITLE,
         authors=(Author(NAME, "Power", "M\u200dax", "max power"),),
-        authors_raw="", venue=VENUE, abstract=ABSTRACT,
+        authors_raw="",
+        venue=VENUE,
+        abstract=ABSTRACT,
     )
-    digest = DigestInfo(path="d.txt", heading=f"\u202e{HOSTILE}", content_hash="h",
-                        indexed_at="2025-01-01T00:00:00Z")
+    digest = DigestInfo(
+        path="d.txt",
+        heading=f"\u202e{HOSTILE}",
+        content_hash="h",
+        indexed_at="2025-01-01T00:00:00Z",
+    )
     return StoredPaper(paper=paper, first_seen="2025-01-01T00:00:00Z", digests=(digest,))
 
 
@@ -106,9 +123,11 @@ def _assert_inert(rendered: Sequence[str], literal: Sequence[str] = ()) -> None:
 
 def test_search_card_and_its_menu() -> None:
     stored = _paper()
-    hit = Hit(paper=stored, score=1.0,
-              snippet=(Segment("We study "), Segment("Zero\u200bWidth", True),
-                       Segment(f" {HOSTILE}")))
+    hit = Hit(
+        paper=stored,
+        score=1.0,
+        snippet=(Segment("We study "), Segment("Zero\u200bWidth", True), Segment(f" {HOSTILE}")),
+    )
     page = SearchPage(query=QUERY, canonical=QUERY, total=1, offset=0, limit=5, hits=(hit,))
     card = search_card(page, ref="=x", subscribe=True)
     rendered, literal = _shown(card.embed, card.view)
@@ -118,8 +137,9 @@ def test_search_card_and_its_menu() -> None:
 
 
 def test_paper_card() -> None:
-    detail = PaperDetail(paper=_paper(), matched_by="id", similar=(_paper(1),),
-                         candidates=(_paper(2),))
+    detail = PaperDetail(
+        paper=_paper(), matched_by="id", similar=(_paper(1),), candidates=(_paper(2),)
+    )
     card = paper_card(detail)
     _assert_inert(*_shown(card.embed, card.view))
     assert card.embed.title is not None and card.embed.title.startswith("ZeroWidth TXT.EXE")
@@ -127,8 +147,11 @@ def test_paper_card() -> None:
 
 def test_author_and_latest_cards() -> None:
     profile = AuthorProfile(
-        key="max power", name=NAME, papers=(_paper(), _paper(1)),
-        coauthors=((NAME, 2),), venues=((VENUE, 2),),
+        key="max power",
+        name=NAME,
+        papers=(_paper(), _paper(1)),
+        coauthors=((NAME, 2),),
+        venues=((VENUE, 2),),
         other_matches=(AuthorSummary(key="m", display=NAME, paper_count=1),),
     )
     card = author_card(profile, page=0, per=5, ref="=m")
@@ -149,8 +172,9 @@ def test_alert_cards_and_subscription_embeds() -> None:
     for embed in embeds:
         _assert_inert(*_shown(embed))
     _assert_inert(*_shown(subscribe_embed(QUERY, 5, matches_today=1, top=[_paper().paper])))
-    line = SubscriptionLine(1, 5, QUERY, False, f"paused {HOSTILE}", None, 0, 0,
-                            "2025-01-01T00:00:00Z")
+    line = SubscriptionLine(
+        1, 5, QUERY, False, f"paused {HOSTILE}", None, 0, 0, "2025-01-01T00:00:00Z"
+    )
     rendered, literal = _shown(subscriptions_embed([line], last_reindexed_at=None, scope="G"))
     # The list names the subscription's channel on purpose: that mention is the bot's own.
     _assert_inert([t.replace("<#5>", "") for t in rendered], literal)

@@ -67,8 +67,13 @@ def test_when_renders_a_discord_timestamp() -> None:
 
 
 def test_matches_inside_a_link_are_not_bolded() -> None:
-    segments = [Segment("see https://example.org/"), Segment("SUPERChem", True),
-                Segment(". The "), Segment("SUPERChem", True), Segment(" set")]
+    segments = [
+        Segment("see https://example.org/"),
+        Segment("SUPERChem", True),
+        Segment(". The "),
+        Segment("SUPERChem", True),
+        Segment(" set"),
+    ]
     out = bold_segments(segments, 200)
     assert out == "see https://example.org/SUPERChem. The **SUPERChem** set"
 

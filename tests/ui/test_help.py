@@ -20,7 +20,11 @@ def test_members_moderators_and_owners_see_what_they_can_use() -> None:
     assert commands() == [*base, "/help"]  # e.g. in a DM
     assert commands(alerts=True) == [*base, "/subscriptions", "/help"]
     assert commands(alerts=True, moderator=True) == [
-        *base, "/subscriptions", "/subscribe", "/unsubscribe", "/help"
+        *base,
+        "/subscriptions",
+        "/subscribe",
+        "/unsubscribe",
+        "/help",
     ]
     assert commands(alerts=True, moderator=True, owner=True)[-2:] == ["/reindex", "/help"]
     assert commands(owner=True) == [*base, "/reindex", "/help"]

@@ -43,24 +43,45 @@ from bot.ui.links import link_targets, markdown_url, masked
 from tests.discord_double.limits import check_message
 
 ARXIV = Identifiers(arxiv_id="2412.01234", pdf_url=arxiv_pdf_url("2412.01234"))
-FULL = Identifiers(url="https://openreview.net/forum?id=x(1)", arxiv_id="2412.01234",
-                   doi="10.1000/A_B", pdf_url=arxiv_pdf_url("2412.01234"))
-DIGEST = DigestInfo("arxiv-2025-01-31.txt", "Clay County", "h", "2025-02-01T10:00:00Z",
-                    date="2025-01-31")
+FULL = Identifiers(
+    url="https://openreview.net/forum?id=x(1)",
+    arxiv_id="2412.01234",
+    doi="10.1000/A_B",
+    pdf_url=arxiv_pdf_url("2412.01234"),
+)
+DIGEST = DigestInfo(
+    "arxiv-2025-01-31.txt", "Clay County", "h", "2025-02-01T10:00:00Z", date="2025-01-31"
+)
 
 
-def paper(n: int = 1, ids: Identifiers = NO_IDENTIFIERS, *, title: str = "",
-          abstract: str = "We study it. " * 120, authors: int = 3,
-          venue: str = "arXiv.org Machine Learning") -> StoredPaper:
-    people = tuple(Author(f"First{i} Last{i}", f"Last{i}", f"First{i}", f"k{i}")
-                   for i in range(authors))
-    p = Paper(id=f"abcd{n:04d}", key=f"k{n}", title=title or f"Paper [{n}] about *Scaling*",
-              authors=people, authors_raw="", venue=venue, abstract=abstract, identifiers=ids)
+def paper(
+    n: int = 1,
+    ids: Identifiers = NO_IDENTIFIERS,
+    *,
+    title: str = "",
+    abstract: str = "We study it. " * 120,
+    authors: int = 3,
+    venue: str = "arXiv.org Machine Learning",
+) -> StoredPaper:
+    people = tuple(
+        Author(f"First{i} Last{i}", f"Last{i}", f"First{i}", f"k{i}") for i in range(authors)
+    )
+    p = Paper(
+        id=f"abcd{n:04d}",
+        key=f"k{n}",
+        title=title or f"Paper [{n}] about *Scaling*",
+        authors=people,
+        authors_raw="",
+        venue=venue,
+        abstract=abstract,
+        identifiers=ids,
+    )
     return StoredPaper(paper=p, first_seen="2025-02-01T10:00:00.000000Z", digests=(DIGEST,))
 
 
-def body(embeds: list[discord.Embed], view: discord.ui.View | None,
-         content: str | None = None) -> dict[str, Any]:
+def body(
+    embeds: list[discord.Embed], view: discord.ui.View | None, content: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"embeds": [e.to_dict() for e in embeds]}
     if view is not None:
         out["components"] = view.to_components()
@@ -75,7 +96,9 @@ def buttons(view: discord.ui.View | None) -> list[dict[str, Any]]:
 
 
 def test_masked_links_cannot_be_broken() -> None:
-    assert masked("**T [x]**", "https://a.org/p(1) q") == "[**T \\[x\\]**](https://a.org/p%281%29%20q)"
+    assert (
+        masked("**T [x]**", "https://a.org/p(1) q") == "[**T \\[x\\]**](https://a.org/p%281%29%20q)"
+    )
     assert masked("T", None) == "T"
     assert masked("T", "https://a.org/" + "x" * 600) == "T"  # longer than Discord allows
     assert markdown_url("https://a.org/<a>`b`") == "https://a.org/%3Ca%3E%60b%60"
@@ -112,7 +135,12 @@ def test_paper_card_puts_who_and_where_first_and_links_the_paper() -> None:
     assert abstract.endswith(". …") and len(abstract) <= ABSTRACT_SHOWN
     row0 = [b for b in buttons(card.view)]
     assert [b.get("label") for b in row0] == [
-        "Abstract", "PDF", "DOI", "Cite", "Full abstract", "Save"  # Save: its own row
+        "Abstract",
+        "PDF",
+        "DOI",
+        "Cite",
+        "Full abstract",
+        "Save",  # Save: its own row
     ]
     assert row0[5]["custom_id"] == f"ds:save:{stored.id}"
     assert all(b["style"] == 5 and "custom_id" not in b for b in row0[:3])
@@ -121,8 +149,9 @@ def test_paper_card_puts_who_and_where_first_and_links_the_paper() -> None:
     assert check_message(body([embed], card.view)) == []
 
 
-def test_a_paper_without_identifiers_gets_a_labelled_search_and_a_short_abstract_no_button(
-) -> None:
+def test_a_paper_without_identifiers_gets_a_labelled_search_and_a_short_abstract_no_button() -> (
+    None
+):
     card = paper_card(PaperDetail(paper(abstract="Short."), "id"))
     assert card.embed.url is None
     labels = [b.get("label") for b in buttons(card.view)]
@@ -157,36 +186,45 @@ def test_cite_is_one_code_block_within_a_message() -> None:
 
 def test_search_results_link_their_titles() -> None:
     hits = tuple(
-        Hit(paper=paper(n, FULL if n % 2 else NO_IDENTIFIERS, title="T" * 250), score=1.0,
-            snippet=(Segment("word " * 300),))
+        Hit(
+            paper=paper(n, FULL if n % 2 else NO_IDENTIFIERS, title="T" * 250),
+            score=1.0,
+            snippet=(Segment("word " * 300),),
+        )
         for n in range(10)
     )
     page = SearchPage("q", "q", 10, 0, 10, hits)
     card = search_card(page, ref="=q", subscribe=True)
     values = [f.value or "" for f in card.embed.fields]
     assert [f.name for f in card.embed.fields] == [f"{n}." for n in range(1, 11)]
-    assert values[1].startswith("[**TTT") and "](https://openreview.net/forum?id=x%281%29)" in (
-        values[1])
+    assert (
+        values[1].startswith("[**TTT")
+        and "](https://openreview.net/forum?id=x%281%29)" in (values[1])
+    )
     assert values[0].startswith("**TTT")  # no identifier: no link
     assert check_message(body([card.embed], card.view)) == []
 
 
 def test_latest_is_named_by_date_and_file_and_links_titles() -> None:
-    page = LatestPage(DIGEST, tuple(paper(n, ARXIV if n == 1 else NO_IDENTIFIERS)
-                                    for n in range(1, 9)), 20, 0)
+    page = LatestPage(
+        DIGEST, tuple(paper(n, ARXIV if n == 1 else NO_IDENTIFIERS) for n in range(1, 9)), 20, 0
+    )
     card = latest_card(page, per=8)
     assert card.embed.title == "Latest digest: 2025-01-31 · arxiv-2025-01-31.txt"
     description = card.embed.description or ""
     assert "**1.** [Paper \\[1\\] about \\*Scaling\\*](https://arxiv.org/abs/2412.01234)" in (
-        description)
+        description
+    )
     assert "**2.** Paper [2] about \\*Scaling\\*" in description
     assert check_message(body([card.embed], card.view)) == []
 
 
 @pytest.mark.parametrize("count", [1, 2, 4, 5, 7, 10])
 def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
-    items = [AlertItem(paper(n, FULL if n % 3 else NO_IDENTIFIERS).paper, ("topic",))
-             for n in range(1, count + 1)]
+    items = [
+        AlertItem(paper(n, FULL if n % 3 else NO_IDENTIFIERS).paper, ("topic",))
+        for n in range(1, count + 1)
+    ]
     content, embeds = alert_message(items)
     view = alert_view(items)
     assert check_message(body(embeds, view, content)) == []
@@ -202,11 +240,16 @@ def test_alert_views_fit_and_match_the_numbered_cards(count: int) -> None:
         labels = [b["label"] for b in buttons(view)]
         assert labels == ["Abstract", "PDF", "DOI", "Open", "Save", "👍", "👎"]
         assert buttons(view)[3]["custom_id"] == actions.custom_id(
-            actions.PaperAction("view", item.paper.id))
+            actions.PaperAction("view", item.paper.id)
+        )
         assert buttons(view)[5]["custom_id"] == f"ds:vote:up:{item.paper.id}"
         bare = AlertItem(paper(3).paper, ("topic",))
         assert [b["label"] for b in buttons(alert_view([bare]))] == [
-            "Search arXiv for this title", "Open", "Save", "👍", "👎"
+            "Search arXiv for this title",
+            "Open",
+            "Save",
+            "👍",
+            "👎",
         ]
         return
     assert [e.title.split(".")[0] for e in embeds if e.title] == [

@@ -13,15 +13,15 @@ def _components(view: Any) -> list[dict[str, Any]]:
 
 
 def test_paged_view_has_a_select_and_two_distinct_buttons() -> None:
-    choices = [Choice(value=f"id{i:06d}", label="T" * 300, description="D" * 300)
-               for i in range(30)]
+    choices = [
+        Choice(value=f"id{i:06d}", label="T" * 300, description="D" * 300) for i in range(30)
+    ]
     view = paged_view("search", page=0, pages=7, per=5, ref="=scaling laws", choices=choices)
     assert view is not None and view.timeout is None and view.is_persistent()
     comps = _components(view)
     select, prev, nxt = comps
     assert select["type"] == 3 and len(select["options"]) == 25
-    assert all(len(o["label"]) <= 100 and len(o["description"]) <= 100
-               for o in select["options"])
+    assert all(len(o["label"]) <= 100 and len(o["description"]) <= 100 for o in select["options"])
     assert prev["disabled"] is True and nxt["disabled"] is False
     ids = [c["custom_id"] for c in comps]
     assert len(set(ids)) == 3 and all(len(i) <= 100 for i in ids)
