@@ -55,6 +55,9 @@ class Validators:
         return out
 
 
+NO_VALIDATORS = Validators()  # a first fetch: nothing to send back
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """A fetched source; ``body`` is None when the server answered 304 Not Modified."""
@@ -107,7 +110,7 @@ def _size(limit: int) -> str:
 async def fetch_url(
     session: aiohttp.ClientSession,
     url: str,
-    validators: Validators = Validators(),
+    validators: Validators = NO_VALIDATORS,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -182,7 +185,7 @@ def read_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Fetche
 async def fetch(
     source: str,
     session: aiohttp.ClientSession,
-    validators: Validators = Validators(),
+    validators: Validators = NO_VALIDATORS,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = DEFAULT_TIMEOUT_S,
