@@ -220,10 +220,11 @@ class Catalogue:
 
     async def _known_item_hits(
         self, index: SearchEngine, parsed: ParsedQuery, k: int
-    ) -> tuple[IndexResult, list[IndexHit], dict[str, StoredPaper]]:
+    ) -> tuple[IndexResult, list[IndexHit]]:
         """The top ``k`` (at least :data:`~bot.core.rerank.WINDOW`) in known-item order
         (:mod:`bot.core.rerank`: BM25's top WINDOW in tiers, then the rest in BM25 order; the
-        window is fetched whatever ``k``, so pages agree), and the stored papers it read."""
+        window is fetched whatever ``k``, so pages agree). Only the abstracts that break a tie
+        within a tier are read, and only their first characters (a light store read)."""
 
         def first() -> tuple[IndexResult, list[int]]:
             result = index.search(parsed, max(rerank.WINDOW, k))
@@ -234,28 +235,30 @@ class Catalogue:
         result, tiers = await self._call(first)
         head = result.hits[: len(tiers)]
         wanted = [
-            h.paper_id for h, t in zip(head, tiers, strict=True) if rerank.wants_abstract(parsed, t)
+            h.paper_id
+            for h, t in zip(head, tiers, strict=True)
+            if rerank.wants_abstract(parsed, t) and tiers.count(t) > 1  # a tie to break
         ]
-        stored = await self.store.get_papers(wanted) if wanted else {}
+        abstracts = await self.store.abstracts(wanted, LIMITS.abstract) if wanted else {}
 
         def abstract(hit: IndexHit) -> str:
-            found = stored.get(hit.paper_id)
-            return "" if found is None else found.paper.abstract[: LIMITS.abstract]
+            return abstracts.get(hit.paper_id, "")
 
-        hits = await self._call(
-            lambda: rerank.known_item_order(parsed, result.hits, tiers, abstract)
-        )
-        return result, hits, stored
+        def order() -> list[IndexHit]:
+            return rerank.known_item_order(parsed, result.hits, tiers, abstract)
+
+        # Its cost is the abstracts' length, not the index's size: inline unless they are long.
+        long = sum(map(len, abstracts.values())) > TEXT_THRESHOLD
+        hits = await asyncio.to_thread(order) if long else order()
+        return result, hits
 
     async def _ranked(
         self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
     ) -> tuple[IndexResult, dict[str, StoredPaper]]:
         """One page of hits in known-item order, and the stored papers of (at least) it."""
-        result, hits, stored = await self._known_item_hits(index, parsed, offset + limit)
+        result, hits = await self._known_item_hits(index, parsed, offset + limit)
         page = tuple(hits[offset : offset + limit])
-        missing = [h.paper_id for h in page if h.paper_id not in stored]
-        if missing:
-            stored = {**stored, **await self.store.get_papers(missing)}
+        stored = await self.store.get_papers([h.paper_id for h in page]) if page else {}
         return replace(result, hits=page), stored
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
@@ -356,7 +359,7 @@ class Catalogue:
             return
         parsed = parse_query(query)
         index: SearchEngine = self._index
-        _, hits, _ = await self._known_item_hits(index, parsed, max(index.n_docs, 1))
+        _, hits = await self._known_item_hits(index, parsed, max(index.n_docs, 1))
         ids = [hit.paper_id for hit in hits]  # in /search's order
         for start in range(0, len(ids), max(1, batch_size)):
             chunk = ids[start : start + max(1, batch_size)]

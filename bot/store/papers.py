@@ -156,6 +156,20 @@ class PaperStore:
         stored = await self._stored(rows)
         return {s.paper.id: s for s in stored}
 
+    async def abstracts(self, paper_ids: Sequence[str], limit: int) -> dict[str, str]:
+        """The first ``limit`` characters of these papers' abstracts, by id (a light read:
+        no authors, no digests; for ranking)."""
+        wanted = list(dict.fromkeys(normalise_paper_id(i) for i in paper_ids if i.strip()))
+        found: dict[str, str] = {}
+        for chunk in chunks(wanted):
+            rows = await self.db.fetchall(
+                f"SELECT id, substr(abstract, 1, ?) FROM papers "
+                f"WHERE id IN ({placeholders(len(chunk))})",
+                [limit, *chunk],
+            )
+            found.update((str(r[0]), str(r[1] or "")) for r in rows)
+        return found
+
     async def papers_by_identifier(
         self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
     ) -> list[StoredPaper]:
