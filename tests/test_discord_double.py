@@ -989,3 +989,20 @@ def test_command_limits() -> None:
     wheres = [p.where() for p in double_limits.check_command_list(bad)]
     assert wheres == ["0.name", "1.description", "2.options.1.required"]
     assert double_limits.check_autocomplete({"choices": [{"name": "", "value": "v"}]})
+
+
+def test_a_follow_up_with_a_new_file_is_valid_and_a_bad_one_is_not() -> None:
+    """discord.py numbers a new upload's attachment id (``"id": 0``) where the spec says
+    snowflake string; behind a webhook body's anyOf that must still count as valid (a deferred
+    /stats or /trend answer carries its chart this way), while a real fault is reported."""
+    from tests.discord_double.schema import validate_route
+
+    route = "POST /webhooks/{webhook_id}/{webhook_token}"
+    body = {
+        "embeds": [{"title": "Catalogue", "image": {"url": "attachment://digests.png"}}],
+        "allowed_mentions": {"parse": []},
+        "attachments": [{"id": 0, "filename": "digests.png", "description": "chart"}],
+    }
+    assert validate_route(route, body) == []
+    assert validate_route(route, {**body, "attachments": [{"id": 0, "filename": 5}]})
+    assert validate_route(route, {**body, "embeds": [{"title": 5}]})
