@@ -269,3 +269,34 @@ async def test_a_file_source(tmp_path: Path) -> None:
     [outcome] = as_json(result)["sources"]
     assert outcome["file"] == today_file(str(source)) and outcome["added"] == 3
     assert outcome["file"].startswith("feed-generic-rss-xml-")
+
+
+async def test_an_imported_feed_gives_linked_papers_and_the_alerts_they_match(
+    tmp_path: Path,
+) -> None:
+    """import --reindex: the papers carry the feed's identifiers (arXiv id, PDF link) and a
+    channel subscribed to a topic gets exactly the matching paper queued."""
+    from bot.store.alerts import AlertStore
+    from bot.store.db import Database
+
+    database = tmp_path / "data" / "digest.db"
+    database.parent.mkdir()
+    async with await Database.open(database) as db:
+        await AlertStore(db).add(
+            guild_id=1, channel_id=10, query="grokking", created_by=5,
+            max_per_channel=10, max_per_guild=50,
+        )  # fmt: skip
+    digests = tmp_path / "digests"
+    async with FeedServer() as server:
+        url = server.serve("rss", Page(fixture("arxiv_rss.xml")))
+        result = await cli(tmp_path, "import", url, "--digests", str(digests), "--reindex",
+                           "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert as_json(result)["reindex"]["alerts_queued"] == 1
+
+    found = await cli(tmp_path, "search", "grokking", "--json")
+    hit = json.loads(found.stdout)[0]
+    paper = await cli(tmp_path, "paper", hit["id"], "--json")
+    assert paper.returncode == 0, paper.stderr
+    data = json.loads(paper.stdout)
+    assert (data["arxiv_id"], data["pdf_url"]) == ("2412.01501", "https://arxiv.org/pdf/2412.01501")
