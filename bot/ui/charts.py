@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Sequence
+from datetime import timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,19 @@ def _series(ax: Axes, points: Sequence[TrendPoint], *, ylabel: str) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     import matplotlib.dates as mdates
 
+    if len(points) <= 20:
+        # a tick at each digest date, and a day of room each side: a date locator would tick
+        # hours under a single date and draw its bar across the whole axis
+        step = -(-len(days) // 8)  # at most 8 labelled dates
+        ax.set_xticks(days[::step])  # type: ignore[arg-type]
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+        room = timedelta(days=max(1.0, _bar_width(points)))
+        ax.set_xlim(days[0] - room, days[-1] + room)  # type: ignore[arg-type]
+        if len(days[::step]) > 4:
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+        return
     locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
