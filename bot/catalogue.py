@@ -454,8 +454,8 @@ class Catalogue:
         each digest holds, by digest date, and their top venues: over EVERY match."""
         parsed = parse_query(query)
         index: SearchEngine = self._index
-        result = await self._call(lambda: index.search(parsed, max(index.n_docs, 1)))
-        docnos = [hit.docno for hit in result.hits]
+        # every match, unscored: a count needs neither scores nor an order
+        docnos = (await self._call(lambda: index.matches(parsed))).tolist()
         store = TrendStore(self.db)
         counts = await store.digest_counts(docnos) if docnos else []
         venues = await store.venue_counts(docnos) if docnos else []

@@ -157,6 +157,8 @@ def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) 
         want = {d for d, m in mdocs.items() if matches(q, m)}
         assert got == want, text
         assert result.total == len(want)
+        unscored = index.matches(q)  # what /trend counts: the same set, ascending
+        assert unscored.tolist() == sorted(want), text
 
 
 def test_empty_corpus() -> None:

@@ -134,6 +134,10 @@ class Index:
         """Hits of ``query`` (every clause must hold), best first, from ``offset``."""
         return self._searcher.search(query, k, offset)
 
+    def matches(self, query: ParsedQuery) -> AnyArray:
+        """Every docno that satisfies ``query`` (ascending), unscored: for counting."""
+        return self._searcher.matches(query)
+
     def search_terms(
         self, terms: Sequence[str], k: int = 10, *, mode: Mode = "and", offset: int = 0
     ) -> IndexResult:

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
+
 from bot.core.index import tuning
+from bot.core.index.arrays import AnyArray
 from bot.core.index.champions import try_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexHit, IndexResult
@@ -31,17 +34,35 @@ class Searcher:
         self._ix = data
         self._filters = filters
 
+    def _plan(self, query: ParsedQuery) -> tuple[Plan, list[int]] | None:
+        """The query's plan and required term ids; None when nothing can match."""
+        ix = self._ix
+        ids = ix.term_ids(query.required_terms)
+        if any(t is None for t in ids) or ix.n_docs == 0:
+            return None
+        tids = [t for t in ids if t is not None]
+        plan = Plan(ix, self._filters, query, tids)
+        return None if plan.empty else (plan, tids)
+
+    def matches(self, query: ParsedQuery) -> AnyArray:
+        """Every docno that satisfies ``query`` (ascending), unscored: for counting."""
+        planned = self._plan(query)
+        if planned is None:
+            return np.empty(0, dtype=np.int32)
+        plan, _ = planned
+        cand, cols = plan.candidates(phrases=False)
+        if query.phrases and len(cand):
+            cand = cand[plan.phrase_mask(cand, cols)]
+        return cand
+
     def search(self, query: ParsedQuery, k: int = 10, offset: int = 0) -> IndexResult:
         """Hits of ``query`` (every clause must hold), best first, from ``offset``."""
         ix = self._ix
         want = max(0, k) + max(0, offset)
-        ids = ix.term_ids(query.required_terms)
-        if any(t is None for t in ids) or ix.n_docs == 0:
+        planned = self._plan(query)
+        if planned is None:
             return IndexResult((), 0)
-        tids = [t for t in ids if t is not None]
-        plan = Plan(ix, self._filters, query, tids)
-        if plan.empty:
-            return IndexResult((), 0)
+        plan, tids = planned
         if tids and want > 0 and not query.phrases and not query.exclude_phrases:
             fast = try_champions(ix, plan, tids, want)
             if fast is not None:
