@@ -45,7 +45,6 @@ from bot.core.index import (
 from bot.core.models import (
     AuthorProfile,
     AuthorSummary,
-    CatalogueState,
     CatalogueStats,
     Hit,
     LatestPage,
@@ -592,37 +591,3 @@ def prepare_index_dir(settings: Settings) -> None:
         raise SettingsError(f"INDEX_DIR {exc}: {INDEX_DIR_HINT}") from None
     except OSError as exc:
         log.warning("cannot use INDEX_DIR %s: %s", directory, exc)
-
-
-async def update_saved_index(
-    settings: Settings, db: Database, result: IngestResult, before: CatalogueState
-) -> bool:
-    """Bring the saved index up to date after a reindex run outside a Catalogue (the CLI).
-
-    ``before`` is the catalogue state before that reindex. When the saved index is bound to
-    that state (and sound) it is updated incrementally and saved, so a running bot's
-    :meth:`Catalogue.refresh_if_changed` just loads it; otherwise nothing is saved (the bot
-    rebuilds). Stale temporaries of killed saves are removed either way. Returns whether the
-    saved index is now current.
-    """
-    directory = Path(settings.index_dir)
-    await asyncio.to_thread(prepare_index_dir, settings)
-    now = await PaperStore(db).catalogue_state()
-    saved = Index.saved_info(directory)
-    if saved is None:
-        return False
-    if (saved.version, saved.stamp) == (now.version, now.stamp):
-        return True
-    if (saved.version, saved.stamp) != (before.version, before.stamp):
-        return False
-    try:
-        index = await asyncio.to_thread(Index.load, directory, stamp=before.stamp)
-    except (OSError, ValueError) as exc:
-        log.warning("the saved search index in %s cannot be used (%s)", directory, exc)
-        return False
-    catalogue = Catalogue(settings, db, index)
-    catalogue._stamp = before.stamp
-    catalogue.warm_caches = False  # the CLI saves the index; it does not serve lookups
-    await catalogue._apply(result, before.version)
-    saved = Index.saved_info(directory)
-    return saved is not None and (saved.version, saved.stamp) == (now.version, now.stamp)

@@ -7,9 +7,8 @@ The pattern::
         return run_command(_thing(args))
 
     async def _thing(args: argparse.Namespace) -> int:
-        settings = load_settings()                    # CliError(EXIT_USAGE) on a bad setting
-        async with await open_database(settings.database_path) as db:   # CliError on failure
-            ...
+        settings = settings_with_db(args.db)          # CliError(EXIT_USAGE) on a bad setting
+        ...                                           # raise CliError(message, code) to stop
         return EXIT_OK
 
 :func:`run_command` runs the coroutine and turns a :class:`CliError` into its message on
@@ -29,7 +28,7 @@ from typing import Any, NoReturn, TextIO
 from tqdm import tqdm
 
 from bot.settings import Settings, SettingsError, check_index_dir
-from bot.store.db import Database, DatabaseFailure, StoreError
+from bot.store.db import DatabaseFailure, StoreError
 
 # The exit codes of every command (the one definition; bot.cli documents them).
 EXIT_OK = 0
@@ -99,14 +98,6 @@ def settings_with_db(db: Path | None, digests: Path | None = None) -> Settings:
     except SettingsError as exc:
         raise CliError(f"configuration error: {exc}", EXIT_USAGE) from None
     return settings
-
-
-async def open_database(path: Path, exit_code: int = EXIT_NOT_APPLIED) -> Database:
-    """Open the database, or raise :class:`CliError` with a one-line reason."""
-    try:
-        return await Database.open(Path(path))
-    except StoreError as exc:
-        raise CliError(str(exc), exit_code) from None
 
 
 def run_command(coro: Coroutine[Any, Any, int]) -> int:

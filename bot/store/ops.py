@@ -306,12 +306,6 @@ def fsync(path: Path) -> None:
             os.close(dir_fd)
 
 
-def database_files(database: Path) -> list[Path]:
-    """The database file and the WAL / shared-memory files beside it that exist."""
-    database = Path(database)
-    return [p for p in (database, *(Path(str(database) + s) for s in SIDE_FILES)) if p.exists()]
-
-
 def set_aside(database: Path, suffix: str = ".before-restore") -> Path | None:
     """Rename ``database`` (and its WAL file, which SQLite finds by name) to
     ``<database><suffix>`` -- or ``<suffix>.1``, ``.2``... when taken; the shared-memory
