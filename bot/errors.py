@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from discord import app_commands
 
+from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from bot.metrics import Outcome
 from bot.replies import ResponseTooLate
 
@@ -99,3 +100,23 @@ def verdict(error: BaseException, *, what: str, user_id: int) -> Verdict:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         log.error("%s failed for user %s", what, user_id, exc_info=original)
     return found
+
+
+def check_query(text: str) -> None:
+    """Raise :class:`UserFacingError` saying what to fix when ``text`` cannot be searched."""
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        if exc.code == "empty":
+            raise UserFacingError(
+                'Type what to search for, e.g. `scaling laws`, `"feature learning"` or '
+                "`author:barbier`. `/help` shows the query language."
+            ) from None
+        if exc.code == "too_long":
+            raise UserFacingError(
+                f"That query is {len(text)} characters; the limit is {MAX_QUERY_LENGTH}. "
+                "Keep the words that matter most."
+            ) from None
+        raise UserFacingError(
+            f"I can't read that query: {exc} (`/help` shows the syntax.)"
+        ) from None

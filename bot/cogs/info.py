@@ -16,9 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.search import check_query
 from bot.core.query import MAX_QUERY_LENGTH
-from bot.errors import UserFacingError
+from bot.errors import UserFacingError, check_query
 from bot.replies import run_within, send
 from bot.ui.alerts import ALERTS_COG
 from bot.ui.charts import DIGESTS_FILE, TREND_FILE, render_digests, render_trend

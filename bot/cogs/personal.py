@@ -23,7 +23,7 @@ from bot.core.bibtex import entries
 from bot.core.digests import digest_year
 from bot.core.models import StoredPaper
 from bot.core.query import parse_query
-from bot.errors import ExpiredError, UserFacingError
+from bot.errors import ExpiredError, UserFacingError, check_query
 from bot.replies import run_within, send
 from bot.store.alerts import AlertStore
 from bot.store.personal import FollowError, FollowRow, PersonalStore
@@ -42,12 +42,6 @@ Interaction = discord.Interaction["DigestBot"]
 NOTICE_WAIT_S = 10.0  # how long the notice waits for the command's own answer
 THANKS = "Thanks — noted"
 KINDS = actions.NAMED_KINDS
-
-
-def _check(text: str) -> None:
-    from bot.cogs.search import check_query  # the same answers as /search
-
-    check_query(text)
 
 
 def _created_text(status: str, row: FollowRow, resumed: int) -> str:
@@ -103,7 +97,7 @@ class Personal(commands.Cog):
     # ------------------------------------------------------------------ follows
     async def _follow(self, interaction: Interaction, query: str) -> None:
         text = " ".join(query.split())
-        _check(text)
+        check_query(text)  # the same answers as /search
         guild_id = interaction.guild_id
         try:
             result = await run_within(

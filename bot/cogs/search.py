@@ -25,8 +25,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.models import AuthorProfile, SearchPage, Suggestion
-from bot.core.query import MAX_QUERY_LENGTH, QueryError, parse_query
-from bot.errors import ExpiredError, UserFacingError
+from bot.core.query import QueryError
+from bot.errors import ExpiredError, UserFacingError, check_query
 from bot.replies import run_within, send, update
 from bot.ui.actions import Action, Kind, OpenAction, PageAction, PaperAction, RetryAction
 from bot.ui.alerts import ALERTS_COG
@@ -388,26 +388,6 @@ class Search(commands.Cog):
         except Exception:
             log.exception("%s autocomplete failed for %r", what, current[:100])
             return []
-
-
-def check_query(text: str) -> None:
-    """Raise :class:`UserFacingError` saying what to fix when ``text`` cannot be searched."""
-    try:
-        parse_query(text)
-    except QueryError as exc:
-        if exc.code == "empty":
-            raise UserFacingError(
-                'Type what to search for, e.g. `scaling laws`, `"feature learning"` or '
-                "`author:barbier`. `/help` shows the query language."
-            ) from None
-        if exc.code == "too_long":
-            raise UserFacingError(
-                f"That query is {len(text)} characters; the limit is {MAX_QUERY_LENGTH}. "
-                "Keep the words that matter most."
-            ) from None
-        raise UserFacingError(
-            f"I can't read that query: {exc} (`/help` shows the syntax.)"
-        ) from None
 
 
 async def setup(bot: DigestBot) -> None:
