@@ -53,6 +53,7 @@ from bot.core.models import (
     ProgressFn,
     ReindexReport,
     SearchPage,
+    SearchTimings,
     StoredPaper,
     Suggestion,
 )
@@ -222,70 +223,63 @@ class Catalogue:
     ) -> tuple[IndexResult, list[IndexHit]]:
         """The top ``k`` (at least :data:`~bot.core.rerank.WINDOW`) in known-item order
         (:mod:`bot.core.rerank`: BM25's top WINDOW in tiers, then the rest in BM25 order; the
-        window is fetched whatever ``k``, so pages agree). Only the abstracts that break a tie
-        within a tier are read, and only their first characters (a light store read)."""
+        window is fetched whatever ``k``, so pages agree). What the order reads of the window
+        comes from the index's positions: no store read, no text to tokenize."""
 
-        def first() -> tuple[IndexResult, list[int]]:
+        def ranked() -> tuple[IndexResult, list[IndexHit]]:
             result = index.search(parsed, max(rerank.WINDOW, k))
-            titles = index.vocabulary.title
             head = result.hits[: rerank.WINDOW]
-            return result, [rerank.tier(parsed, titles(h.docno)) for h in head]
+            features = index.known_item_features([h.docno for h in head], parsed.terms)
+            title = index.vocabulary.title
+            tiers = rerank.tiers(parsed, features, lambda i: title(head[i].docno))
+            return result, rerank.known_item_order(
+                parsed, result.hits, tiers, features.abstract_adjacent
+            )
 
-        result, tiers = await self._call(first)
-        head = result.hits[: len(tiers)]
-        wanted = [
-            h.paper_id
-            for h, t in zip(head, tiers, strict=True)
-            if rerank.wants_abstract(parsed, t) and tiers.count(t) > 1  # a tie to break
-        ]
-        abstracts = await self.store.abstracts(wanted, LIMITS.abstract) if wanted else {}
-
-        def abstract(hit: IndexHit) -> str:
-            return abstracts.get(hit.paper_id, "")
-
-        def order() -> list[IndexHit]:
-            return rerank.known_item_order(parsed, result.hits, tiers, abstract)
-
-        # Its cost is the abstracts' length, not the index's size: inline unless they are long.
-        long = sum(map(len, abstracts.values())) > TEXT_THRESHOLD
-        hits = await asyncio.to_thread(order) if long else order()
-        return result, hits
-
-    async def _ranked(
-        self, index: SearchEngine, parsed: ParsedQuery, limit: int, offset: int
-    ) -> tuple[IndexResult, dict[str, StoredPaper]]:
-        """One page of hits in known-item order, and the stored papers of (at least) it."""
-        result, hits = await self._known_item_hits(index, parsed, offset + limit)
-        page = tuple(hits[offset : offset + limit])
-        stored = await self.store.get_papers([h.paper_id for h in page]) if page else {}
-        return replace(result, hits=page), stored
+        return await self._call(ranked)
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
         """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
+        clock = time.perf_counter
+        started = clock()
         parsed = parse_query(query)
         index: SearchEngine = self._index
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
-        result, stored = await self._ranked(index, parsed, limit, offset)
+        parsed_at = clock()
+        result, hits = await self._known_item_hits(index, parsed, offset + limit)
+        page = tuple(hits[offset : offset + limit])
+        ranked_at = clock()
+        stored = await self.store.get_papers([h.paper_id for h in page]) if page else {}
+        fetched_at = clock()
         suggestion: str | None = None
         if result.total == 0:
             suggestion = await self._call(lambda: _suggest(index, parsed))
         marks = _mark_terms(parsed)
-        found = [(stored[h.paper_id], h.score) for h in result.hits if h.paper_id in stored]
+        found = [(stored[h.paper_id], h.score) for h in page if h.paper_id in stored]
         text = sum(min(len(sp.paper.abstract), SCAN_CHARS) for sp, _ in found)
-        hits = await self._call(
-            lambda: tuple(Hit(sp, score, snippet(sp.paper.abstract, marks)) for sp, score in found),
-            heavy=text > TEXT_THRESHOLD,
-        )
+
+        def snippets() -> tuple[Hit, ...]:
+            return tuple(Hit(sp, score, snippet(sp.paper.abstract, marks)) for sp, score in found)
+
+        # Their cost is the abstracts' length, not the index's size: inline unless long.
+        snipped_at = clock()
+        made = await asyncio.to_thread(snippets) if text > TEXT_THRESHOLD else snippets()
         return SearchPage(
             query=query,
             canonical=str(parsed),
             total=result.total,
             offset=offset,
             limit=limit,
-            hits=hits,
+            hits=made,
             suggestion=suggestion,
             total_exact=result.exact,
+            timings=SearchTimings(
+                parse=parsed_at - started,
+                index=ranked_at - parsed_at,
+                fetch=fetched_at - ranked_at,
+                snippets=clock() - snipped_at,
+            ),
         )
 
     # ---- papers -----------------------------------------------------------------------------

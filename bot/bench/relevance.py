@@ -168,7 +168,8 @@ def run_queries(
     :mod:`bot.core.rerank`); the tallies by kind."""
     from bot.core import lookup
     from bot.core.query import QueryError, parse_query
-    from bot.core.rerank import WINDOW, known_item_order, tier
+    from bot.core.rerank import WINDOW, known_item_order
+    from bot.core.rerank import tiers as tiers_of
 
     truth = _TitleTerms(papers)
     tallies = {k: Tally() for k in KINDS}
@@ -187,8 +188,11 @@ def run_queries(
             continue
         hits = list(result.hits)
         if tiers:
-            ranks = [tier(parsed, index.title(h.docno)) for h in hits[:WINDOW]]
-            hits = known_item_order(parsed, hits, ranks, lambda h: papers[h.docno].abstract)
+            head = [h.docno for h in hits[:WINDOW]]
+            features = index.known_item_features(head, parsed.terms)
+            titles = [index.title(d) for d in head]
+            ranks = tiers_of(parsed, features, titles.__getitem__)
+            hits = known_item_order(parsed, hits, ranks, features.abstract_adjacent)
         docnos = [h.docno for h in hits[:TOP]]
         rank = docnos.index(q.docno) + 1 if q.docno in docnos else 0
         if rank:

@@ -7,8 +7,18 @@ import platform
 from typing import Any
 
 TARGETS = {
-    100_000: {"p50": 0.5, "p95": 3.0, "rss": 250.0},
-    1_000_000: {"p50": 3.0, "p95": 20.0, "rss": 1000.0, "ingest": 600.0, "add": 15.0, "start": 5.0},
+    100_000: {"p50": 0.5, "p95": 3.0, "rss": 250.0, "whole_p50": 1.0, "whole_p95": 2.5},
+    1_000_000: {
+        "p50": 3.0, "p95": 20.0, "rss": 1000.0, "ingest": 600.0, "add": 15.0, "start": 5.0,
+        "whole_p50": 1.5, "whole_p95": 5.0,
+    },
+}  # fmt: skip
+# How the report names the parts of Catalogue.search (bot.core.models.SearchTimings).
+_PART_NAMES = {
+    "parse": "parse the query",
+    "index": "index: BM25 top 50 + known-item order (in a worker thread)",
+    "fetch": "store: the page's papers, authors and digests (one SQLite statement)",
+    "snippets": "snippets of the page's abstracts",
 }
 
 
@@ -100,8 +110,14 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         cl = p.get("catalogue_latency", {})
         if cl:
             rows.append(
-                ("`Catalogue.search` incl. store fetch + snippets (p50 / p95 / max)",
-                 f"{cl['p50']:.2f} / {cl['p95']:.2f} / {cl['max']:.1f} ms")
+                ("`Catalogue.search`, the whole answer: parse + index + known-item order + "
+                 "store fetch + snippets (p50 / p95 / max)",
+                 f"{cl['p50']:.3f} / {cl['p95']:.3f} / {cl['max']:.1f} ms")
+            )  # fmt: skip
+        for part, v in p.get("catalogue_parts", {}).items():
+            rows.append(
+                (f"  {_PART_NAMES.get(part, part)}",
+                 f"{v['p50']:.3f} / {v['p95']:.3f} / {v['max']:.1f} ms")
             )  # fmt: skip
         rows.append(
             ("add one 1,000-paper digest (`Catalogue.reindex`: ingest + index update + save)",
@@ -143,46 +159,63 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
             lines += ["", "Mismatches: " + "; ".join(mism)]
         target = TARGETS.get(r["size"])
         if target:
-            lines += ["", "Targets:", ""]
-            lines.append(
-                f"- search p50 <= {target['p50']} ms: {lat.get('p50', 0):.3f} ms, "
-                f"{_verdict(lat.get('p50', 1e9) <= target['p50'])}"
-            )
-            lines.append(
-                f"- search p95 <= {target['p95']} ms: {lat.get('p95', 0):.3f} ms, "
-                f"{_verdict(lat.get('p95', 1e9) <= target['p95'])}"
-            )
-            if cpu:
-                lines.append(
-                    f"  (CPU time of the searching thread: p50 {cpu['p50']:.3f} ms, p95 "
-                    f"{cpu['p95']:.3f} ms; the wall clock adds waiting for a CPU on this shared "
-                    "machine)"
-                )
-            steady = p.get("rss_steady_mb", 1e9)
-            lines.append(
-                f"- steady memory <= {target['rss']:.0f} MB: {steady:.0f} MB, "
-                f"{_verdict(steady <= target['rss'])}"
-            )
-            if "ingest" in target:
-                lines.append(
-                    f"- ingest <= 10 min: {r['ingest_s']:.0f} s (+ index build "
-                    f"{r['index_build_s']:.0f} s), "
-                    f"{_verdict(r['ingest_s'] + r['index_build_s'] <= target['ingest'])}"
-                )
-                lines.append(
-                    f"- add a 1,000-paper digest <= 15 s: {r['add_digest_s']:.1f} s, "
-                    f"{_verdict(r['add_digest_s'] <= target['add'])}"
-                )
-                s = p.get("start_to_first_answer_s", 1e9)
-                lines.append(
-                    f"- start to first answer <= 5 s: {s:.2f} s, {_verdict(s <= target['start'])}"
-                )
-            ident = ref.get("identity")
-            if ident:
-                lines.append(
-                    f"- top-10 identical to rank-bm25 for every benchmark query: "
-                    f"{ident['same_top10']}/{ident['checked']}, "
-                    f"{_verdict(ident['same_top10'] == ident['checked'])}"
-                )
+            lines += _targets(r, target)
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _targets(r: dict[str, Any], target: dict[str, float]) -> list[str]:
+    """The size's "Targets:" lines: each target with its figure and whether it is met."""
+    p = r.get("probe", {})
+    ref = r.get("references", {})
+    lat = p.get("latency", {})
+    cpu = p.get("cpu_latency")
+    lines: list[str] = []
+    lines += ["", "Targets:", ""]
+    lines.append(
+        f"- search p50 <= {target['p50']} ms: {lat.get('p50', 0):.3f} ms, "
+        f"{_verdict(lat.get('p50', 1e9) <= target['p50'])}"
+    )
+    lines.append(
+        f"- search p95 <= {target['p95']} ms: {lat.get('p95', 0):.3f} ms, "
+        f"{_verdict(lat.get('p95', 1e9) <= target['p95'])}"
+    )
+    if cpu:
+        lines.append(
+            f"  (CPU time of the searching thread: p50 {cpu['p50']:.3f} ms, p95 "
+            f"{cpu['p95']:.3f} ms; the wall clock adds waiting for a CPU on this shared "
+            "machine)"
+        )
+    whole = p.get("catalogue_latency")
+    if whole and "whole_p50" in target:
+        for q in ("p50", "p95"):
+            goal = target[f"whole_{q}"]
+            lines.append(
+                f"- the whole answer (`Catalogue.search`) {q} <= {goal} ms: "
+                f"{whole[q]:.3f} ms, {_verdict(whole[q] <= goal)}"
+            )
+    steady = p.get("rss_steady_mb", 1e9)
+    lines.append(
+        f"- steady memory <= {target['rss']:.0f} MB: {steady:.0f} MB, "
+        f"{_verdict(steady <= target['rss'])}"
+    )
+    if "ingest" in target:
+        lines.append(
+            f"- ingest <= 10 min: {r['ingest_s']:.0f} s (+ index build "
+            f"{r['index_build_s']:.0f} s), "
+            f"{_verdict(r['ingest_s'] + r['index_build_s'] <= target['ingest'])}"
+        )
+        lines.append(
+            f"- add a 1,000-paper digest <= 15 s: {r['add_digest_s']:.1f} s, "
+            f"{_verdict(r['add_digest_s'] <= target['add'])}"
+        )
+        s = p.get("start_to_first_answer_s", 1e9)
+        lines.append(f"- start to first answer <= 5 s: {s:.2f} s, {_verdict(s <= target['start'])}")
+    ident = ref.get("identity")
+    if ident:
+        lines.append(
+            f"- top-10 identical to rank-bm25 for every benchmark query: "
+            f"{ident['same_top10']}/{ident['checked']}, "
+            f"{_verdict(ident['same_top10'] == ident['checked'])}"
+        )
+    return lines

@@ -21,6 +21,9 @@ from typing import Any
 
 from bot.bench.measure import latency, rss_mb
 
+# The parts of Catalogue.search the probe reports (bot.core.models.SearchTimings' fields).
+PARTS = ("parse", "index", "fetch", "snippets")
+
 # --------------------------------------------------------------------------------------------
 # the query mix
 # --------------------------------------------------------------------------------------------
@@ -159,23 +162,30 @@ def probe(index_dir: str, queries: list[tuple[str, str]], repeat: int, db: str, 
     steady = rss_mb()
 
     # through the Catalogue: store fetch + snippets (one run)
-    async def through_catalogue() -> list[float]:
+    async def through_catalogue() -> dict[str, list[float]]:
         from bot.catalogue import Catalogue
         from bot.settings import Settings
 
         settings = Settings(database_path=Path(db), index_dir=Path(index_dir))
         catalogue = await Catalogue.open(settings)
-        out = []
+        out: dict[str, list[float]] = {part: [] for part in ("whole", *PARTS)}
         try:
-            for _, q in queries:
-                t0 = time.perf_counter()
+            for _, q in queries:  # once untimed: the store's pages, as a live bot has them
                 await catalogue.search(q, limit=10)
-                out.append(time.perf_counter() - t0)
+            for _ in range(repeat):
+                for _, q in queries:
+                    t0 = time.perf_counter()
+                    page = await catalogue.search(q, limit=10)
+                    out["whole"].append(time.perf_counter() - t0)
+                    if page.timings is not None:
+                        for part in PARTS:
+                            out[part].append(getattr(page.timings, part))
         finally:
             await catalogue.close()
         return out
 
-    cat_times = asyncio.run(through_catalogue())
+    cat = asyncio.run(through_catalogue())
+    cat_times = cat.pop("whole")
     conn.send(
         {
             "start_to_first_answer_s": start_to_answer,
@@ -188,6 +198,7 @@ def probe(index_dir: str, queries: list[tuple[str, str]], repeat: int, db: str, 
             "load": (load_before, os.getloadavg()[0]),
             "latency_by_kind": {k: latency(v) for k, v in times.items()},
             "catalogue_latency": latency(cat_times),
+            "catalogue_parts": {part: latency(v) for part, v in cat.items() if v},
             "tops": tops,
             "n_docs": index.n_docs,
         }

@@ -204,6 +204,18 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchTimings:
+    """Where a search's time went, in seconds (``digest-bot bench`` reports each part):
+    parsing the query, the index (search and known-item order, with the trip to a worker
+    thread), fetching the page's papers from the store, and making the snippets."""
+
+    parse: float = 0.0
+    index: float = 0.0
+    fetch: float = 0.0
+    snippets: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class SearchPage:
     """One page of search results.
 
@@ -219,6 +231,7 @@ class SearchPage:
     hits: tuple[Hit, ...]
     suggestion: str | None = None
     total_exact: bool = True  # False: ``total`` is an estimate ("about N"), see Index.search
+    timings: SearchTimings | None = None
 
     @property
     def has_more(self) -> bool:

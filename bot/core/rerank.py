@@ -22,63 +22,53 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from bot.core.index import KnownItemFeatures
 from bot.core.query import ParsedQuery
-from bot.core.text import identity_form, positioned_terms
+from bot.core.text import identity_form
 
 WINDOW = 50
 
 H = TypeVar("H")
 
 
-def _positions(text: str) -> dict[str, set[int]]:
-    toks, positions, _ = positioned_terms(text)
-    at: dict[str, set[int]] = {}
-    for t, p in zip(toks, positions, strict=True):
-        at.setdefault(t, set()).add(p)
-    return at
-
-
-def _adjacent(at: dict[str, set[int]], terms: Sequence[str]) -> int:
-    """How often ``terms`` occur at consecutive positions (``at``: each term's positions)."""
-    if any(t not in at for t in terms):
-        return 0
-    return sum(all(p + i in at[t] for i, t in enumerate(terms)) for p in at[terms[0]])
-
-
-def tier(query: ParsedQuery, title: str) -> int:
-    """The known-item tier (0 best) of a paper with ``title`` for ``query``."""
-    terms = query.terms
-    if not terms:
-        return 3
-    if query.words and identity_form(title) == identity_form(" ".join(query.words)):
-        return 0
-    at = _positions(title)
-    if any(t not in at for t in terms):
-        return 3
-    return 1 if len(terms) > 1 and _adjacent(at, terms) else 2
-
-
-def wants_abstract(query: ParsedQuery, tier_of: int) -> bool:
-    """Whether :func:`known_item_order` reads the abstract of a hit in this tier."""
-    return tier_of < 3 and len(query.terms) > 1
+def tiers(
+    query: ParsedQuery, features: KnownItemFeatures, title_of: Callable[[int], str]
+) -> list[int]:
+    """The known-item tier (0 best) of each document ``features`` describe (the index's
+    :meth:`~bot.core.index.Index.known_item_features` for ``query.terms``); ``title_of(i)``,
+    the title of the i-th, is asked only of those whose title holds every term."""
+    if not query.terms:
+        return [3] * len(features.in_title)
+    typed = identity_form(" ".join(query.words)) if query.words else None
+    out = []
+    for i, (whole, adjacent) in enumerate(
+        zip(features.in_title, features.title_adjacent, strict=True)
+    ):
+        if not whole:
+            out.append(3)
+        elif typed is not None and identity_form(title_of(i)) == typed:
+            out.append(0)
+        else:
+            out.append(1 if adjacent else 2)
+    return out
 
 
 def known_item_order(
     query: ParsedQuery,
     hits: Sequence[H],
-    tiers: Sequence[int],
-    abstract_of: Callable[[H], str],
+    tiers_of: Sequence[int],
+    abstract_adjacent: Sequence[int],
 ) -> list[H]:
-    """``hits`` (BM25 order) with the first ``len(tiers)`` (at most :data:`WINDOW`, their
-    :func:`tier`-s) ordered as the module says. ``abstract_of`` is asked only for the hits
-    :func:`wants_abstract` names."""
-    head = list(hits[: len(tiers)])
-    terms = query.terms
+    """``hits`` (BM25 order) with the first ``len(tiers_of)`` (at most :data:`WINDOW`; their
+    :func:`tiers` and how often their abstracts hold the query's words adjacently) ordered
+    as the module says."""
+    head = list(hits[: len(tiers_of)])
+    proximity = len(query.terms) > 1
 
     def key(i: int) -> tuple[int, int]:
-        if not wants_abstract(query, tiers[i]):
-            return (tiers[i], 0)
-        return (tiers[i], -_adjacent(_positions(abstract_of(head[i])), terms))
+        if tiers_of[i] < 3 and proximity:
+            return (tiers_of[i], -abstract_adjacent[i])
+        return (tiers_of[i], 0)
 
     order = sorted(range(len(head)), key=key)  # stable: BM25 order within equal keys
-    return [head[i] for i in order] + list(hits[len(tiers) :])
+    return [head[i] for i in order] + list(hits[len(tiers_of) :])

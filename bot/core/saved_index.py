@@ -78,6 +78,7 @@ AnyArray = npt.NDArray[Any]
 
 # Vocabularies: <prefix>_data (UTF-8 blob), _off (offsets), _hash (sorted), _hash_ids.
 _VOCABS = ("term", "author_key", "aword", "tword", "venue")
+_SPANS = ("span_title_end", "span_abstract_start", "span_abstract_end")  # field spans
 # Arrays whose values must ascend (offsets, CSR pointers, sorted hashes and ids).
 _ASCENDING = frozenset(
     {"ptr", "pos_ckpt", "author_ptr", "aword_ptr", "tword_ptr", "champ_ptr", "common_terms",
@@ -581,6 +582,9 @@ def check_arrays(  # noqa: C901 -- one flat list of independent invariants, read
         within(name, 0, title_bytes)
     if stats is not None and bool(np.any(a["title_start"] > a["title_end"])):
         fail("a title ends before it starts")
+    for name in _SPANS:
+        vec(name, "i", size)
+        within(name, 0, 2**31 - 1)
     n: dict[str, int] = {}
     for p in _VOCABS:
         data = vec(f"{p}_data", "u")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.core.models import Segment
-from bot.core.text import cut_text, nfc, normalise_space, span_terms, word_spans
+from bot.core.text import cut_text, nfc, normalise_space, term_spans
 
 __all__ = ["ELLIPSIS", "SCAN_CHARS", "Segment", "render", "snippet"]
 
@@ -36,15 +36,12 @@ def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segmen
     text = nfc(normalise_space(cut_text(text, scan) if more else text))
     if not text:
         return ()
-    wanted = frozenset(terms)
     hits: list[tuple[int, int]] = []
     hit_terms: list[frozenset[str]] = []
-    if wanted:
-        for s, e, w in word_spans(text):
-            found = span_terms(w) & wanted
-            if found and not (more and e == len(text)):  # a last word may be cut short
-                hits.append((s, e))
-                hit_terms.append(found)
+    for s, e, found in term_spans(text, frozenset(terms)):
+        if not (more and e == len(text)):  # a last word may be cut short
+            hits.append((s, e))
+            hit_terms.append(found)
     if len(text) <= width:
         start, end = 0, len(text)
     elif not hits:

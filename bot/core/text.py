@@ -15,7 +15,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress
+from operator import not_
 
 import Stemmer  # PyStemmer
 
@@ -426,6 +427,34 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
 
 
+def term_spans(text: str, wanted: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
+    """The words of ``text`` that yield any of ``wanted`` (document-side terms), as (start,
+    end, the wanted terms the word yields), in order. ``text`` is single-spaced NFC text
+    (``nfc(normalise_space(...))``). Its space-separated chunks are looked up in the term
+    cache in C-level loops first, so only the few chunks holding a wanted term are split into
+    words: a snippet of a long abstract costs little more than splitting it."""
+    if not wanted or not text:
+        return []
+    if len(_terms_cache) >= _CACHE_MAX:
+        _terms_cache.clear()
+        _steps_cache.clear()
+    chunks = text.split(" ")
+    misses = map(wanted.isdisjoint, map(_terms_cache.__getitem__, chunks))
+    found = list(compress(range(len(chunks)), map(not_, misses)))
+    if not found:
+        return []
+    ends = list(accumulate(map(len, chunks)))
+    out: list[tuple[int, int, frozenset[str]]] = []
+    for i in found:
+        chunk = chunks[i]
+        at = ends[i] - len(chunk) + i  # one space before every chunk but the first
+        for m in _WORD_RE.finditer(chunk):
+            yields = span_terms(m.group()) & wanted
+            if yields:
+                out.append((at + m.start(), at + m.end(), yields))
+    return out
+
+
 def _stream(text: str, out: list[str], steps: list[int], gap: int) -> None:
     """Append the terms and position steps of ``text``; its first term steps ``gap`` more."""
     if len(_terms_cache) >= _CACHE_MAX:
@@ -506,6 +535,16 @@ FIELD_WEIGHTS = FieldWeights()  # chosen with `digest-bot bench --only relevance
 ONCE_EACH = FieldWeights(title=1, authors=1, venue=0)  # matching: which terms, where
 
 
+@dataclass(frozen=True, slots=True)
+class FieldSpans:
+    """Where a paper's first title copy and its abstract lie in its token list's positions:
+    ``[0, title_end)`` and ``[abstract_start, abstract_end)`` (empty when the field is)."""
+
+    title_end: int = 0
+    abstract_start: int = 0
+    abstract_end: int = 0
+
+
 def document_stream(
     title: str,
     abstract: str,
@@ -520,18 +559,40 @@ def document_stream(
     separates every copy of every field, so a phrase never spans two of them (nor two
     copies of the title).
     """
+    out, steps, _ = document_fields(title, abstract, authors, venue, weights)
+    return out, steps
+
+
+def document_fields(
+    title: str,
+    abstract: str,
+    authors: Sequence[str],
+    venue: str = "",
+    weights: FieldWeights = FIELD_WEIGHTS,
+) -> tuple[list[str], list[int], FieldSpans]:
+    """:func:`document_stream` and the :class:`FieldSpans` of its positions (what the
+    known-item order reads from the index: the title's words and the abstract's phrases)."""
     out: list[str] = []
     steps: list[int] = []
+    title_end = 0
     for i in range(weights.title):
         _stream(title, out, steps, 1 if i else 0)
+        if i == 0:
+            title_end = sum(steps)  # positions start at 0: the first copy is [0, sum)
+    before = len(steps)
+    at = sum(steps) - 1  # the last position so far
     _stream(abstract, out, steps, 1)
+    start = end = at + 1
+    if len(steps) > before:
+        start = at + steps[before]
+        end = at + sum(steps[before:]) + 1
     for _ in range(weights.authors):
         for name in authors:
             _stream(name, out, steps, 1)
     if venue:
         for _ in range(weights.venue):
             _stream(venue, out, steps, 1)
-    return out, steps
+    return out, steps, FieldSpans(title_end, start, end)
 
 
 def document_terms(

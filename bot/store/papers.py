@@ -12,10 +12,11 @@ The reindex write (what :mod:`bot.ingest` hands over, and how it lands) is
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.core.digests import date_from_name
 from bot.core.identity import normalise_paper_id as normalise_paper_id
@@ -53,6 +54,17 @@ _AUTHORS_SQL = (
     "JOIN authors a ON a.id = pa.author "
 )
 _AUTHORS_ORDER = "ORDER BY pa.paper, pa.position"
+_N_PAPER_COLUMNS = len(_PAPER_COLUMNS.split(","))
+# A stored paper in one row: the paper's columns, then its authors and its digests as JSON
+# arrays (one statement, hence one trip to the database thread, whatever the page's size).
+_STORED_COLUMNS = (
+    f"{_PAPER_COLUMNS}, "
+    "(SELECT json_group_array(json_array(pa.position, pa.author, pa.last, pa.first, a.key)) "
+    " FROM paper_authors pa JOIN authors a ON a.id = pa.author WHERE pa.paper = p.rowid), "
+    "(SELECT json_group_array(json_array(d.path, d.heading, d.content_hash, d.indexed_at, "
+    "  d.paper_count, d.present, d.date, d.title)) "
+    " FROM paper_digests pd JOIN digests d ON d.id = pd.digest WHERE pd.paper = p.rowid)"
+)
 _INTERN_LIMIT = 200_000  # authors shared across the batches of one iter_papers
 
 _T = TypeVar("_T")
@@ -148,27 +160,13 @@ class PaperStore:
         for chunk in chunks(wanted):
             rows.extend(
                 await self.db.fetchall(
-                    f"SELECT {_PAPER_COLUMNS} FROM papers p "
+                    f"SELECT {_STORED_COLUMNS} FROM papers p "
                     f"WHERE p.id IN ({placeholders(len(chunk))})",
                     chunk,
                 )
             )
-        stored = await self._stored(rows)
+        stored = [_stored_paper(r) for r in rows]
         return {s.paper.id: s for s in stored}
-
-    async def abstracts(self, paper_ids: Sequence[str], limit: int) -> dict[str, str]:
-        """The first ``limit`` characters of these papers' abstracts, by id (a light read:
-        no authors, no digests; for ranking)."""
-        wanted = list(dict.fromkeys(normalise_paper_id(i) for i in paper_ids if i.strip()))
-        found: dict[str, str] = {}
-        for chunk in chunks(wanted):
-            rows = await self.db.fetchall(
-                f"SELECT id, substr(abstract, 1, ?) FROM papers "
-                f"WHERE id IN ({placeholders(len(chunk))})",
-                [limit, *chunk],
-            )
-            found.update((str(r[0]), str(r[1] or "")) for r in rows)
-        return found
 
     async def papers_by_identifier(
         self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
@@ -188,11 +186,11 @@ class PaperStore:
         if not clauses:
             return []
         rows = await self.db.fetchall(
-            f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
+            f"SELECT {_STORED_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
             "ORDER BY p.rowid LIMIT 10",
             params,
         )
-        return await self._stored(rows)
+        return [_stored_paper(r) for r in rows]
 
     async def stored_batches(
         self, batch_size: int = 1000, *, live_only: bool = True
@@ -203,14 +201,14 @@ class PaperStore:
         live = "AND p.removed = 0 " if live_only else ""
         while True:
             rows = await self.db.fetchall(
-                f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid > ? {live}"
+                f"SELECT {_STORED_COLUMNS} FROM papers p WHERE p.rowid > ? {live}"
                 "ORDER BY p.rowid LIMIT ?",
                 (last, max(1, batch_size)),
             )
             if not rows:
                 return
             last = int(rows[-1][0])
-            yield await self._stored(rows)
+            yield [_stored_paper(r) for r in rows]
 
     async def papers_by_author(
         self,
@@ -228,12 +226,12 @@ class PaperStore:
         """
         key = normalise_space(fold(author_key))
         rows = await self.db.fetchall(
-            _author_papers(live_only) + f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.rowid IN ("
+            _author_papers(live_only) + f"SELECT {_STORED_COLUMNS} FROM papers p WHERE p.rowid IN ("
             "  SELECT paper FROM mine ORDER BY paper DESC LIMIT ? OFFSET ?) "
             "ORDER BY p.first_seen DESC, p.rowid DESC",
             (key, -1 if limit is None else max(0, limit), max(0, offset)),
         )
-        return await self._stored(rows)
+        return [_stored_paper(r) for r in rows]
 
     async def author_paper_counts(self, author_key: str) -> tuple[int, int]:
         """``(live, all)``: how many papers the author with this key has (not removed, any)."""
@@ -354,13 +352,13 @@ class PaperStore:
         """The papers of a digest's latest indexed content, in file order; ``offset`` /
         ``limit`` page them (None: every paper)."""
         rows = await self.db.fetchall(
-            f"SELECT {_PAPER_COLUMNS} FROM digests d "
+            f"SELECT {_STORED_COLUMNS} FROM digests d "
             "JOIN paper_digests pd ON pd.digest = d.id AND pd.present = 1 "
             "JOIN papers p ON p.rowid = pd.paper "
             "WHERE d.path = ? ORDER BY pd.line, pd.paper LIMIT ? OFFSET ?",
             (path, -1 if limit is None else max(0, limit), max(0, offset)),
         )
-        return await self._stored(rows)
+        return [_stored_paper(r) for r in rows]
 
     async def digest_paper_count(self, path: str) -> int:
         """How many papers :meth:`digest_papers` lists for this digest."""
@@ -413,48 +411,6 @@ class PaperStore:
 
     # -- building models ---------------------------------------------------------------------
 
-    async def _stored(self, rows: Sequence[Params]) -> list[StoredPaper]:
-        rowids = [int(r[0]) for r in rows]
-        authors = await self._authors_of(rowids)
-        digests = await self._digests_of(rowids)
-        out = []
-        for r in rows:
-            rowid = int(r[0])
-            out.append(
-                StoredPaper(
-                    paper=_paper(r, authors.get(rowid, ())),
-                    first_seen=str(r[8]),
-                    digests=tuple(digests.get(rowid, ())),
-                    removed=bool(r[9]),
-                )
-            )
-        return out
-
-    async def _authors_of(self, rowids: Sequence[int]) -> dict[int, tuple[Author, ...]]:
-        rows = []
-        for chunk in chunks(sorted(set(rowids))):
-            rows.extend(
-                await self.db.fetchrows(
-                    f"{_AUTHORS_SQL}WHERE pa.paper IN ({placeholders(len(chunk))}) "
-                    + _AUTHORS_ORDER,
-                    chunk,
-                )
-            )
-        return _group_authors(rows, {})
-
-    async def _digests_of(self, rowids: Sequence[int]) -> dict[int, list[DigestInfo]]:
-        out: dict[int, list[DigestInfo]] = {}
-        for chunk in chunks(sorted(set(rowids))):
-            rows = await self.db.fetchall(
-                f"SELECT pd.paper, {_DIGEST_COLUMNS} FROM paper_digests pd "
-                "JOIN digests d ON d.id = pd.digest "
-                f"WHERE pd.paper IN ({placeholders(len(chunk))}) ORDER BY pd.paper, d.path",
-                chunk,
-            )
-            for r in rows:
-                out.setdefault(int(r[0]), []).append(_digest(r[1:]))
-        return out
-
     # -- the reindex write (inside the ingest transaction) -----------------------------------
 
 
@@ -494,6 +450,28 @@ def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:
         line=row[7],
         identifiers=identifiers_from(row[10], row[11], row[12], row[13]),
     )
+
+
+def _stored_paper(row: Params) -> StoredPaper:
+    """A StoredPaper from a ``_STORED_COLUMNS`` row (authors by position, digests by path)."""
+    n = _N_PAPER_COLUMNS
+    authors = tuple(
+        Author(display=f"{first} {last}".strip(), last=last, first=first, key=key)
+        for _, _, last, first, key in sorted(json.loads(row[n] or "[]"))
+    )
+    digests = tuple(_digest_of(tuple(d)) for d in sorted(json.loads(row[n + 1] or "[]")))
+    return StoredPaper(
+        paper=_paper(row, authors),
+        first_seen=str(row[8]),
+        digests=digests,
+        removed=bool(row[9]),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_of(row: tuple[Any, ...]) -> DigestInfo:
+    """:func:`_digest`, cached: a page's papers share a few digests (DigestInfo is frozen)."""
+    return _digest(row)
 
 
 def identifiers_from(

@@ -88,3 +88,25 @@ def test_the_scan_bound_is_where_matches_stop_being_looked_for() -> None:
     far = snippet(after + "chemistry " + FILLER * 3000, query_terms("chemistry"))
     assert not any(s.match for s in far)
     assert SCAN_CHARS >= 100 * 280  # real abstracts (a few kB) are read whole
+
+
+def test_term_spans_equal_a_word_by_word_scan() -> None:
+    """The chunk-first scan finds exactly the words a word-by-word scan does."""
+    import random
+
+    from bot.bench.generate import digest_text
+    from bot.core.parser import parse_digest
+    from bot.core.text import nfc, normalise_space, span_terms, term_spans, terms, word_spans
+
+    papers = parse_digest(digest_text(7, 1, 200).encode(), "f").papers
+    extra = "Multi-layer (multilayer) nets: GPT-5's 40.3% «naïve» Mézard-style x_1,y—z. " * 3
+    rng = random.Random(3)
+    for p in papers[:150]:
+        text = nfc(normalise_space(p.abstract + " " + extra))
+        vocab = terms(text)
+        wanted = frozenset([*rng.sample(vocab, min(4, len(vocab))), "multilay", "zzz"])
+        expect = [
+            (s, e, span_terms(w) & wanted) for s, e, w in word_spans(text) if span_terms(w) & wanted
+        ]
+        assert term_spans(text, wanted) == expect
+    assert term_spans("", frozenset({"a"})) == [] and term_spans("a b", frozenset()) == []

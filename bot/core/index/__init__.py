@@ -40,6 +40,7 @@ from bot.core.index.arrays import in_sorted, unique_sorted
 from bot.core.index.bm25 import EPSILON, K1, B
 from bot.core.index.engine import LookupVocabulary, SearchEngine
 from bot.core.index.facade import Index, IndexBuilder
+from bot.core.index.known_item import KnownItemFeatures
 from bot.core.index.models import IndexDoc, IndexHit, IndexResult, index_doc
 from bot.core.index.persist import FORMAT_VERSION
 from bot.core.index.search import Mode
@@ -56,6 +57,7 @@ __all__ = [
     "IndexDoc",
     "IndexHit",
     "IndexResult",
+    "KnownItemFeatures",
     "LookupVocabulary",
     "Mode",
     "SearchEngine",

@@ -38,6 +38,8 @@ from bot.core.index.vocab import GrowingVocab
 from bot.core.query import name_words
 
 Arrays = dict[str, AnyArray]
+# Per-docno FieldSpans (bot.core.text): the first title copy and the abstract, in positions.
+SPAN_ARRAYS = ("span_title_end", "span_abstract_start", "span_abstract_end")
 
 
 @dataclass(slots=True)
@@ -81,6 +83,7 @@ class ArrayBuilder:
         self.paper_ids: list[str] = []
         self.titles: list[str] = []
         self.doc_len: list[int] = []
+        self.spans: list[tuple[int, int, int]] = []  # FieldSpans, per document
         self.venue_of: list[int] = []
         self.doc_authors: list[list[int]] = []
         self.doc_twords: list[list[int]] = []
@@ -101,6 +104,8 @@ class ArrayBuilder:
             self.paper_ids.append(doc.paper_id)
             self.titles.append(doc.title)
             self.doc_len.append(len(doc.terms))
+            sp = doc.spans
+            self.spans.append((sp.title_end, sp.abstract_start, sp.abstract_end))
             self.venue_of.append(self.venues.id(doc.venue) if doc.venue else -1)
             aids: list[int] = []
             for key, display in doc.authors:
@@ -264,6 +269,7 @@ class ArrayBuilder:
         paper_ids = np.zeros(size, dtype=f"S{width}")
         title_start = np.zeros(size, dtype=np.int64)
         title_end = np.zeros(size, dtype=np.int64)
+        spans = {name: np.zeros(size, dtype=np.int32) for name in SPAN_ARRAYS}
         if self.base is not None:
             a = self.base.arrays
             doc_len[:old] = a["doc_len"]
@@ -272,6 +278,8 @@ class ArrayBuilder:
             paper_ids[:old] = a["paper_ids"]
             title_start[:old] = a["title_start"]
             title_end[:old] = a["title_end"]
+            for name, arr in spans.items():
+                arr[:old] = a[name]
         if layout.dead is not None:
             alive[layout.dead] = False
             doc_len[layout.dead] = 0
@@ -288,7 +296,10 @@ class ArrayBuilder:
             title_data = np.concatenate([old_titles, new_titles]) if base_len else new_titles
             title_start[docnos] = new_off[:-1] + base_len
             title_end[docnos] = new_off[1:] + base_len
-        return {
+            new_spans = np.asarray(self.spans, dtype=np.int32).reshape(-1, len(SPAN_ARRAYS))
+            for i, arr in enumerate(spans.values()):
+                arr[docnos] = new_spans[:, i]
+        return spans | {
             "doc_len": doc_len, "alive": alive, "venue_of": venue_of, "paper_ids": paper_ids,
             "title_data": title_data, "title_start": title_start, "title_end": title_end,
         }  # fmt: skip

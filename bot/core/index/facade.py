@@ -19,6 +19,7 @@ from bot.core.index import persist, scoring
 from bot.core.index.arrays import F64, I64, AnyArray
 from bot.core.index.builder import ArrayBuilder
 from bot.core.index.data import IndexData
+from bot.core.index.known_item import KnownItemFeatures, known_item_features
 from bot.core.index.models import IndexDoc, IndexHit, IndexResult, index_doc
 from bot.core.index.plan import Filters
 from bot.core.index.search import Mode, Searcher
@@ -137,6 +138,11 @@ class Index:
     def matches(self, query: ParsedQuery) -> AnyArray:
         """Every docno that satisfies ``query`` (ascending), unscored: for counting."""
         return self._searcher.matches(query)
+
+    def known_item_features(self, docnos: Sequence[int], terms: Sequence[str]) -> KnownItemFeatures:
+        """What the known-item order reads of ``docnos`` for ``terms`` (from positions; see
+        :mod:`~bot.core.index.known_item`)."""
+        return known_item_features(self._data, docnos, terms)
 
     def search_terms(
         self, terms: Sequence[str], k: int = 10, *, mode: Mode = "and", offset: int = 0

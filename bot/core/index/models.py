@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Paper
-from bot.core.text import FIELD_WEIGHTS, FieldWeights, document_stream, surface_words
+from bot.core.text import FIELD_WEIGHTS, FieldSpans, FieldWeights, document_fields, surface_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,9 @@ class IndexResult:
     exact: bool = True  # False: ``total`` is an estimate (a phrase over very many candidates)
 
 
+NO_SPANS = FieldSpans()
+
+
 @dataclass(frozen=True, slots=True)
 class IndexDoc:
     """What the index keeps of one paper (tokenized once, when it is added)."""
@@ -37,13 +40,16 @@ class IndexDoc:
     authors: tuple[tuple[str, str], ...]  # (key, display)
     venue: str
     title_words: tuple[str, ...]
+    spans: FieldSpans = NO_SPANS  # where the title and the abstract are, in positions
 
 
 def index_doc(docno: int, paper: Paper, weights: FieldWeights = FIELD_WEIGHTS) -> IndexDoc:
     """What the index keeps of ``paper``: its field-weighted token list (see
     :class:`~bot.core.text.FieldWeights`), title, authors and venue."""
     displays = [a.display for a in paper.authors]
-    toks, steps = document_stream(paper.title, paper.abstract, displays, paper.venue, weights)
+    toks, steps, spans = document_fields(
+        paper.title, paper.abstract, displays, paper.venue, weights
+    )
     return IndexDoc(
         docno=docno,
         paper_id=paper.id,
@@ -53,4 +59,5 @@ def index_doc(docno: int, paper: Paper, weights: FieldWeights = FIELD_WEIGHTS) -
         authors=tuple((a.key, a.display) for a in paper.authors),
         venue=paper.venue,
         title_words=tuple(dict.fromkeys(surface_words(paper.title))),
+        spans=spans,
     )

@@ -14,7 +14,8 @@ from bot.core import saved_index
 from bot.core.index.arrays import AnyArray
 
 # 2: field-weighted token lists (bot.core.text.FieldWeights): other term frequencies
-FORMAT_VERSION = 2
+# 3: the per-docno field spans (span_*: where the title and the abstract are, in positions)
+FORMAT_VERSION = 3
 
 # Array names persisted by save() and memory-mapped by load().
 ARRAYS = (
@@ -23,6 +24,7 @@ ARRAYS = (
     "tword_hash", "tword_hash_ids", "venue_hash", "venue_hash_ids",
     "ptr", "docs", "tfs", "pos_ckpt", "pos",
     "doc_len", "alive", "venue_of", "paper_ids", "title_data", "title_start", "title_end",
+    "span_title_end", "span_abstract_start", "span_abstract_end",
     "venue_data", "venue_off",
     "author_key_data", "author_key_off", "author_disp_data", "author_disp_off",
     "author_ptr", "author_docs",
