@@ -103,6 +103,7 @@ class Catalogue:
         self.warm_caches = True  # build an index's lookup caches before swapping it in
         # Told of every reindex this catalogue runs (the bot's metrics).
         self.on_reindex: Callable[[ReindexReport], None] | None = None
+        self.on_search: Callable[[SearchTimings], None] | None = None  # each search's parts
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -265,6 +266,14 @@ class Catalogue:
         # Their cost is the abstracts' length, not the index's size: inline unless long.
         snipped_at = clock()
         made = await asyncio.to_thread(snippets) if text > TEXT_THRESHOLD else snippets()
+        timings = SearchTimings(
+            parse=parsed_at - started,
+            index=ranked_at - parsed_at,
+            fetch=fetched_at - ranked_at,
+            snippets=clock() - snipped_at,
+        )
+        if self.on_search is not None:
+            self.on_search(timings)
         return SearchPage(
             query=query,
             canonical=str(parsed),
@@ -274,12 +283,7 @@ class Catalogue:
             hits=made,
             suggestion=suggestion,
             total_exact=result.exact,
-            timings=SearchTimings(
-                parse=parsed_at - started,
-                index=ranked_at - parsed_at,
-                fetch=fetched_at - ranked_at,
-                snippets=clock() - snipped_at,
-            ),
+            timings=timings,
         )
 
     # ---- papers -----------------------------------------------------------------------------

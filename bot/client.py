@@ -242,6 +242,7 @@ class DigestBot(commands.Bot):
             await configure_gateway(self, settings.discord_api_base, settings.discord_gateway_url)
         self._catalogue = await Catalogue.open(settings)
         self._catalogue.on_reindex = self.metrics.observe_reindex
+        self._catalogue.on_search = self.metrics.observe_search
         self.metrics.delivery_source(self._delivery_totals)
         self.add_dynamic_items(ActionItem)
         for extension in EXTENSIONS:

@@ -36,7 +36,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from bot.core.models import ReindexReport
+from bot.core.models import ReindexReport, SearchTimings
 from bot.ui import actions
 
 Outcome = Literal["ok", "cooldown", "denied", "user_error", "expired", "late", "error"]
@@ -52,6 +52,8 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 # Seconds: Discord's 3 s for the first answer sits between 2.5 and 5.
 INTERACTION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0)
+SEARCH_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+SEARCH_PARTS = ("parse", "index", "fetch", "snippets")  # SearchTimings' fields
 REINDEX_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 
 # Button and menu kinds (bot.ui.actions, old custom_ids included) -> what they do.
@@ -141,6 +143,13 @@ class Metrics:
             "Seconds from the bot's gate to the end of handling an interaction.",
             ["type", "command"],
             buckets=INTERACTION_BUCKETS,
+            registry=r,
+        )
+        self.search_seconds = Histogram(
+            "digest_bot_search_part_duration_seconds",
+            "Seconds each part of a search took (parse, index, fetch, snippets).",
+            ["part"],
+            buckets=SEARCH_BUCKETS,
             registry=r,
         )
         self.reindex_seconds = Histogram(
@@ -236,6 +245,10 @@ class Metrics:
         return len(self._tracked)
 
     # ---- reindexes and the rest -----------------------------------------------------------
+
+    def observe_search(self, timings: SearchTimings) -> None:
+        for part in SEARCH_PARTS:
+            self.search_seconds.labels(part).observe(max(getattr(timings, part), 0.0))
 
     def observe_reindex(self, report: ReindexReport) -> None:
         if not report.applied:

@@ -10,7 +10,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.core.models import ReindexReport
+from bot.core.models import ReindexReport, SearchTimings
 from bot.errors import UserFacingError, classify
 from bot.metrics import Metrics, component_label
 from bot.replies import ResponseTooLate
@@ -122,3 +122,14 @@ def test_reindexes_are_observed_when_applied() -> None:
     assert _value(metrics, "digest_bot_reindex_duration_seconds_sum", {}) == 1.5
     assert _value(metrics, "digest_bot_reindex_papers_total", {"change": "added"}) == 5
     assert _value(metrics, "digest_bot_reindex_papers_total", {"change": "removed"}) == 1
+
+
+def test_search_parts_are_observed() -> None:
+    metrics = Metrics()
+    metrics.observe_search(SearchTimings(parse=0.0001, index=0.0004, fetch=0.0003, snippets=0.002))
+    assert _value(metrics, "digest_bot_search_part_duration_seconds_count", {"part": "index"}) == 1
+    assert _value(metrics, "digest_bot_search_part_duration_seconds_sum", {"part": "snippets"}) == (
+        0.002
+    )
+    bucket = {"part": "fetch", "le": "0.0005"}
+    assert _value(metrics, "digest_bot_search_part_duration_seconds_bucket", bucket) == 1
