@@ -18,7 +18,7 @@ import re
 import threading
 import weakref
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from bot.core.index import LookupVocabulary, SearchEngine
 from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
-from bot.core.query import ParsedQuery, author_query_words, name_words
+from bot.core.query import ParsedQuery, author_matches, author_query_words, name_words
 from bot.core.text import STOPWORDS, query_terms, stem, surface_words
 
 MAX_CHOICES = 25
@@ -247,16 +247,16 @@ def did_you_mean(index: SearchEngine, query: ParsedQuery) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
-    """Papers whose title looks like ``text`` (typos allowed), best first."""
-    known = index.vocabulary
-    words = [w for w in surface_words(text) if w not in STOPWORDS]
-    if not words or known.n_docs == 0:
-        return []
-    n = max(known.n_docs, 1)
-    parts_docs: list[np.ndarray] = []
-    parts_w: list[np.ndarray] = []
-    respelled: dict[str, str] = {}  # a typo -> its nearest title word (for the similarity)
+_TITLE_POOL = 50  # candidates (most weight first) whose whole titles are compared
+_UNION_MAX = 50_000  # the two rarest words' papers, united when at most this many, else met
+
+
+def _title_options(
+    known: LookupVocabulary, words: Sequence[str], respelled: dict[str, str]
+) -> list[tuple[int, list[int]]]:
+    """Per typed word: (papers, title-word ids) of the word or of its nearest spellings (a
+    typo -> its nearest word goes in ``respelled``); rarest first."""
+    out: list[tuple[int, list[int]]] = []
     for word in dict.fromkeys(words):
         wid = _title_word_id(known, word)
         options: list[int] = []
@@ -268,30 +268,77 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
                 if cid is not None:
                     options.append(cid)
                     respelled.setdefault(word, cand)
-        for wid_ in options:
-            df = known.title_word_df(wid_)
-            if df == 0 or (df > max(n // 5, 1000) and len(words) > 2):
-                continue  # very common title words do not pick candidates
-            docs = known.title_word_docs(wid_)
-            parts_docs.append(docs)
-            parts_w.append(np.full(len(docs), math.log(1 + n / df)))
-    if not parts_docs:
+        options = [w for w in options if known.title_word_df(w) > 0]
+        if options:
+            out.append((sum(known.title_word_df(w) for w in options), options))
+    out.sort()
+    return out
+
+
+def _word_docs(known: LookupVocabulary, wids: Sequence[int]) -> np.ndarray:
+    lists = [known.title_word_docs(w) for w in wids]
+    return lists[0] if len(lists) == 1 else _unique(np.concatenate(lists))
+
+
+def _title_candidates(known: LookupVocabulary, groups: list[tuple[int, list[int]]]) -> np.ndarray:
+    """The papers holding the rarest typed word or the next rarest (those holding both when
+    that is many papers: then both are common)."""
+    first = _word_docs(known, groups[0][1])
+    if len(groups) == 1:
+        return first
+    second = _word_docs(known, groups[1][1])
+    if len(first) + len(second) <= _UNION_MAX:
+        return _unique(np.concatenate([first, second]))
+    both = first[_member(second, first)]
+    return both if len(both) else first
+
+
+def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
+    """Papers whose title looks like ``text`` (typos allowed), best first.
+
+    Candidates are the papers holding the rarest typed words (:func:`_title_candidates`),
+    weighted by the idf of every typed word they hold (very common words left out of long
+    queries); the heaviest :data:`_TITLE_POOL` are ranked by fuzzy similarity of the whole
+    title.
+    """
+    known = index.vocabulary
+    words = [w for w in surface_words(text) if w not in STOPWORDS]
+    if not words or known.n_docs == 0:
         return []
-    all_docs = np.concatenate(parts_docs)
-    docs_u = _unique(all_docs)
-    weight = np.bincount(
-        np.searchsorted(docs_u, all_docs), weights=np.concatenate(parts_w), minlength=len(docs_u)
-    )
-    alive = known.alive_mask(docs_u)
-    docs_u, weight = docs_u[alive], weight[alive]
-    top = np.argsort(-weight, kind="stable")[:50]
+    n = max(known.n_docs, 1)
+    respelled: dict[str, str] = {}  # a typo -> its nearest title word (for the similarity)
+    groups = _title_options(known, words, respelled)
+    if len(words) > 2:  # very common title words do not pick candidates
+        groups = [g for g in groups if g[0] <= max(n // 5, 1000)] or groups[:1]
+    if not groups:
+        return []
+    cand = _title_candidates(known, groups)
+    cand = cand[known.alive_mask(cand)]
+    if not len(cand):
+        return []
+    weight = np.zeros(len(cand), dtype=np.float64)
+    for _, wids in groups:
+        for wid in wids:
+            docs = known.title_word_docs(wid)
+            idf = math.log(1 + n / max(len(docs), 1))
+            if len(docs) < len(cand):  # find the (fewer) docs in the candidates
+                pos = np.searchsorted(cand, docs)
+                pos[pos == len(cand)] = len(cand) - 1
+                weight[pos[cand[pos] == docs]] += idf
+            else:
+                weight[_member(docs, cand)] += idf
+    if len(cand) > _TITLE_POOL:
+        top = np.argpartition(-weight, _TITLE_POOL - 1)[:_TITLE_POOL]
+        top = top[np.lexsort((cand[top], -weight[top]))]
+    else:
+        top = np.lexsort((cand, -weight))
     query = " ".join(respelled.get(w, w) for w in surface_words(text))
     scored: list[TitleMatch] = []
     for i in top.tolist():
-        docno = int(docs_u[i])
+        docno = int(cand[i])
         title = known.title(docno)
-        score = float(fuzz.token_set_ratio(query, " ".join(surface_words(title))))
-        score = (score + float(fuzz.ratio(query, " ".join(surface_words(title))))) / 2
+        plain = " ".join(surface_words(title))
+        score = (float(fuzz.token_set_ratio(query, plain)) + float(fuzz.ratio(query, plain))) / 2
         scored.append(TitleMatch(docno, known.paper_id(docno), title, score))
     scored.sort(key=lambda m: (-m.score, -m.docno))
     return scored[:limit]
@@ -302,25 +349,66 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
 # --------------------------------------------------------------------------------------------
 
 
+def _name_edits(word: str) -> int:
+    """Edits forgiven in a typed name word: one in 3-4 letters, two from 5 (more than in
+    titles: the other words of the name narrow the people down)."""
+    return 0 if len(word) < 3 else 1 if len(word) <= 4 else 2
+
+
+def _spelled_authors(
+    known: LookupVocabulary, words: Sequence[str], limit: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """The authors whose name has, for every word of ``words``, that word or a spelling of
+    it (:func:`_name_edits` away), and the fewest edits that takes in all (ids ascending)."""
+    vocab = _vocab(known, "author")
+    per_word: list[list[tuple[np.ndarray, int]]] = []
+    for w in words:
+        options = [(known.authors_with_word(w), 0)]
+        options += [
+            (known.authors_with_word(c), d)
+            for c, d in vocab.near(w, _name_edits(w), limit=limit)
+            if c != w and d > 0
+        ]
+        options = [(ids, d) for ids, d in options if len(ids)]
+        if not options:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        per_word.append(options)
+    per_word.sort(key=lambda opts: sum(len(ids) for ids, _ in opts))
+    first = per_word[0]
+    cand = _unique(np.concatenate([ids for ids, _ in first]))
+    total = np.zeros(len(cand), dtype=np.int64)
+    for options in per_word:
+        best = np.full(len(cand), 99, dtype=np.int64)
+        for ids, d in options:
+            best[_member(ids, cand) & (best > d)] = d
+        keep = best < 99
+        cand, total = cand[keep], total[keep] + best[keep]
+    return cand, total
+
+
 def find_authors(index: SearchEngine, name: str, limit: int = 10) -> list[AuthorMatch]:
-    """People whose name matches ``name`` (any order, case, accents, initials), best first."""
+    """People whose name matches ``name`` (any order, case, accents, initials), best first.
+
+    When no one has every word, each word may be a misspelling (:func:`_spelled_authors`):
+    the people with the fewest edits in all come first.
+    """
     known = index.vocabulary
     words = author_query_words(name)
     if not any(len(w) > 1 for w in words):
         return []
     exact = True
     ids = known.matching_authors(words)
+    edits: dict[int, int] = {}
     if not ids:
         exact = False
-        fixed: list[str] = []
-        vocab = _vocab(known, "author")
-        for w in words:
-            if len(w) == 1 or len(known.authors_with_word(w)):
-                fixed.append(w)
-                continue
-            near = vocab.near(w, _max_edits(w), limit=1)
-            fixed.append(near[0][0] if near else w)
-        ids = known.matching_authors(fixed)
+        full = [w for w in words if len(w) > 1]
+        cand, total = _spelled_authors(known, full)
+        initials = [w for w in words if len(w) == 1]
+        names = known.author_names()
+        for aid, d in zip(cand.tolist(), total.tolist(), strict=True):
+            if not initials or author_matches(initials, name_words(names[aid])):
+                edits[aid] = d
+        ids = list(edits)
     if not ids:
         return []
     names = known.author_names()
@@ -337,8 +425,15 @@ def find_authors(index: SearchEngine, name: str, limit: int = 10) -> list[Author
                 exact=exact,
             )
         )
-    # the whole name first (no extra words), then the most papers
-    out.sort(key=lambda m: (name_words(m.display) - wanted != set(), -m.papers, m.display))
+    # the fewest edits, the whole name (no extra words), then the most papers
+    out.sort(
+        key=lambda m: (
+            edits.get(m.author, 0),
+            name_words(m.display) - wanted != set(),
+            -m.papers,
+            m.display,
+        )
+    )
     return out[:limit]
 
 
@@ -445,7 +540,9 @@ def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) 
 def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """Papers whose title has the typed words (the last one as a prefix), newest first.
 
-    An id prefix ("8t72") also suggests the papers whose id starts with it.
+    An id prefix ("8t72") also suggests the papers whose id starts with it. When no title
+    has every word (nor a spelling of it), the titles most like what was typed
+    (:func:`find_titles`, typos allowed in any word) are suggested instead.
     """
     known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
@@ -471,6 +568,26 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             if add(int(docno)):
                 break
         return out
+    _title_word_choices(known, typed, words, limit, add)
+    if not out and len(words) > 1:  # no title has them all: the titles most like the text
+        for m in find_titles(index, typed, limit):
+            if m.score >= _FUZZY_CHOICE and add(m.docno):
+                break
+    return out
+
+
+_FUZZY_CHOICE = 50  # the least similarity of a title suggested by find_titles
+
+
+def _title_word_choices(
+    known: LookupVocabulary,
+    typed: str,
+    words: Sequence[str],
+    limit: int,
+    add: Callable[[int], bool],
+) -> None:
+    """Add (``add``, until it says enough) the papers whose title has every typed word or a
+    spelling of it, the last one as a prefix, newest first."""
     complete = [w for w in (words if typed.endswith(" ") else words[:-1]) if w not in STOPWORDS]
     last = None if typed.endswith(" ") else words[-1]
     sorted_words, sorted_ids = known.title_words_sorted()
@@ -483,20 +600,20 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             ids = [_title_word_id(known, c) for c in _corrected(known, "title", w)]
             found = [known.title_word_docs(i) for i in ids if i is not None]
             if not found:
-                return out
+                return
             docs = _unique(np.concatenate(found))
         driver = docs if driver is None else driver[_member(docs, driver)]
     ranges = [] if last is None else _typed_prefixes(known, "title", last)
     if driver is None:
         if last is None:
-            return out
+            return
         tails = [
             known.title_word_docs(int(w))[-limit * 4 :]
             for lo, hi in ranges
             for w in sorted_ids[lo:hi][:500]
         ]
         if not tails:
-            return out
+            return
         driver = _unique(np.concatenate(tails))
         last = None  # every driver doc has a word with the prefix
     elif last is not None:
@@ -505,7 +622,7 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             # cheaper than reading titles: keep the driver docs with a word the prefix begins
             lists = [known.title_word_docs(w) for w in begun]
             if not lists:
-                return out
+                return
             driver = driver[_member(_unique(np.concatenate(lists)), driver)]
             last = None
     scanned = 0
@@ -521,7 +638,6 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             continue
         if add(int(docno)):
             break
-    return out
 
 
 def _begins(word: str, typed: str, ranges: Sequence[tuple[int, int]], words: Sequence[str]) -> bool:
