@@ -133,17 +133,21 @@ class _Prefixes:
                     self.by_len[n] = found
         return found
 
-    def near(self, typed: str, max_dist: int, limit: int = 8) -> list[str]:
+    def near(self, typed: str, max_dist: int, limit: int = 8, *, every: bool = False) -> list[str]:
         """Prefixes (of the words) within ``max_dist`` edits of ``typed``, fewest first; only
-        those at the smallest distance found."""
+        those at the smallest distance found, unless ``every`` (then of any length
+        ``max_dist`` away from the typed one's, not only one)."""
         found: list[tuple[int, str]] = []
-        for n in range(len(typed) - 1, len(typed) + 2):
+        reach = max_dist if every else 1
+        for n in range(max(len(typed) - reach, 1), len(typed) + reach + 1):
             for cand, dist, _ in process.extract(
                 typed, self._of_len(n), scorer=OSA.distance, score_cutoff=max_dist, limit=limit
             ):
                 found.append((int(dist), cand))
         if not found:
             return []
+        if every:
+            return [c for _, c in sorted(found)[:limit]]
         best = min(d for d, _ in found)
         return sorted({c for d, c in found if d == best})[:limit]
 
@@ -484,45 +488,108 @@ def warm(index: SearchEngine) -> None:
     _vocab(known, "title")
     _vocab(known, "author")
     _author_ranking(known)
+    _authors_by_word(known)
+
+
+class _AuthorsByWord:
+    """Per index: the authors of every name word, in the words' sorted order (one array cut
+    by ``ptr``): the authors of all the words a prefix begins are then one slice."""
+
+    def __init__(self, known: LookupVocabulary) -> None:
+        lists = [known.authors_with_word(w) for w in known.author_words_sorted()]
+        self.ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        self.ptr[1:] = np.cumsum([len(x) for x in lists])
+        self.authors = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int32)
+
+    def begun(self, ranges: Sequence[tuple[int, int]], cap: int) -> np.ndarray:
+        """The authors with a word in ``ranges`` (of the sorted words), ascending; at most
+        about ``cap`` (word, author) pairs are read from each range."""
+        ptr = self.ptr
+        parts = [self.authors[ptr[lo] : min(ptr[hi], ptr[lo] + cap)] for lo, hi in ranges]
+        return _unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+
+
+_BY_WORD: weakref.WeakKeyDictionary[LookupVocabulary, _AuthorsByWord] = weakref.WeakKeyDictionary()
+_PREFIX_PAIRS = 200_000  # (word, author) pairs read for a short prefix with no other word
+
+
+def _authors_by_word(known: LookupVocabulary) -> _AuthorsByWord:
+    found = _BY_WORD.get(known)
+    if found is None:
+        with _RANKINGS_LOCK:
+            found = _BY_WORD.get(known)
+            if found is None:
+                found = _BY_WORD[known] = _AuthorsByWord(known)
+    return found
+
+
+def _named(
+    known: LookupVocabulary,
+    complete: Sequence[str],
+    cand: np.ndarray,
+    spellings: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Those of ``cand`` whose name has every word of ``complete``, or else spellings of
+    them (:func:`_spelled_authors`, kept in ``spellings`` for another call); with the edits
+    that took (ids ascending)."""
+    if not complete or not len(cand):
+        return cand, np.zeros(len(cand), dtype=np.int64)
+    exact = cand
+    for w in complete:
+        exact = exact[_member(known.authors_with_word(w), exact)]
+    if len(exact):
+        return exact, np.zeros(len(exact), dtype=np.int64)
+    if "" not in spellings:
+        spellings[""] = _spelled_authors(known, complete)
+    spelled, total = spellings[""]
+    keep = _member(cand, spelled)
+    return spelled[keep], total[keep]
 
 
 def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
-    """People whose name words start with what was typed (most papers first)."""
+    """People whose name words start with what was typed (most papers first).
+
+    The last word is a prefix (or, when no name word starts with it, a prefix a few edits
+    away); when no one also has every other word, spellings of them are tried
+    (:func:`_spelled_authors`): the fewest edits first.
+    """
     known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
     words = author_query_words(prefix)
     if not words:
         return []
-    *complete, last = words
-    lists = []
-    for w in complete:
-        if len(w) > 1:
-            found = known.authors_with_word(w)
-            if not len(found):  # a typo in a complete word: its nearest spellings
-                fixed = [known.authors_with_word(c) for c in _corrected(known, "author", w)]
-                found = _unique(np.concatenate(fixed)) if fixed else found
-            lists.append(found)
-    vocab = known.author_words_sorted()
-    prefixed = [
-        known.authors_with_word(w)
-        for lo, hi in _typed_prefixes(known, "author", last)
-        for w in vocab[lo : min(hi, lo + 200)]
-    ]
-    if not prefixed:
+    *typed, last = words
+    complete = [w for w in typed if len(w) > 1]
+    initials = [w for w in typed if len(w) == 1]
+    by_word = _authors_by_word(known)
+    pre = _prefixes(known, "author")
+    ranges = pre.ranges([last])
+    cap = len(by_word.authors) if complete else _PREFIX_PAIRS
+    spellings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    cand, cost = _named(known, complete, by_word.begun(ranges, cap), spellings)
+    if not len(cand) and (complete or ranges[0][0] == ranges[0][1]):
+        # no name word starts with the last word, or none of the people named by the other
+        # words has one that does: prefixes a few edits away (more when other words narrow
+        # the people down)
+        edits = _name_edits(last) if complete else _max_edits(last)
+        near = pre.near(last, edits, limit=32 if complete else 8, every=bool(complete))
+        cand, cost = _named(known, complete, by_word.begun(pre.ranges(near), cap), spellings)
+    if not len(cand):
         return []
-    cand = _unique(np.concatenate(prefixed))
-    for other in lists:
-        cand = cand[_member(other, cand)]
     ranking = _author_ranking(known)
-    ranks = np.sort(ranking.rank[cand.astype(np.int64)])
+    key = cost * max(known.n_authors, 1) + ranking.rank[cand.astype(np.int64)]
+    room = 8 * limit * (8 if initials else 1)  # enough for the names skipped
+    if len(key) > room:  # the first few only
+        head = np.argpartition(key, room)[:room]
+        key, cand = key[head], cand[head]
     seen: set[str] = set()
     out: list[Choice] = []
-    for author in ranking.by_rank[ranks].tolist():
+    for author in cand[np.argsort(key)].tolist():
         count = int(ranking.counts[author])
         if count == 0:
-            break  # ranked last: every author after this one has no paper either
+            continue  # no paper: nothing to show
         display = ranking.names[author]
-        if display in seen:
+        if display in seen or (initials and not author_matches(initials, name_words(display))):
             continue
         seen.add(display)
         label = f"{display} ({count} paper{'s' if count != 1 else ''})"
