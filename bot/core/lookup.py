@@ -73,40 +73,75 @@ def normalise_id(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _letters(word: str) -> int:
+    """The set of letters in ``word`` as bits (a-z one each; anything else shares 6 more)."""
+    mask = 0
+    for c in word:
+        k = ord(c) - 97
+        mask |= 1 << (k if 0 <= k < 26 else 26 + ord(c) % 6)
+    return mask
+
+
+class _Words:
+    """Words of one length (or prefixes), with their letter sets, for edit-distance search.
+
+    An edit changes the set of letters a word has by at most two (a substitution drops one,
+    adds another), so a word within ``d`` edits differs in at most ``2 d`` letters: a numpy
+    pass over the letter sets leaves rapidfuzz a few of the words to compare.
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.masks = np.fromiter(map(_letters, words), dtype=np.uint32, count=len(words))
+
+    def near(self, word: str, max_dist: int, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` of the words within ``max_dist`` edits (OSA) of ``word``."""
+        close = np.bitwise_count(self.masks ^ np.uint32(_letters(word))) <= 2 * max_dist
+        picked = np.flatnonzero(close)
+        if not len(picked):
+            return []
+        words = self.words
+        choices = words if len(picked) == len(words) else [words[i] for i in picked.tolist()]
+        return [
+            (cand, int(dist))
+            for cand, dist, _ in process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=max_dist, limit=limit
+            )
+        ]
+
+
 class _Vocabulary:
     """A word list bucketed by length for fast edit-distance candidates (per index)."""
 
     def __init__(self, words: Sequence[str]) -> None:
-        self.by_len: dict[int, list[str]] = {}
+        by_len: dict[int, list[str]] = {}
         for w in words:
-            self.by_len.setdefault(len(w), []).append(w)
+            by_len.setdefault(len(w), []).append(w)
+        self.by_len = {n: _Words(ws) for n, ws in by_len.items()}
 
     def near(self, word: str, max_dist: int, limit: int = 8) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         for n in range(len(word) - max_dist, len(word) + max_dist + 1):
             bucket = self.by_len.get(n)
-            if not bucket:
-                continue
-            for cand, dist, _ in process.extract(
-                word, bucket, scorer=OSA.distance, score_cutoff=max_dist, limit=limit
-            ):
-                out.append((cand, int(dist)))
+            if bucket is not None:
+                out += bucket.near(word, max_dist, limit)
         out.sort(key=lambda x: x[1])
         return out[:limit]
 
 
-_VOCAB_CACHE: dict[tuple[int, str], _Vocabulary] = {}
+_VOCAB_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, dict[str, _Vocabulary]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _vocab(known: LookupVocabulary, kind: str) -> _Vocabulary:
-    key = (id(known), kind)
-    vocab = _VOCAB_CACHE.get(key)
+    per = _VOCAB_CACHE.get(known)
+    vocab = None if per is None else per.get(kind)
     if vocab is None:
         words = known.title_words_sorted()[0] if kind == "title" else known.author_words()
         vocab = _Vocabulary(words)
-        if len(_VOCAB_CACHE) > 8:
-            _VOCAB_CACHE.clear()
-        _VOCAB_CACHE[key] = vocab
+        with _RANKINGS_LOCK:
+            _VOCAB_CACHE.setdefault(known, {})[kind] = vocab
     return vocab
 
 
@@ -120,16 +155,16 @@ class _Prefixes:
 
     def __init__(self, sorted_words: Sequence[str]) -> None:
         self.words = sorted_words
-        self.by_len: dict[int, list[str]] = {}
+        self.by_len: dict[int, _Words] = {}
         self.lock = threading.Lock()
 
-    def _of_len(self, n: int) -> list[str]:
+    def _of_len(self, n: int) -> _Words:
         found = self.by_len.get(n)
         if found is None:
             with self.lock:
                 found = self.by_len.get(n)
                 if found is None:
-                    found = list(dict.fromkeys(w[:n] for w in self.words if len(w) >= n))
+                    found = _Words(list(dict.fromkeys(w[:n] for w in self.words if len(w) >= n)))
                     self.by_len[n] = found
         return found
 
@@ -140,10 +175,7 @@ class _Prefixes:
         found: list[tuple[int, str]] = []
         reach = max_dist if every else 1
         for n in range(max(len(typed) - reach, 1), len(typed) + reach + 1):
-            for cand, dist, _ in process.extract(
-                typed, self._of_len(n), scorer=OSA.distance, score_cutoff=max_dist, limit=limit
-            ):
-                found.append((int(dist), cand))
+            found += [(d, c) for c, d in self._of_len(n).near(typed, max_dist, limit)]
         if not found:
             return []
         if every:
