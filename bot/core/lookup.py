@@ -73,7 +73,7 @@ def normalise_id(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _letters(word: str) -> int:
+def letter_set(word: str) -> int:
     """The set of letters in ``word`` as bits (a-z one each; anything else shares 6 more)."""
     mask = 0
     for c in word:
@@ -92,11 +92,11 @@ class _Words:
 
     def __init__(self, words: list[str]) -> None:
         self.words = words
-        self.masks = np.fromiter(map(_letters, words), dtype=np.uint32, count=len(words))
+        self.masks = np.fromiter(map(letter_set, words), dtype=np.uint32, count=len(words))
 
     def near(self, word: str, max_dist: int, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` of the words within ``max_dist`` edits (OSA) of ``word``."""
-        close = np.bitwise_count(self.masks ^ np.uint32(_letters(word))) <= 2 * max_dist
+        close = np.bitwise_count(self.masks ^ np.uint32(letter_set(word))) <= 2 * max_dist
         picked = np.flatnonzero(close)
         if not len(picked):
             return []
