@@ -284,7 +284,7 @@ def did_you_mean(index: SearchEngine, query: ParsedQuery) -> str | None:
 
 
 _TITLE_POOL = 50  # candidates (most weight first) whose whole titles are compared
-_UNION_MAX = 50_000  # the two rarest words' papers, united when at most this many, else met
+_UNION_MAX = 8_000  # the two rarest words' papers, united when at most this many
 
 
 def _title_options(
@@ -317,15 +317,19 @@ def _word_docs(known: LookupVocabulary, wids: Sequence[int]) -> np.ndarray:
 
 
 def _title_candidates(known: LookupVocabulary, groups: list[tuple[int, list[int]]]) -> np.ndarray:
-    """The papers holding the rarest typed word or the next rarest (those holding both when
-    that is many papers: then both are common)."""
+    """The papers holding the rarest typed word or the next rarest; when that is many papers,
+    those holding two of the three rarest (one of them may be a wrong correction)."""
     first = _word_docs(known, groups[0][1])
     if len(groups) == 1:
         return first
     second = _word_docs(known, groups[1][1])
     if len(first) + len(second) <= _UNION_MAX:
         return _unique(np.concatenate([first, second]))
-    both = first[_member(second, first)]
+    pairs = [first[_member(second, first)]]
+    if len(groups) > 2:
+        third = _word_docs(known, groups[2][1])
+        pairs += [first[_member(third, first)], second[_member(third, second)]]
+    both = _unique(np.concatenate(pairs))
     return both if len(both) else first
 
 
