@@ -310,13 +310,14 @@ class Catalogue:
             matches = await self._call(lambda: lookup.find_titles(index, text, limit=6))
             if not matches or matches[0].score < 50:
                 return None
-            by_id = await self.store.get_papers([m.paper_id for m in matches])
             best = matches[0]
+            close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
+            # only the papers shown are read (most often the best match alone)
+            by_id = await self.store.get_papers([best.paper_id, *(m.paper_id for m in close)])
             found = by_id.get(best.paper_id)
             if found is None:
                 return None
             matched_by = "title"
-            close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
             candidates = tuple(by_id[m.paper_id] for m in close if m.paper_id in by_id)
         similar = await self._similar(found)
         return PaperDetail(

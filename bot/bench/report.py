@@ -6,6 +6,8 @@ import os
 import platform
 from typing import Any
 
+from bot.bench import lookups
+
 TARGETS = {
     100_000: {"p50": 0.5, "p95": 3.0, "rss": 250.0, "whole_p50": 1.0, "whole_p95": 2.5},
     1_000_000: {
@@ -63,6 +65,10 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         "- A phrase over very many candidates (more than 8,000 documents holding all its "
         "words) is verified best score first; its top 10 stays exact and its total is an "
         "estimate (`SearchPage.total_exact` is False).",
+        "- *lookups* (`bot.bench.lookups`, a fresh process): seeded misspelt titles (1-2 "
+        "edits in 1-2 words of a real title, a third with the last word cut as while typing) "
+        "and author names; CPU time per call; the hit rate is how often the meant paper or "
+        "person is the first answer (find) or among the choices (suggest).",
         "- *alert matching*: the size's extra 1,000-paper digest against seeded synthetic "
         "subscriptions drawn from the corpus's first 2,000 papers (`--catalogue`; "
         "`--counts`: how many); `digest-bot bench --only alerts` runs this part alone, on "
@@ -151,6 +157,7 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
                 ("tantivy top-10 (AND), build " + f"{ref['tantivy_build_s']:.1f} s",
                  f"{rl['p50']:.3f} / {rl['p95']:.3f} / {rl['max']:.1f} ms")
             )  # fmt: skip
+        rows += [(f"lookups: {k}", v) for k, v in lookups.rows(r.get("lookups"))]
         for name, section in r.get("sections", {}).items():
             rows += [(f"{name}: {k}", v) for k, v in section]
         lines += [f"| {a} | {b} |" for a, b in rows]
@@ -160,6 +167,7 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         target = TARGETS.get(r["size"])
         if target:
             lines += _targets(r, target)
+        lines += lookups.targets(r.get("lookups"), heading=not target)
         lines.append("")
     return "\n".join(lines) + "\n"
 

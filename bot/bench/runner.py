@@ -4,6 +4,8 @@
   (read, tokenize, build, save), the main process's peak RSS;
 * the search measurements (:mod:`bot.bench.search`): the seeded query mix, the fresh-process
   probe, rank-bm25 and the speed references;
+* the typo-tolerant lookups (:mod:`bot.bench.lookups`): ``/paper`` by a misspelt title, the
+  autocompletes, their hit rates;
 * adding one 1,000-paper digest (``Catalogue.reindex``: ingest + incremental index update +
   save);
 * the alert-matching section (:func:`bot.bench.alerts.corpus_section`).
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.bench import alerts
+from bot.bench import alerts, lookups
 from bot.bench.generate import write_digests
 from bot.bench.measure import in_process, peak_rss_mb, say
 from bot.bench.report import report
@@ -178,6 +180,10 @@ def bench_size(options: Options, size: int) -> dict[str, Any]:
             step = len(tops) / cap
             tops = [tops[int(i * step)] for i in range(cap)]
         res["references"] = in_process(references, str(ctx.database), tops, cap)
+    say(f"[{size:,}] typo-tolerant lookups (fresh process) ...")
+    res["lookups"] = in_process(
+        lookups.probe, str(ctx.index_dir), str(ctx.database), options.seed, options.repeat
+    )
     say(f"[{size:,}] add a 1,000-paper digest ...")
     res.update(asyncio.run(_add_digest(ctx, digests)))
     say(f"[{size:,}] alert matching ...")

@@ -18,7 +18,7 @@ import re
 import threading
 import weakref
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from bot.core.index import LookupVocabulary, SearchEngine
 from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
-from bot.core.query import ParsedQuery, author_query_words, name_words
+from bot.core.query import ParsedQuery, author_matches, author_query_words, name_words
 from bot.core.text import STOPWORDS, query_terms, stem, surface_words
 
 MAX_CHOICES = 25
@@ -73,40 +73,75 @@ def normalise_id(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def letter_set(word: str) -> int:
+    """The set of letters in ``word`` as bits (a-z one each; anything else shares 6 more)."""
+    mask = 0
+    for c in word:
+        k = ord(c) - 97
+        mask |= 1 << (k if 0 <= k < 26 else 26 + ord(c) % 6)
+    return mask
+
+
+class _Words:
+    """Words of one length (or prefixes), with their letter sets, for edit-distance search.
+
+    An edit changes the set of letters a word has by at most two (a substitution drops one,
+    adds another), so a word within ``d`` edits differs in at most ``2 d`` letters: a numpy
+    pass over the letter sets leaves rapidfuzz a few of the words to compare.
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.masks = np.fromiter(map(letter_set, words), dtype=np.uint32, count=len(words))
+
+    def near(self, word: str, max_dist: int, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` of the words within ``max_dist`` edits (OSA) of ``word``."""
+        close = np.bitwise_count(self.masks ^ np.uint32(letter_set(word))) <= 2 * max_dist
+        picked = np.flatnonzero(close)
+        if not len(picked):
+            return []
+        words = self.words
+        choices = words if len(picked) == len(words) else [words[i] for i in picked.tolist()]
+        return [
+            (cand, int(dist))
+            for cand, dist, _ in process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=max_dist, limit=limit
+            )
+        ]
+
+
 class _Vocabulary:
     """A word list bucketed by length for fast edit-distance candidates (per index)."""
 
     def __init__(self, words: Sequence[str]) -> None:
-        self.by_len: dict[int, list[str]] = {}
+        by_len: dict[int, list[str]] = {}
         for w in words:
-            self.by_len.setdefault(len(w), []).append(w)
+            by_len.setdefault(len(w), []).append(w)
+        self.by_len = {n: _Words(ws) for n, ws in by_len.items()}
 
     def near(self, word: str, max_dist: int, limit: int = 8) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         for n in range(len(word) - max_dist, len(word) + max_dist + 1):
             bucket = self.by_len.get(n)
-            if not bucket:
-                continue
-            for cand, dist, _ in process.extract(
-                word, bucket, scorer=OSA.distance, score_cutoff=max_dist, limit=limit
-            ):
-                out.append((cand, int(dist)))
+            if bucket is not None:
+                out += bucket.near(word, max_dist, limit)
         out.sort(key=lambda x: x[1])
         return out[:limit]
 
 
-_VOCAB_CACHE: dict[tuple[int, str], _Vocabulary] = {}
+_VOCAB_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, dict[str, _Vocabulary]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _vocab(known: LookupVocabulary, kind: str) -> _Vocabulary:
-    key = (id(known), kind)
-    vocab = _VOCAB_CACHE.get(key)
+    per = _VOCAB_CACHE.get(known)
+    vocab = None if per is None else per.get(kind)
     if vocab is None:
         words = known.title_words_sorted()[0] if kind == "title" else known.author_words()
         vocab = _Vocabulary(words)
-        if len(_VOCAB_CACHE) > 8:
-            _VOCAB_CACHE.clear()
-        _VOCAB_CACHE[key] = vocab
+        with _RANKINGS_LOCK:
+            _VOCAB_CACHE.setdefault(known, {})[kind] = vocab
     return vocab
 
 
@@ -120,30 +155,31 @@ class _Prefixes:
 
     def __init__(self, sorted_words: Sequence[str]) -> None:
         self.words = sorted_words
-        self.by_len: dict[int, list[str]] = {}
+        self.by_len: dict[int, _Words] = {}
         self.lock = threading.Lock()
 
-    def _of_len(self, n: int) -> list[str]:
+    def _of_len(self, n: int) -> _Words:
         found = self.by_len.get(n)
         if found is None:
             with self.lock:
                 found = self.by_len.get(n)
                 if found is None:
-                    found = list(dict.fromkeys(w[:n] for w in self.words if len(w) >= n))
+                    found = _Words(list(dict.fromkeys(w[:n] for w in self.words if len(w) >= n)))
                     self.by_len[n] = found
         return found
 
-    def near(self, typed: str, max_dist: int, limit: int = 8) -> list[str]:
+    def near(self, typed: str, max_dist: int, limit: int = 8, *, every: bool = False) -> list[str]:
         """Prefixes (of the words) within ``max_dist`` edits of ``typed``, fewest first; only
-        those at the smallest distance found."""
+        those at the smallest distance found, unless ``every`` (then of any length
+        ``max_dist`` away from the typed one's, not only one)."""
         found: list[tuple[int, str]] = []
-        for n in range(len(typed) - 1, len(typed) + 2):
-            for cand, dist, _ in process.extract(
-                typed, self._of_len(n), scorer=OSA.distance, score_cutoff=max_dist, limit=limit
-            ):
-                found.append((int(dist), cand))
+        reach = max_dist if every else 1
+        for n in range(max(len(typed) - reach, 1), len(typed) + reach + 1):
+            found += [(d, c) for c, d in self._of_len(n).near(typed, max_dist, limit)]
         if not found:
             return []
+        if every:
+            return [c for _, c in sorted(found)[:limit]]
         best = min(d for d, _ in found)
         return sorted({c for d, c in found if d == best})[:limit]
 
@@ -247,16 +283,16 @@ def did_you_mean(index: SearchEngine, query: ParsedQuery) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
-    """Papers whose title looks like ``text`` (typos allowed), best first."""
-    known = index.vocabulary
-    words = [w for w in surface_words(text) if w not in STOPWORDS]
-    if not words or known.n_docs == 0:
-        return []
-    n = max(known.n_docs, 1)
-    parts_docs: list[np.ndarray] = []
-    parts_w: list[np.ndarray] = []
-    respelled: dict[str, str] = {}  # a typo -> its nearest title word (for the similarity)
+_TITLE_POOL = 50  # candidates (most weight first) whose whole titles are compared
+_UNION_MAX = 8_000  # the two rarest words' papers, united when at most this many
+
+
+def _title_options(
+    known: LookupVocabulary, words: Sequence[str], respelled: dict[str, str]
+) -> list[tuple[int, list[int]]]:
+    """Per typed word: (papers, title-word ids) of the word or of its nearest spellings (a
+    typo -> its nearest word goes in ``respelled``); rarest first."""
+    out: list[tuple[int, list[int]]] = []
     for word in dict.fromkeys(words):
         wid = _title_word_id(known, word)
         options: list[int] = []
@@ -268,30 +304,81 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
                 if cid is not None:
                     options.append(cid)
                     respelled.setdefault(word, cand)
-        for wid_ in options:
-            df = known.title_word_df(wid_)
-            if df == 0 or (df > max(n // 5, 1000) and len(words) > 2):
-                continue  # very common title words do not pick candidates
-            docs = known.title_word_docs(wid_)
-            parts_docs.append(docs)
-            parts_w.append(np.full(len(docs), math.log(1 + n / df)))
-    if not parts_docs:
+        options = [w for w in options if known.title_word_df(w) > 0]
+        if options:
+            out.append((sum(known.title_word_df(w) for w in options), options))
+    out.sort()
+    return out
+
+
+def _word_docs(known: LookupVocabulary, wids: Sequence[int]) -> np.ndarray:
+    lists = [known.title_word_docs(w) for w in wids]
+    return lists[0] if len(lists) == 1 else _unique(np.concatenate(lists))
+
+
+def _title_candidates(known: LookupVocabulary, groups: list[tuple[int, list[int]]]) -> np.ndarray:
+    """The papers holding the rarest typed word or the next rarest; when that is many papers,
+    those holding two of the three rarest (one of them may be a wrong correction)."""
+    first = _word_docs(known, groups[0][1])
+    if len(groups) == 1:
+        return first
+    second = _word_docs(known, groups[1][1])
+    if len(first) + len(second) <= _UNION_MAX:
+        return _unique(np.concatenate([first, second]))
+    pairs = [first[_member(second, first)]]
+    if len(groups) > 2:
+        third = _word_docs(known, groups[2][1])
+        pairs += [first[_member(third, first)], second[_member(third, second)]]
+    both = _unique(np.concatenate(pairs))
+    return both if len(both) else first
+
+
+def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
+    """Papers whose title looks like ``text`` (typos allowed), best first.
+
+    Candidates are the papers holding the rarest typed words (:func:`_title_candidates`),
+    weighted by the idf of every typed word they hold (very common words left out of long
+    queries); the heaviest :data:`_TITLE_POOL` are ranked by fuzzy similarity of the whole
+    title.
+    """
+    known = index.vocabulary
+    words = [w for w in surface_words(text) if w not in STOPWORDS]
+    if not words or known.n_docs == 0:
         return []
-    all_docs = np.concatenate(parts_docs)
-    docs_u = _unique(all_docs)
-    weight = np.bincount(
-        np.searchsorted(docs_u, all_docs), weights=np.concatenate(parts_w), minlength=len(docs_u)
-    )
-    alive = known.alive_mask(docs_u)
-    docs_u, weight = docs_u[alive], weight[alive]
-    top = np.argsort(-weight, kind="stable")[:50]
+    n = max(known.n_docs, 1)
+    respelled: dict[str, str] = {}  # a typo -> its nearest title word (for the similarity)
+    groups = _title_options(known, words, respelled)
+    if len(words) > 2:  # very common title words do not pick candidates
+        groups = [g for g in groups if g[0] <= max(n // 5, 1000)] or groups[:1]
+    if not groups:
+        return []
+    cand = _title_candidates(known, groups)
+    cand = cand[known.alive_mask(cand)]
+    if not len(cand):
+        return []
+    weight = np.zeros(len(cand), dtype=np.float64)
+    for _, wids in groups:
+        for wid in wids:
+            docs = known.title_word_docs(wid)
+            idf = math.log(1 + n / max(len(docs), 1))
+            if len(docs) < len(cand):  # find the (fewer) docs in the candidates
+                pos = np.searchsorted(cand, docs)
+                pos[pos == len(cand)] = len(cand) - 1
+                weight[pos[cand[pos] == docs]] += idf
+            else:
+                weight[_member(docs, cand)] += idf
+    if len(cand) > _TITLE_POOL:
+        top = np.argpartition(-weight, _TITLE_POOL - 1)[:_TITLE_POOL]
+        top = top[np.lexsort((cand[top], -weight[top]))]
+    else:
+        top = np.lexsort((cand, -weight))
     query = " ".join(respelled.get(w, w) for w in surface_words(text))
     scored: list[TitleMatch] = []
     for i in top.tolist():
-        docno = int(docs_u[i])
+        docno = int(cand[i])
         title = known.title(docno)
-        score = float(fuzz.token_set_ratio(query, " ".join(surface_words(title))))
-        score = (score + float(fuzz.ratio(query, " ".join(surface_words(title))))) / 2
+        plain = " ".join(surface_words(title))
+        score = (float(fuzz.token_set_ratio(query, plain)) + float(fuzz.ratio(query, plain))) / 2
         scored.append(TitleMatch(docno, known.paper_id(docno), title, score))
     scored.sort(key=lambda m: (-m.score, -m.docno))
     return scored[:limit]
@@ -302,25 +389,66 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
 # --------------------------------------------------------------------------------------------
 
 
+def _name_edits(word: str) -> int:
+    """Edits forgiven in a typed name word: one in 3-4 letters, two from 5 (more than in
+    titles: the other words of the name narrow the people down)."""
+    return 0 if len(word) < 3 else 1 if len(word) <= 4 else 2
+
+
+def _spelled_authors(
+    known: LookupVocabulary, words: Sequence[str], limit: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """The authors whose name has, for every word of ``words``, that word or a spelling of
+    it (:func:`_name_edits` away), and the fewest edits that takes in all (ids ascending)."""
+    vocab = _vocab(known, "author")
+    per_word: list[list[tuple[np.ndarray, int]]] = []
+    for w in words:
+        options = [(known.authors_with_word(w), 0)]
+        options += [
+            (known.authors_with_word(c), d)
+            for c, d in vocab.near(w, _name_edits(w), limit=limit)
+            if c != w and d > 0
+        ]
+        options = [(ids, d) for ids, d in options if len(ids)]
+        if not options:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        per_word.append(options)
+    per_word.sort(key=lambda opts: sum(len(ids) for ids, _ in opts))
+    first = per_word[0]
+    cand = _unique(np.concatenate([ids for ids, _ in first]))
+    total = np.zeros(len(cand), dtype=np.int64)
+    for options in per_word:
+        best = np.full(len(cand), 99, dtype=np.int64)
+        for ids, d in options:
+            best[_member(ids, cand) & (best > d)] = d
+        keep = best < 99
+        cand, total = cand[keep], total[keep] + best[keep]
+    return cand, total
+
+
 def find_authors(index: SearchEngine, name: str, limit: int = 10) -> list[AuthorMatch]:
-    """People whose name matches ``name`` (any order, case, accents, initials), best first."""
+    """People whose name matches ``name`` (any order, case, accents, initials), best first.
+
+    When no one has every word, each word may be a misspelling (:func:`_spelled_authors`):
+    the people with the fewest edits in all come first.
+    """
     known = index.vocabulary
     words = author_query_words(name)
     if not any(len(w) > 1 for w in words):
         return []
     exact = True
     ids = known.matching_authors(words)
+    edits: dict[int, int] = {}
     if not ids:
         exact = False
-        fixed: list[str] = []
-        vocab = _vocab(known, "author")
-        for w in words:
-            if len(w) == 1 or len(known.authors_with_word(w)):
-                fixed.append(w)
-                continue
-            near = vocab.near(w, _max_edits(w), limit=1)
-            fixed.append(near[0][0] if near else w)
-        ids = known.matching_authors(fixed)
+        full = [w for w in words if len(w) > 1]
+        cand, total = _spelled_authors(known, full)
+        initials = [w for w in words if len(w) == 1]
+        names = known.author_names()
+        for aid, d in zip(cand.tolist(), total.tolist(), strict=True):
+            if not initials or author_matches(initials, name_words(names[aid])):
+                edits[aid] = d
+        ids = list(edits)
     if not ids:
         return []
     names = known.author_names()
@@ -337,8 +465,15 @@ def find_authors(index: SearchEngine, name: str, limit: int = 10) -> list[Author
                 exact=exact,
             )
         )
-    # the whole name first (no extra words), then the most papers
-    out.sort(key=lambda m: (name_words(m.display) - wanted != set(), -m.papers, m.display))
+    # the fewest edits, the whole name (no extra words), then the most papers
+    out.sort(
+        key=lambda m: (
+            edits.get(m.author, 0),
+            name_words(m.display) - wanted != set(),
+            -m.papers,
+            m.display,
+        )
+    )
     return out[:limit]
 
 
@@ -389,45 +524,108 @@ def warm(index: SearchEngine) -> None:
     _vocab(known, "title")
     _vocab(known, "author")
     _author_ranking(known)
+    _authors_by_word(known)
+
+
+class _AuthorsByWord:
+    """Per index: the authors of every name word, in the words' sorted order (one array cut
+    by ``ptr``): the authors of all the words a prefix begins are then one slice."""
+
+    def __init__(self, known: LookupVocabulary) -> None:
+        lists = [known.authors_with_word(w) for w in known.author_words_sorted()]
+        self.ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        self.ptr[1:] = np.cumsum([len(x) for x in lists])
+        self.authors = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int32)
+
+    def begun(self, ranges: Sequence[tuple[int, int]], cap: int) -> np.ndarray:
+        """The authors with a word in ``ranges`` (of the sorted words), ascending; at most
+        about ``cap`` (word, author) pairs are read from each range."""
+        ptr = self.ptr
+        parts = [self.authors[ptr[lo] : min(ptr[hi], ptr[lo] + cap)] for lo, hi in ranges]
+        return _unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+
+
+_BY_WORD: weakref.WeakKeyDictionary[LookupVocabulary, _AuthorsByWord] = weakref.WeakKeyDictionary()
+_PREFIX_PAIRS = 200_000  # (word, author) pairs read for a short prefix with no other word
+
+
+def _authors_by_word(known: LookupVocabulary) -> _AuthorsByWord:
+    found = _BY_WORD.get(known)
+    if found is None:
+        with _RANKINGS_LOCK:
+            found = _BY_WORD.get(known)
+            if found is None:
+                found = _BY_WORD[known] = _AuthorsByWord(known)
+    return found
+
+
+def _named(
+    known: LookupVocabulary,
+    complete: Sequence[str],
+    cand: np.ndarray,
+    spellings: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Those of ``cand`` whose name has every word of ``complete``, or else spellings of
+    them (:func:`_spelled_authors`, kept in ``spellings`` for another call); with the edits
+    that took (ids ascending)."""
+    if not complete or not len(cand):
+        return cand, np.zeros(len(cand), dtype=np.int64)
+    exact = cand
+    for w in complete:
+        exact = exact[_member(known.authors_with_word(w), exact)]
+    if len(exact):
+        return exact, np.zeros(len(exact), dtype=np.int64)
+    if "" not in spellings:
+        spellings[""] = _spelled_authors(known, complete)
+    spelled, total = spellings[""]
+    keep = _member(cand, spelled)
+    return spelled[keep], total[keep]
 
 
 def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
-    """People whose name words start with what was typed (most papers first)."""
+    """People whose name words start with what was typed (most papers first).
+
+    The last word is a prefix (or, when no name word starts with it, a prefix a few edits
+    away); when no one also has every other word, spellings of them are tried
+    (:func:`_spelled_authors`): the fewest edits first.
+    """
     known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
     words = author_query_words(prefix)
     if not words:
         return []
-    *complete, last = words
-    lists = []
-    for w in complete:
-        if len(w) > 1:
-            found = known.authors_with_word(w)
-            if not len(found):  # a typo in a complete word: its nearest spellings
-                fixed = [known.authors_with_word(c) for c in _corrected(known, "author", w)]
-                found = _unique(np.concatenate(fixed)) if fixed else found
-            lists.append(found)
-    vocab = known.author_words_sorted()
-    prefixed = [
-        known.authors_with_word(w)
-        for lo, hi in _typed_prefixes(known, "author", last)
-        for w in vocab[lo : min(hi, lo + 200)]
-    ]
-    if not prefixed:
+    *typed, last = words
+    complete = [w for w in typed if len(w) > 1]
+    initials = [w for w in typed if len(w) == 1]
+    by_word = _authors_by_word(known)
+    pre = _prefixes(known, "author")
+    ranges = pre.ranges([last])
+    cap = len(by_word.authors) if complete else _PREFIX_PAIRS
+    spellings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    cand, cost = _named(known, complete, by_word.begun(ranges, cap), spellings)
+    if not len(cand) and (complete or ranges[0][0] == ranges[0][1]):
+        # no name word starts with the last word, or none of the people named by the other
+        # words has one that does: prefixes a few edits away (more when other words narrow
+        # the people down)
+        edits = _name_edits(last) if complete else _max_edits(last)
+        near = pre.near(last, edits, limit=32 if complete else 8, every=bool(complete))
+        cand, cost = _named(known, complete, by_word.begun(pre.ranges(near), cap), spellings)
+    if not len(cand):
         return []
-    cand = _unique(np.concatenate(prefixed))
-    for other in lists:
-        cand = cand[_member(other, cand)]
     ranking = _author_ranking(known)
-    ranks = np.sort(ranking.rank[cand.astype(np.int64)])
+    key = cost * max(known.n_authors, 1) + ranking.rank[cand.astype(np.int64)]
+    room = 8 * limit * (8 if initials else 1)  # enough for the names skipped
+    if len(key) > room:  # the first few only
+        head = np.argpartition(key, room)[:room]
+        key, cand = key[head], cand[head]
     seen: set[str] = set()
     out: list[Choice] = []
-    for author in ranking.by_rank[ranks].tolist():
+    for author in cand[np.argsort(key)].tolist():
         count = int(ranking.counts[author])
         if count == 0:
-            break  # ranked last: every author after this one has no paper either
+            continue  # no paper: nothing to show
         display = ranking.names[author]
-        if display in seen:
+        if display in seen or (initials and not author_matches(initials, name_words(display))):
             continue
         seen.add(display)
         label = f"{display} ({count} paper{'s' if count != 1 else ''})"
@@ -445,7 +643,9 @@ def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) 
 def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """Papers whose title has the typed words (the last one as a prefix), newest first.
 
-    An id prefix ("8t72") also suggests the papers whose id starts with it.
+    An id prefix ("8t72") also suggests the papers whose id starts with it. When no title
+    has every word (nor a spelling of it), the titles most like what was typed
+    (:func:`find_titles`, typos allowed in any word) are suggested instead.
     """
     known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
@@ -471,6 +671,26 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             if add(int(docno)):
                 break
         return out
+    _title_word_choices(known, typed, words, limit, add)
+    if not out and len(words) > 1:  # no title has them all: the titles most like the text
+        for m in find_titles(index, typed, limit):
+            if m.score >= _FUZZY_CHOICE and add(m.docno):
+                break
+    return out
+
+
+_FUZZY_CHOICE = 50  # the least similarity of a title suggested by find_titles
+
+
+def _title_word_choices(
+    known: LookupVocabulary,
+    typed: str,
+    words: Sequence[str],
+    limit: int,
+    add: Callable[[int], bool],
+) -> None:
+    """Add (``add``, until it says enough) the papers whose title has every typed word or a
+    spelling of it, the last one as a prefix, newest first."""
     complete = [w for w in (words if typed.endswith(" ") else words[:-1]) if w not in STOPWORDS]
     last = None if typed.endswith(" ") else words[-1]
     sorted_words, sorted_ids = known.title_words_sorted()
@@ -483,20 +703,20 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             ids = [_title_word_id(known, c) for c in _corrected(known, "title", w)]
             found = [known.title_word_docs(i) for i in ids if i is not None]
             if not found:
-                return out
+                return
             docs = _unique(np.concatenate(found))
         driver = docs if driver is None else driver[_member(docs, driver)]
     ranges = [] if last is None else _typed_prefixes(known, "title", last)
     if driver is None:
         if last is None:
-            return out
+            return
         tails = [
             known.title_word_docs(int(w))[-limit * 4 :]
             for lo, hi in ranges
             for w in sorted_ids[lo:hi][:500]
         ]
         if not tails:
-            return out
+            return
         driver = _unique(np.concatenate(tails))
         last = None  # every driver doc has a word with the prefix
     elif last is not None:
@@ -505,7 +725,7 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             # cheaper than reading titles: keep the driver docs with a word the prefix begins
             lists = [known.title_word_docs(w) for w in begun]
             if not lists:
-                return out
+                return
             driver = driver[_member(_unique(np.concatenate(lists)), driver)]
             last = None
     scanned = 0
@@ -521,7 +741,6 @@ def suggest_papers(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -
             continue
         if add(int(docno)):
             break
-    return out
 
 
 def _begins(word: str, typed: str, ranges: Sequence[tuple[int, int]], words: Sequence[str]) -> bool:

@@ -254,6 +254,24 @@ def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Pap
     assert index.key_terms(docs[0].terms, 5)
 
 
+def test_similar_papers_leave_out_common_terms() -> None:
+    """A term in more than 1% of the papers (and at least 50) picks no similar paper."""
+
+    def doc(docno: int, words: str) -> IndexDoc:
+        paper = Paper(f"p{docno:05d}", f"k{docno}", words, (), "", "", "")
+        return index_doc(docno, paper)
+
+    docs = [doc(1, "alpha common"), doc(2, "alpha other")]
+    docs += [doc(3 + i, "common " + f"filler{i}") for i in range(100)]
+    docs += [doc(103 + i, f"filler{i} rest") for i in range(5900)]
+    docs.append(doc(6003, "common"))
+    index = Index.build(docs)
+    assert index.key_terms(docs[0].terms) == ["alpha", "common"]
+    assert [h.docno for h in index.similar(1, docs[0].terms, 5)] == [2]
+    # when every key term is common, they are all used
+    assert len(index.similar(6003, docs[-1].terms, 5)) == 5
+
+
 def test_doc_freq_and_ids(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
     docs, papers = corpus
     index = Index.build(docs)

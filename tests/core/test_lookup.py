@@ -14,6 +14,7 @@ from bot.core.lookup import (
     did_you_mean,
     find_authors,
     find_titles,
+    letter_set,
     normalise_id,
     suggest_authors,
     suggest_papers,
@@ -158,3 +159,56 @@ def test_typo_tolerance_does_not_invent_matches(index: Index) -> None:
     assert suggest_authors(index, "xzqvw") == []
     # an exact prefix wins over corrections: no fuzzy extras when the prefix exists
     assert all("Scaling" in c.name for c in suggest_papers(index, "scaling la"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("kin zhou", "Kun Zhou"),  # a typo in a 3-letter word: the other word narrows it
+        ("kun zhu", "Kun Zhou"),  # a typo making another person's name word ("Zhu")
+        ("jaen barbeir", "Jean Barbier"),  # a typo in every word
+        ("orit davidovihc", "Orit Davidovich"),
+    ],
+)
+def test_author_typos_in_any_word(index: Index, typed: str, name: str) -> None:
+    found = find_authors(index, typed)
+    assert found and found[0].display == name and not found[0].exact, found
+
+
+def test_suggest_authors_typos_and_initials(index: Index) -> None:
+    assert [c.value for c in suggest_authors(index, "kun zhu")] == ["Kun Zhou"]
+    assert [c.value for c in suggest_authors(index, "kin zho")] == ["Kun Zhou"]
+    # an initial keeps only the people it may stand for
+    assert [c.value for c in suggest_authors(index, "y. wan")] == ["Yaxuan Wang"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        # a word no title has: the titles most like the text instead
+        "superchem multimodal reasoning benchmark zzqx chemistry",
+        # a typo in most words, a 3-letter one ("dep") beyond correction
+        "scaling lwas in dep neural netwroks via featur learnin dynamics",
+    ],
+)
+def test_suggest_papers_falls_back_to_the_most_similar_titles(
+    index: Index, papers: list[Paper], typed: str
+) -> None:
+    meant = papers[3] if typed.startswith("superchem") else papers[0]
+    assert suggest_papers(index, typed)[0].value == meant.id
+
+
+def test_letter_sets_bound_the_edit_distance() -> None:
+    """The prefilter of the spelling search drops only words too many edits away."""
+    import random
+
+    from rapidfuzz.distance import OSA
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcdeéxyz-") for _ in range(rng.randint(1, 9)))
+        b = "".join(rng.choice("abcdeéxyz-") for _ in range(rng.randint(1, 9)))
+        if rng.random() < 0.5:  # a near miss of a
+            b = a[: len(a) // 2] + rng.choice("abz") + a[len(a) // 2 + 1 :]
+        differ = bin(letter_set(a) ^ letter_set(b)).count("1")
+        assert differ <= 2 * OSA.distance(a, b), (a, b)

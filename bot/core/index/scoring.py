@@ -6,6 +6,7 @@ A document's score is the sequential sum of its terms' contributions in query or
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -87,14 +88,14 @@ def top(ix: IndexData, cand: AnyArray, scores: F64, want: int) -> tuple[IndexHit
 
 def key_terms(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[str]:
     """The ``n`` terms of a token list with the highest BM25 weight in it (df >= 2)."""
-    counts: dict[str, int] = {}
-    for t in terms:
-        counts[t] = counts.get(t, 0) + 1
+    counts = Counter(terms)
     denom_part = bm25.norm(len(terms), ix.avgdl)
     scored: list[tuple[float, str]] = []
-    for term, tf in counts.items():
-        tid = ix.term_id(term)
-        if tid is None or ix.df(tid) < 2:
+    tids = ix.terms.ids(list(counts))
+    found = np.array([-1 if t is None else t for t in tids], dtype=np.int64)
+    dfs = np.where(found >= 0, ix.ptr[found + 1] - ix.ptr[found], 0).tolist()
+    for (term, tf), tid, df in zip(counts.items(), tids, dfs, strict=True):
+        if tid is None or df < 2:
             continue
         w = ix.idf(tid) * bm25.tf_part(tf, denom_part)
         if w > 0:

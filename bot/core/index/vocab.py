@@ -11,7 +11,7 @@ The index has five: ``term`` (search terms), ``author_key``, ``aword`` (author n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -51,6 +51,28 @@ class WordTable:
                 return wid
             i += 1
         return None
+
+    def ids(self, words: Sequence[str]) -> list[int | None]:
+        """:meth:`id` of each of many words (one vectorised search of their hashes)."""
+        hashes = self.hashes
+        if len(hashes) == 0 or not words:
+            return [None] * len(words)
+        wanted = np.fromiter(map(term_hash, words), dtype=np.uint64, count=len(words))
+        pos = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        hit = hashes[pos] == wanted
+        wids = self.hash_ids[pos]
+        lo = self.off[wids].tolist()
+        hi = self.off[wids + 1].tolist()
+        raw = self.data.data  # a memoryview: compared in place, no copy
+        out: list[int | None] = []
+        for k, (word, found) in enumerate(zip(words, hit.tolist(), strict=True)):
+            if not found:
+                out.append(None)
+            elif raw[lo[k] : hi[k]] == word.encode():
+                out.append(int(wids[k]))
+            else:  # another word with the same hash first: look along the run
+                out.append(self.id(word))
+        return out
 
     def word(self, wid: int) -> str:
         return blob_item(self.data, self.off, wid)
