@@ -14,7 +14,7 @@ from bot.bench.generate import digest_text
 from bot.core.index import Index, IndexDoc, index_doc
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest
-from bot.core.query import match_doc, matches, parse_query
+from bot.core.query import QueryError, match_doc, matches, parse_query
 
 
 def _papers(count: int, seed: int = 7, start: int = 0) -> list[Paper]:
@@ -159,6 +159,39 @@ def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) 
         assert result.total == len(want)
         unscored = index.matches(q)  # what /trend counts: the same set, ascending
         assert unscored.tolist() == sorted(want), text
+
+
+@pytest.mark.parametrize("flags", [1 << 24, 0])
+def test_phrases_by_flags_and_by_sorted_keys_agree_with_matches(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch, flags: int
+) -> None:
+    """Phrases are checked with per-thread flags, or (over too many candidates: here every
+    time with ``flags=0``) by sorted keys; both find exactly the papers ``matches`` finds."""
+    docs, papers = corpus
+    index = Index.build(docs)
+    monkeypatch.setattr(index_module, "PHRASE_FLAGS", flags)
+    mdocs = {d.docno: match_doc(p) for d, p in zip(docs, papers, strict=True)}
+    rng = random.Random(11)
+    queries = ['"feature learning"', '"learning learning"', 'model -"neural networks"']
+    for _ in range(25):
+        words = papers[rng.randrange(len(papers))].title.split()
+        n = rng.choice((2, 2, 3))
+        if len(words) > n:
+            i = rng.randrange(len(words) - n)
+            phrase = " ".join(w.strip('".,:;()') for w in words[i : i + n])
+            queries.append(f'"{phrase}"')
+            queries.append(f'"{phrase}" model')
+            queries.append(f'learning -"{phrase}"')
+    checked = 0
+    for text in queries:
+        try:
+            q = parse_query(text)
+        except QueryError:  # a title piece that is no query (only common words, ...)
+            continue
+        want = {d for d, m in mdocs.items() if matches(q, m)}
+        assert {h.docno for h in index.search(q, 100_000).hits} == want, text
+        checked += 1
+    assert checked > 40
 
 
 def test_empty_corpus() -> None:

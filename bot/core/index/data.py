@@ -122,6 +122,16 @@ class IndexData:
             local.scratch = arr
         return arr
 
+    def marks(self, size: int) -> Bool:
+        """A per-thread array of at least ``size`` False flags, for a caller that sets some and
+        sets them back to False before it returns (grown on demand, never shrunk)."""
+        local = self._local
+        arr: Bool | None = getattr(local, "marks", None)
+        if arr is None or len(arr) < size:
+            arr = np.zeros(max(size, 1 << 16), dtype=np.bool_)
+            local.marks = arr
+        return arr
+
     # ---- idf ----------------------------------------------------------------------------
 
     def idf(self, tid: int) -> float:

@@ -76,6 +76,78 @@ def phrase_mask(
     if any(t is None for t in ids) or len(cand) == 0:
         return np.zeros(len(cand), dtype=np.bool_)
     tids = [t for t in ids if t is not None]
+    found = _dense_phrase(ix, cand, tids, cols)
+    return found if found is not None else _sorted_phrase(ix, cand, tids, cols)
+
+
+def _term_positions(ix: IndexData, g: I64) -> tuple[I64, I64]:
+    """The positions of postings ``g`` (ascending), concatenated, and each one's count."""
+    lengths = ix.tfs[g].astype(np.int64)
+    where = ragged_index(posting_starts(ix.tfs, ix.arrays["pos_ckpt"], g), lengths)
+    return ix.arrays["pos"][where].astype(np.int64), lengths
+
+
+def _dense_phrase(
+    ix: IndexData, cand: AnyArray, tids: list[int], cols: dict[int, I64] | None
+) -> Bool | None:
+    """:func:`phrase_mask` with flags instead of sorted-key searches (None: too large).
+
+    Candidate ``c`` gets a slot of ``2 x length + n + 4`` flags (no position of a document
+    reaches twice its token count: a step is at most 2), at ``off[c]``; a phrase start ``s``
+    of ``c`` is flag ``off[c] + s + n``. The rarest term's starts are flagged; each next term
+    keeps the starts it confirms. Every flag set is cleared before returning. A position
+    beyond its slot (not expected) falls back to the sorted-key check.
+    """
+    n_terms = len(tids)
+    width = 2 * ix.arrays["doc_len"][cand].astype(np.int64) + (n_terms + 4)
+    off = np.cumsum(width) - width
+    space = int(off[-1] + width[-1])
+    if space > tuning.PHRASE_FLAGS:
+        return None
+    marks = ix.marks(space)
+    order = sorted(range(n_terms), key=lambda i: ix.df(tids[i]))
+    sel = np.arange(len(cand), dtype=np.int64)  # candidates still possible
+    flagged: I64 | None = None
+    for i in order:
+        tid = tids[i]
+        if cols is not None and tid in cols:
+            g = cols[tid][sel]
+        else:
+            ok, g = ix.locate(tid, cand[sel])
+            sel = sel[ok]
+        if len(sel) == 0:
+            break
+        pos, lengths = _term_positions(ix, g)
+        owner = np.repeat(sel, lengths)
+        start = pos + (n_terms - i)
+        if (start >= width[owner]).any():
+            if flagged is not None:
+                marks[flagged] = False
+            return None
+        keys = off[owner] + start
+        if flagged is not None:
+            hit = marks[keys]
+            marks[flagged] = False
+            keys, owner = keys[hit], owner[hit]
+        marks[keys] = True
+        flagged = keys
+        if len(keys) == 0:
+            sel = sel[:0]
+            break
+        alive = np.zeros(len(cand), dtype=np.bool_)
+        alive[owner] = True
+        sel = np.flatnonzero(alive)
+    if flagged is not None:
+        marks[flagged] = False
+    mask = np.zeros(len(cand), dtype=np.bool_)
+    mask[sel] = True
+    return mask
+
+
+def _sorted_phrase(
+    ix: IndexData, cand: AnyArray, tids: list[int], cols: dict[int, I64] | None
+) -> Bool:
+    """:func:`phrase_mask` by sorted (candidate, start) keys, for any number of candidates."""
     pos_arr, ckpt = ix.arrays["pos"], ix.arrays["pos_ckpt"]
     stride = np.int64(1 << 32)
     # rarest term first: its (candidate, position - offset) keys are checked against the

@@ -20,3 +20,7 @@ BUILD_CHUNK = 32_768
 PHRASE_LAZY = 8_000
 PHRASE_CHUNK = 2048
 PHRASE_SAMPLE = 1024
+
+# A phrase is checked with a per-thread array of flags, two per token of its candidates, when
+# they need at most this many (else by sorted keys).
+PHRASE_FLAGS = 1 << 24
