@@ -105,22 +105,26 @@ class IndexData:
         pos: AnyArray
         if len(cand) * 24 < len(seg):
             pos = np.searchsorted(seg, cand)
-            pos[pos == len(seg)] = len(seg) - 1
         else:
-            scratch = self._scratch()
-            scratch[seg] = np.arange(len(seg), dtype=np.int32)
-            pos = scratch[cand]
-            np.clip(pos, 0, len(seg) - 1, out=pos)
+            scratch, ramp = self._scratch()
+            scratch[seg] = ramp[: len(seg)]
+            pos = scratch[cand]  # stale slots from other lists are caught by the check below
+        np.minimum(pos, len(seg) - 1, out=pos)
         hit: Bool = seg[pos] == cand
-        return hit, lo + pos[hit].astype(np.int64)
+        # (an index array and take(): much faster than a boolean index on a mixed mask)
+        g: I64 = pos.take(np.flatnonzero(hit)).astype(np.int64)
+        g += lo
+        return hit, g
 
-    def _scratch(self) -> I32:
+    def _scratch(self) -> tuple[I32, I32]:
+        """Per thread: a docno -> slot array and 0, 1, 2, ... (both as long as ``alive``)."""
         local = self._local
         arr: I32 | None = getattr(local, "scratch", None)
         if arr is None:
             arr = np.zeros(len(self.alive), dtype=np.int32)
             local.scratch = arr
-        return arr
+            local.ramp = np.arange(len(self.alive), dtype=np.int32)
+        return arr, local.ramp
 
     def marks(self, size: int) -> Bool:
         """A per-thread array of at least ``size`` False flags, for a caller that sets some and

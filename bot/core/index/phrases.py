@@ -114,7 +114,7 @@ def _dense_phrase(
             g = cols[tid][sel]
         else:
             ok, g = ix.locate(tid, cand[sel])
-            sel = sel[ok]
+            sel = sel.take(np.flatnonzero(ok))
         if len(sel) == 0:
             break
         pos, lengths = _term_positions(ix, g)
@@ -126,9 +126,9 @@ def _dense_phrase(
             return None
         keys = off[owner] + start
         if flagged is not None:
-            hit = marks[keys]
+            hit = np.flatnonzero(marks[keys])
             marks[flagged] = False
-            keys, owner = keys[hit], owner[hit]
+            keys, owner = keys.take(hit), owner.take(hit)
         marks[keys] = True
         flagged = keys
         if len(keys) == 0:

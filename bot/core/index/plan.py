@@ -127,20 +127,20 @@ class Plan:
                     break
                 if kind == 0:
                     hit, g = ix.locate(ref, cand)
-                    cand = cand[hit]
-                    for key in cols:
-                        cols[key] = cols[key][hit]
-                    cols[ref] = g
                 else:
                     hit = in_sorted(self.author_sets[ref], cand)
-                    cand = cand[hit]
-                    for key in cols:
-                        cols[key] = cols[key][hit]
+                idx = np.flatnonzero(hit)
+                cand = cand.take(idx)
+                for key in cols:
+                    cols[key] = cols[key].take(idx)
+                if kind == 0:
+                    cols[ref] = g
         keep = self._filter_mask(cand, cols, phrases)
         if keep is not None:
-            cand = cand[keep]
+            idx = np.flatnonzero(keep)
+            cand = cand.take(idx)
             for key in cols:
-                cols[key] = cols[key][keep]
+                cols[key] = cols[key].take(idx)
         return cand, cols
 
     def phrase_mask(self, cand: AnyArray, cols: dict[int, I64]) -> Bool:

@@ -72,9 +72,9 @@ class Searcher:
         if query.phrases and len(cand):
             if tids and len(cand) > tuning.PHRASE_LAZY and want <= tuning.PHRASE_CHUNK // 4:
                 return lazy_phrases(ix, query, cand, cols, tids, want, offset)
-            keep = plan.phrase_mask(cand, cols)
-            cand = cand[keep]
-            cols = {t: c[keep] for t, c in cols.items()}
+            keep = np.flatnonzero(plan.phrase_mask(cand, cols))
+            cand = cand.take(keep)
+            cols = {t: c.take(keep) for t, c in cols.items()}
         if len(cand) == 0:
             return IndexResult((), 0)
         total = len(cand)
