@@ -124,6 +124,20 @@ def test_champion_pruning_is_exact(
         h.docno for h in index.search(q, 10_000).hits[:10]
     ]
     assert len(plain) == index.search(q, 10).total
+    # exclusions in the champion path: a common term (its bitset), rarer terms (bits cleared)
+    df = index.doc_freqs()
+    rarer = [index.term(int(t)) for t in np.flatnonzero((df >= 20) & (df <= 90))[:6]]
+    assert rarer
+    pruned = 0
+    for i, term in enumerate(common[:8]):
+        others = [t for t in common if t != term]
+        text = f"{term} -{others[i % len(others)]} -{rarer[i % len(rarer)]} -{rarer[-1]}"
+        q = parse_query(text)
+        full = index.search(q, 100_000)
+        got = index.search(q, 10)
+        pruned += got.pruned
+        assert got.hits == full.hits[:10] and got.total == full.total, text
+    assert pruned > 0
 
 
 def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:

@@ -196,11 +196,15 @@ class Plan:
             acc &= filters.venue_bits(q.venues, exclude=False)[: len(acc)]
         if q.exclude_venues:
             acc &= filters.venue_bits(q.exclude_venues, exclude=True)[: len(acc)]
-        if q.exclude_terms:
-            mask = np.ones(len(ix.alive), dtype=np.bool_)
-            for term in q.exclude_terms:
-                tid = ix.term_id(term)
-                if tid is not None:
-                    mask[ix.docs[ix.ptr[tid] : ix.ptr[tid + 1]]] = False
-            acc &= np.packbits(mask, bitorder="little")[: len(acc)]
+        for term in q.exclude_terms:
+            tid = ix.term_id(term)
+            if tid is None:
+                continue
+            slot = slots.get(tid)
+            if slot is not None:  # a common term: its own bitset
+                acc &= ~bitsets[slot][: len(acc)]
+            else:  # clear its documents' bits (a byte may hold several: ufunc.at)
+                docs = ix.docs[ix.ptr[tid] : ix.ptr[tid + 1]]
+                keep = np.left_shift(1, docs & 7).astype(np.uint8) ^ np.uint8(0xFF)
+                np.bitwise_and.at(acc, docs >> 3, keep)
         return acc
