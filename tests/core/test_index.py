@@ -208,6 +208,35 @@ def test_phrases_by_flags_and_by_sorted_keys_agree_with_matches(
     assert checked > 40
 
 
+def test_locate_by_bitset_rank_equals_the_postings(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common term's postings are located by its bitset's rank (bits before each docno),
+    other terms by search or scatter: every way gives each docno's place in the postings,
+    also after an update that removed and added papers."""
+    docs, _ = corpus
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    monkeypatch.setattr(index_module, "RANKED_BITSETS", 3)  # the cache evicts too
+    first = Index.build(docs[:1200])
+    updated = first.updated(docs[1200:], removed=[d.docno for d in docs[:1200:7]])
+    rng = np.random.default_rng(4)
+    for index in (first, updated):
+        data = index._data
+        common = index._a["common_terms"].tolist()
+        assert len(common) > 5
+        every = np.arange(index.max_docno + 1, dtype=np.int32)
+        for tid in [*common, *rng.integers(0, len(index._a["ptr"]) - 1, 20).tolist()]:
+            lo, hi = int(data.ptr[tid]), int(data.ptr[tid + 1])
+            postings = data.docs[lo:hi]
+            for size in (3, 70, 400, len(every)):
+                cand = np.sort(rng.choice(every, size, replace=False)).astype(np.int32)
+                hit, g = data.locate(tid, cand)
+                assert hit.tolist() == np.isin(cand, postings).tolist()
+                assert g.tolist() == (lo + np.searchsorted(postings, cand[hit])).tolist()
+
+
 def test_empty_corpus() -> None:
     index = Index.build([])
     assert index.n_docs == 0

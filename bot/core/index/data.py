@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from bot.core.index import bm25
+from bot.core.index import bm25, tuning
 from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
 
@@ -47,6 +48,7 @@ class IndexData:
             int(t): i for i, t in enumerate(arrays["common_terms"].tolist())
         }
         self._idf: dict[int, float] = {}
+        self._ranked: dict[int, tuple[npt.NDArray[np.uint64], I32]] = {}
         self._average_idf: float | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -102,6 +104,9 @@ class IndexData:
         seg = self.docs[lo:hi]
         if len(seg) == 0 or len(cand) == 0:
             return np.zeros(len(cand), dtype=np.bool_), np.zeros(0, dtype=np.int64)
+        slot = self.common_slot.get(tid)
+        if slot is not None and len(cand) > 64:
+            return self._locate_by_rank(slot, lo, cand)
         pos: AnyArray
         if len(cand) * 24 < len(seg):
             pos = np.searchsorted(seg, cand)
@@ -115,6 +120,42 @@ class IndexData:
         g: I64 = pos.take(np.flatnonzero(hit)).astype(np.int64)
         g += lo
         return hit, g
+
+    def _locate_by_rank(self, slot: int, lo: int, cand: AnyArray) -> tuple[Bool, I64]:
+        """:meth:`locate` for a common term: its bitset says which candidates hold it, and a
+        posting's index is the number of bits before its own (a count per 64-bit word plus
+        the bits below it in the word): no pass over the postings."""
+        words, rank = self._ranked_bitset(slot)
+        wi = cand >> 6
+        w = words[wi]
+        b = (cand & 63).astype(np.uint64)
+        hit: Bool = ((w >> b) & np.uint64(1)).astype(np.bool_)
+        idx = np.flatnonzero(hit)
+        w, b, wi = w.take(idx), b.take(idx), wi.take(idx)
+        below = np.bitwise_count(w & ((np.uint64(1) << b) - np.uint64(1)))
+        g: I64 = rank.take(wi).astype(np.int64)
+        g += below
+        g += lo
+        return hit, g
+
+    def _ranked_bitset(self, slot: int) -> tuple[npt.NDArray[np.uint64], I32]:
+        """A common term's bitset as 64-bit words and the bits set before each word (cached
+        for the most recently used ``tuning.RANKED_BITSETS`` terms)."""
+        cache = self._ranked
+        found = cache.get(slot)
+        if found is not None:
+            return found
+        row = np.asarray(self.arrays["bitsets"][slot])
+        padded = np.zeros(-(-len(row) // 8) * 8, dtype=np.uint8)
+        padded[: len(row)] = row
+        words = padded.view("<u8")
+        rank = np.zeros(len(words), dtype=np.int32)
+        np.cumsum(np.bitwise_count(words[:-1]), dtype=np.int32, out=rank[1:])
+        with self._lock:
+            while len(cache) >= tuning.RANKED_BITSETS:
+                cache.pop(next(iter(cache)))
+            cache[slot] = (words, rank)
+        return words, rank
 
     def _scratch(self) -> tuple[I32, I32]:
         """Per thread: a docno -> slot array and 0, 1, 2, ... (both as long as ``alive``)."""
