@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import I64, AnyArray, unique_sorted
+from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
@@ -81,7 +81,7 @@ def try_champions(
     if not slots or any(t not in slots for t in tids):
         return None
     a = ix.arrays
-    champ_ptr, champ_docs, bound = a["champ_ptr"], a["champ_docs"], a["champ_bound"]
+    champ_ptr, champ_docs = a["champ_ptr"], a["champ_docs"]
     if want * 4 > min(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
         return None
     if plan.driver_size() < tuning.COMMON_MIN_DF:  # a selective filter: the plain path is cheap
@@ -91,24 +91,29 @@ def try_champions(
         return None
     q = plan.query
     if len(tids) == 1 and not (q.venues or q.has_exclusions or q.authors):
-        # one term, no filter: its champions (ascending docnos) all match, total = df
-        slot = slots[tids[0]]
-        pool = champ_docs[champ_ptr[slot] : champ_ptr[slot + 1]]
-        total = ix.df(tids[0])
-    else:
-        bits = plan.bitset()
-        if bits is None:
+        # one term, no filter: its champions (ascending docnos) all match, total = df; their
+        # term-frequency parts are made once per index (score_and's arithmetic)
+        pool, part = ix.memo(
+            ("champion parts", tids[0]),
+            lambda: _champion_parts(ix, tids[0], slots[tids[0]]),
+            tuning.RANKED_BITSETS,
+        )
+        if len(pool) < want:
             return None
-        total = int(np.bitwise_count(bits).sum())
-        if total == 0:
-            return (), 0
-        pool = unique_sorted(
-            np.concatenate(
-                [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
-            )
-        ).astype(np.int32)
-        inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
-        pool = pool[inside.astype(np.bool_)]
+        hits = top(ix, pool, idfs[0] * part, want)
+        proved = _proved(ix, tids, idfs, hits, want)
+        return None if proved is None else (proved, ix.df(tids[0]))
+    bits = plan.bitset()
+    if bits is None:
+        return None
+    total = int(np.bitwise_count(bits).sum())
+    if total == 0:
+        return (), 0
+    pool = unique_sorted(
+        np.concatenate([champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids])
+    ).astype(np.int32)
+    inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
+    pool = pool.take(np.flatnonzero(inside))
     if len(pool) < want:
         return None
     cols: dict[int, I64] = {}
@@ -116,6 +121,23 @@ def try_champions(
         cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
     scores = score_and(ix, pool, tids, cols)
     hits = top(ix, pool, scores, want)
+    proved = _proved(ix, tids, idfs, hits, want)
+    return None if proved is None else (proved, total)
+
+
+def _champion_parts(ix: IndexData, tid: int, slot: int) -> tuple[AnyArray, F64]:
+    """A common term's champions and their term-frequency parts (as :func:`score_and`)."""
+    a = ix.arrays
+    pool = np.asarray(a["champ_docs"][a["champ_ptr"][slot] : a["champ_ptr"][slot + 1]])
+    g = ix.locate(tid, pool)[1]
+    return pool, bm25.tf_part(ix.tfs[g].astype(np.float64), ix.norm[pool])
+
+
+def _proved(
+    ix: IndexData, tids: list[int], idfs: list[float], hits: tuple[IndexHit, ...], want: int
+) -> tuple[IndexHit, ...] | None:
+    """``hits`` when no document outside the champion lists can beat the last one."""
+    slots, bound = ix.common_slot, ix.arrays["champ_bound"]
     # Any document outside every champion list scores at most the sum of the bounds; one
     # inside some list was scored exactly. Float ops are monotone, so this bound holds for
     # the computed scores too; strictly below the k-th score means no tie can be missed.
@@ -126,4 +148,4 @@ def try_champions(
     assert limit is not None
     if len(hits) < want or not hits[-1].score > limit:
         return None
-    return hits, total
+    return hits

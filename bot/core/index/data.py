@@ -10,8 +10,8 @@ arrays through an :class:`IndexData`; nothing here changes once built.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,8 @@ import numpy.typing as npt
 from bot.core.index import bm25, tuning
 from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
+
+T = TypeVar("T")
 
 
 class IndexData:
@@ -49,6 +51,7 @@ class IndexData:
         }
         self._idf: dict[int, float] = {}
         self._ranked: dict[int, tuple[npt.NDArray[np.uint64], I32]] = {}
+        self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -137,6 +140,20 @@ class IndexData:
         g += below
         g += lo
         return hit, g
+
+    def memo(self, key: Hashable, make: Callable[[], T], limit: int) -> T:
+        """A value derived from the (immutable) arrays, made once per index and ``key``; the
+        oldest is dropped beyond ``limit`` values."""
+        cache = self._memo
+        if key in cache:
+            found: T = cache[key]
+            return found
+        value = make()
+        with self._lock:
+            while len(cache) >= limit:
+                cache.pop(next(iter(cache)))
+            cache[key] = value
+        return value
 
     def _ranked_bitset(self, slot: int) -> tuple[npt.NDArray[np.uint64], I32]:
         """A common term's bitset as 64-bit words and the bits set before each word (cached
