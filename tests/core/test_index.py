@@ -129,15 +129,22 @@ def test_champion_pruning_is_exact(
     rarer = [index.term(int(t)) for t in np.flatnonzero((df >= 20) & (df <= 90))[:6]]
     assert rarer
     pruned = 0
+    # and venue filters, with one term (its champions' parts) or two
     for i, term in enumerate(common[:8]):
         others = [t for t in common if t != term]
-        text = f"{term} -{others[i % len(others)]} -{rarer[i % len(rarer)]} -{rarer[-1]}"
-        q = parse_query(text)
-        full = index.search(q, 100_000)
-        got = index.search(q, 10)
-        pruned += got.pruned
-        assert got.hits == full.hits[:10] and got.total == full.total, text
-    assert pruned > 0
+        other = others[i % len(others)]
+        for text in (
+            f"{term} -{other} -{rarer[i % len(rarer)]} -{rarer[-1]}",
+            f"{term} venue:arxiv",
+            f"{term} -venue:arxiv -{rarer[0]}",
+            f"{term} {other} -venue:neurips",
+        ):
+            q = parse_query(text)
+            full = index.search(q, 100_000)
+            got = index.search(q, 10)
+            pruned += got.pruned
+            assert got.hits == full.hits[:10] and got.total == full.total, text
+    assert pruned > 8
 
 
 def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.core.index import bm25, tuning
 from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
-from bot.core.index.data import IndexData
+from bot.core.index.data import U64, IndexData
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
 from bot.core.index.scoring import score_and, top
@@ -93,27 +93,19 @@ def try_champions(
     if len(tids) == 1 and not (q.venues or q.has_exclusions or q.authors):
         # one term, no filter: its champions (ascending docnos) all match, total = df; their
         # term-frequency parts are made once per index (score_and's arithmetic)
-        pool, part = ix.memo(
-            ("champion parts", tids[0]),
-            lambda: _champion_parts(ix, tids[0], slots[tids[0]]),
-            tuning.RANKED_BITSETS,
-        )
-        if len(pool) < want:
-            return None
-        hits = top(ix, pool, idfs[0] * part, want)
-        proved = _proved(ix, tids, idfs, hits, want)
-        return None if proved is None else (proved, ix.df(tids[0]))
+        return _one_term(ix, tids, idfs, want, None)
     bits = plan.bitset()
     if bits is None:
         return None
     total = int(np.bitwise_count(bits).sum())
     if total == 0:
         return (), 0
+    if len(tids) == 1:  # one term and filters: its champions inside the filters' bits
+        return _one_term(ix, tids, idfs, want, bits, total)
     pool = unique_sorted(
         np.concatenate([champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids])
     ).astype(np.int32)
-    inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
-    pool = pool.take(np.flatnonzero(inside))
+    pool = pool.take(np.flatnonzero(_inside(bits, pool)))
     if len(pool) < want:
         return None
     cols: dict[int, I64] = {}
@@ -121,6 +113,40 @@ def try_champions(
         cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
     scores = score_and(ix, pool, tids, cols)
     hits = top(ix, pool, scores, want)
+    proved = _proved(ix, tids, idfs, hits, want)
+    return None if proved is None else (proved, total)
+
+
+def _inside(bits: U64, docs: AnyArray) -> AnyArray:
+    """Bit ``d`` of the word bitset ``bits`` for each of ``docs`` (1 or 0)."""
+    out: AnyArray = (bits[docs >> 6] >> (docs & 63).astype(np.uint64)) & np.uint64(1)
+    return out
+
+
+def _one_term(
+    ix: IndexData,
+    tids: list[int],
+    idfs: list[float],
+    want: int,
+    bits: U64 | None,
+    total: int = 0,
+) -> tuple[tuple[IndexHit, ...], int] | None:
+    """One common term: its champions (inside ``bits`` when filtered) scored from their
+    term-frequency parts, made once per index with :func:`score_and`'s arithmetic."""
+    tid = tids[0]
+    pool, part = ix.memo(
+        ("champion parts", tid),
+        lambda: _champion_parts(ix, tid, ix.common_slot[tid]),
+        tuning.RANKED_BITSETS,
+    )
+    if bits is None:
+        total = ix.df(tid)
+    else:
+        keep = np.flatnonzero(_inside(bits, pool))
+        pool, part = pool.take(keep), part.take(keep)
+    if len(pool) < want:
+        return None
+    hits = top(ix, pool, idfs[0] * part, want)
     proved = _proved(ix, tids, idfs, hits, want)
     return None if proved is None else (proved, total)
 

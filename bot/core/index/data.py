@@ -21,6 +21,15 @@ from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
 
 T = TypeVar("T")
+U64 = npt.NDArray[np.uint64]
+
+
+def words64(bits: AnyArray) -> U64:
+    """A packed little-endian bitset (bytes) as 64-bit words, zero-padded: bit ``d`` of the
+    set is bit ``d & 63`` of word ``d >> 6``."""
+    padded = np.zeros(-(-len(bits) // 8) * 8, dtype=np.uint8)
+    padded[: len(bits)] = bits
+    return padded.view("<u8")
 
 
 class IndexData:
@@ -50,7 +59,7 @@ class IndexData:
             int(t): i for i, t in enumerate(arrays["common_terms"].tolist())
         }
         self._idf: dict[int, float] = {}
-        self._ranked: dict[int, tuple[npt.NDArray[np.uint64], I32]] = {}
+        self._ranked: dict[int, tuple[U64, I32]] = {}
         self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
         self._lock = threading.Lock()
@@ -128,7 +137,7 @@ class IndexData:
         """:meth:`locate` for a common term: its bitset says which candidates hold it, and a
         posting's index is the number of bits before its own (a count per 64-bit word plus
         the bits below it in the word): no pass over the postings."""
-        words, rank = self._ranked_bitset(slot)
+        words, rank = self.ranked_bitset(slot)
         wi = cand >> 6
         w = words[wi]
         b = (cand & 63).astype(np.uint64)
@@ -155,17 +164,14 @@ class IndexData:
             cache[key] = value
         return value
 
-    def _ranked_bitset(self, slot: int) -> tuple[npt.NDArray[np.uint64], I32]:
-        """A common term's bitset as 64-bit words and the bits set before each word (cached
-        for the most recently used ``tuning.RANKED_BITSETS`` terms)."""
+    def ranked_bitset(self, slot: int) -> tuple[U64, I32]:
+        """A common term's bitset as 64-bit words (:func:`words64`) and the bits set before
+        each word (cached for the most recently used ``tuning.RANKED_BITSETS`` terms)."""
         cache = self._ranked
         found = cache.get(slot)
         if found is not None:
             return found
-        row = np.asarray(self.arrays["bitsets"][slot])
-        padded = np.zeros(-(-len(row) // 8) * 8, dtype=np.uint8)
-        padded[: len(row)] = row
-        words = padded.view("<u8")
+        words = words64(self.arrays["bitsets"][slot])
         rank = np.zeros(len(words), dtype=np.int32)
         np.cumsum(np.bitwise_count(words[:-1]), dtype=np.int32, out=rank[1:])
         with self._lock:
