@@ -80,13 +80,6 @@ def phrase_mask(
     return found if found is not None else _sorted_phrase(ix, cand, tids, cols)
 
 
-def _term_positions(ix: IndexData, g: I64) -> tuple[I64, I64]:
-    """The positions of postings ``g`` (ascending), concatenated, and each one's count."""
-    lengths = ix.tfs[g].astype(np.int64)
-    where = ragged_index(posting_starts(ix.tfs, ix.arrays["pos_ckpt"], g), lengths)
-    return ix.arrays["pos"][where].astype(np.int64), lengths
-
-
 def _dense_phrase(
     ix: IndexData, cand: AnyArray, tids: list[int], cols: dict[int, I64] | None
 ) -> Bool | None:
@@ -96,7 +89,8 @@ def _dense_phrase(
     reaches twice its token count: a step is at most 2), at ``off[c]``; a phrase start ``s``
     of ``c`` is flag ``off[c] + s + n``. The rarest term's starts are flagged; each next term
     keeps the starts it confirms. Every flag set is cleared before returning. A position
-    beyond its slot (not expected) falls back to the sorted-key check.
+    beyond its slot (not expected: checked on each posting's last position) falls back to
+    the sorted-key check.
     """
     n_terms = len(tids)
     width = 2 * ix.arrays["doc_len"][cand].astype(np.int64) + (n_terms + 4)
@@ -105,37 +99,52 @@ def _dense_phrase(
     if space > tuning.PHRASE_FLAGS:
         return None
     marks = ix.marks(space)
+    tfs, pos_arr, ckpt = ix.tfs, ix.arrays["pos"], ix.arrays["pos_ckpt"]
     order = sorted(range(n_terms), key=lambda i: ix.df(tids[i]))
     sel = np.arange(len(cand), dtype=np.int64)  # candidates still possible
     flagged: I64 | None = None
-    for i in order:
+    for step, i in enumerate(order):
         tid = tids[i]
         if cols is not None and tid in cols:
-            g = cols[tid][sel]
+            g = cols[tid].take(sel)
         else:
-            ok, g = ix.locate(tid, cand[sel])
+            ok, g = ix.locate(tid, cand.take(sel))
             sel = sel.take(np.flatnonzero(ok))
         if len(sel) == 0:
             break
-        pos, lengths = _term_positions(ix, g)
-        owner = np.repeat(sel, lengths)
-        start = pos + (n_terms - i)
-        if (start >= width[owner]).any():
+        lengths = tfs[g].astype(np.int64)
+        starts = posting_starts(tfs, ckpt, g)
+        ends = np.cumsum(lengths)
+        base = off.take(sel) + (n_terms - i)  # flag of a phrase start at position 0 ...
+        if (pos_arr[starts + lengths - 1] + base >= off.take(sel) + width.take(sel)).any():
             if flagged is not None:
                 marks[flagged] = False
             return None
-        keys = off[owner] + start
+        # ... plus each position: every posting's positions, read in one ragged gather
+        where = np.repeat(starts - (ends - lengths), lengths)
+        where += np.arange(len(where), dtype=np.int64)
+        keys = np.repeat(base, lengths)
+        keys += pos_arr[where]
+        if flagged is None and step < len(order) - 1:  # the first of several: flag all
+            marks[keys] = True
+            flagged = keys
+            continue
         if flagged is not None:
-            hit = np.flatnonzero(marks[keys])
+            keys = keys.take(np.flatnonzero(marks[keys]))
             marks[flagged] = False
-            keys, owner = keys.take(hit), owner.take(hit)
-        marks[keys] = True
-        flagged = keys
+            flagged = None
         if len(keys) == 0:
             sel = sel[:0]
             break
+        # the candidates still holding a start: from the flags' slots (few keys survive)
+        owners = np.searchsorted(off, keys, side="right") - 1
+        if step == len(order) - 1:
+            sel = owners
+            break
+        marks[keys] = True
+        flagged = keys
         alive = np.zeros(len(cand), dtype=np.bool_)
-        alive[owner] = True
+        alive[owners] = True
         sel = np.flatnonzero(alive)
     if flagged is not None:
         marks[flagged] = False
