@@ -382,3 +382,14 @@ def test_chunked_builds_equal_one_chunk(
         assert chunked.search(q, 20) == whole.search(q, 20) == unordered.search(q, 20)
     for name in ("docs", "tfs", "pos", "ptr"):
         assert np.array_equal(chunked._a[name], whole._a[name])
+
+
+def test_set_bits_lists_the_bits_of_a_word_bitset() -> None:
+    from bot.core.index.data import set_bits, words64
+
+    rng = np.random.default_rng(1)
+    for n in (1, 7, 64, 65, 1000, 20_003):
+        for density in (0.0, 0.01, 0.5, 1.0):
+            mask = rng.random(n) < density
+            words = words64(np.packbits(mask, bitorder="little"))
+            assert set_bits(words).tolist() == np.flatnonzero(mask).tolist()

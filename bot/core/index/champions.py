@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.core.index import bm25, tuning
 from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
-from bot.core.index.data import U64, IndexData
+from bot.core.index.data import U64, IndexData, set_bits
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
 from bot.core.index.scoring import score_and, top
@@ -75,8 +75,10 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
 
 def try_champions(
     ix: IndexData, plan: Plan, tids: list[int], want: int
-) -> tuple[tuple[IndexHit, ...], int] | None:
-    """Exact top ``want`` scoring only champion postings, or None when not provable."""
+) -> tuple[tuple[IndexHit, ...], int, bool] | None:
+    """Exact top ``want``, the total and whether pruned: scoring only champion postings, or
+    (when the bitsets' AND leaves fewer documents than the champions) every document of the
+    AND; None when neither applies or the champions cannot prove their top."""
     slots = ix.common_slot
     if not slots or any(t not in slots for t in tids):
         return None
@@ -99,7 +101,12 @@ def try_champions(
         return None
     total = int(np.bitwise_count(bits).sum())
     if total == 0:
-        return (), 0
+        return (), 0, False
+    if total <= sum(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
+        # fewer matches than champions: score every one (exact, nothing pruned)
+        cand = set_bits(bits)
+        every = {t: ix.locate(t, cand)[1] for t in dict.fromkeys(tids)}
+        return top(ix, cand, score_and(ix, cand, tids, every), want), total, False
     if len(tids) == 1:  # one term and filters: its champions inside the filters' bits
         return _one_term(ix, tids, idfs, want, bits, total)
     pool = unique_sorted(
@@ -114,7 +121,7 @@ def try_champions(
     scores = score_and(ix, pool, tids, cols)
     hits = top(ix, pool, scores, want)
     proved = _proved(ix, tids, idfs, hits, want)
-    return None if proved is None else (proved, total)
+    return None if proved is None else (proved, total, True)
 
 
 def _inside(bits: U64, docs: AnyArray) -> AnyArray:
@@ -130,7 +137,7 @@ def _one_term(
     want: int,
     bits: U64 | None,
     total: int = 0,
-) -> tuple[tuple[IndexHit, ...], int] | None:
+) -> tuple[tuple[IndexHit, ...], int, bool] | None:
     """One common term: its champions (inside ``bits`` when filtered) scored from their
     term-frequency parts, made once per index with :func:`score_and`'s arithmetic."""
     tid = tids[0]
@@ -148,7 +155,7 @@ def _one_term(
         return None
     hits = top(ix, pool, idfs[0] * part, want)
     proved = _proved(ix, tids, idfs, hits, want)
-    return None if proved is None else (proved, total)
+    return None if proved is None else (proved, total, True)
 
 
 def _champion_parts(ix: IndexData, tid: int, slot: int) -> tuple[AnyArray, F64]:

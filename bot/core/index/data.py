@@ -32,6 +32,30 @@ def words64(bits: AnyArray) -> U64:
     return padded.view("<u8")
 
 
+# byte value -> the positions of its set bits (ascending, then zeros) and their count
+_BYTE_BITS = np.array(
+    [[b for b in range(8) if v >> b & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+_BYTE_COUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+
+
+def set_bits(words: U64) -> I32:
+    """The set bits of a :func:`words64` bitset (docnos), ascending: one pass over its
+    bytes, then work per set bit only."""
+    octets = words.view(np.uint8)
+    at = np.flatnonzero(octets)
+    values = octets.take(at)
+    counts = _BYTE_COUNT.take(values)
+    ends = np.cumsum(counts)
+    nth = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    nth -= np.repeat(ends - counts, counts)
+    out: I32 = (np.repeat(at * 8, counts) + _BYTE_BITS[np.repeat(values, counts), nth]).astype(
+        np.int32
+    )
+    return out
+
+
 class IndexData:
     """The arrays and meta of one index (see the module doc) with their derived values."""
 

@@ -66,8 +66,8 @@ class Searcher:
         if tids and want > 0 and not query.phrases and not query.exclude_phrases:
             fast = try_champions(ix, plan, tids, want)
             if fast is not None:
-                hits, total = fast
-                return IndexResult(hits[offset:], total, pruned=True)
+                hits, total, pruned = fast
+                return IndexResult(hits[offset:], total, pruned=pruned)
         cand, cols = plan.candidates(phrases=False)
         if query.phrases and len(cand):
             if tids and len(cand) > tuning.PHRASE_LAZY and want <= tuning.PHRASE_CHUNK // 4:
