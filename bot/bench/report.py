@@ -54,8 +54,9 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         "- The query mix is drawn (seeded) from the corpus: common single terms, rare terms, "
         "2-3 title words, title phrases (some with a common term), `author:` (last name or "
         "full name, some with a term), `venue:` with a term, `term -term`. Each query runs "
-        "`--repeat` times; p50/p95/max are over all runs. *Wall clock* includes waiting for a "
-        "CPU: this machine is shared with other sessions (the load average is shown), so the "
+        "`--repeat` times after one untimed pass over the mix (steady state, as for tantivy); "
+        "p50/p95/max are over all runs. *Wall clock* includes waiting for a CPU: this machine "
+        "is shared with other sessions (the load average is shown), so the "
         "CPU time of the searching thread is given too.",
         "- rank-bm25 scores every document (`get_scores`) then sorts; the check compares our "
         "top 10 (ids and float scores, exact equality) with rank-bm25's best 10 among the "
