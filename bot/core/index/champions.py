@@ -77,8 +77,8 @@ def try_champions(
     ix: IndexData, plan: Plan, tids: list[int], want: int
 ) -> tuple[tuple[IndexHit, ...], int, bool] | None:
     """Exact top ``want``, the total and whether pruned: scoring only champion postings, or
-    (when the bitsets' AND leaves fewer documents than the champions) every document of the
-    AND; None when neither applies or the champions cannot prove their top."""
+    (when the bitsets' AND leaves fewer documents than the champions, or the champions
+    cannot prove their top) every document of the AND; None when there are no bitsets."""
     slots = ix.common_slot
     if not slots or any(t not in slots for t in tids):
         return None
@@ -102,26 +102,31 @@ def try_champions(
     total = int(np.bitwise_count(bits).sum())
     if total == 0:
         return (), 0, False
-    if total <= sum(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
-        # fewer matches than champions: score every one (exact, nothing pruned)
-        cand = set_bits(bits)
-        every = {t: ix.locate(t, cand)[1] for t in dict.fromkeys(tids)}
-        return top(ix, cand, score_and(ix, cand, tids, every), want), total, False
-    if len(tids) == 1:  # one term and filters: its champions inside the filters' bits
-        return _one_term(ix, tids, idfs, want, bits, total)
-    pool = unique_sorted(
-        np.concatenate([champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids])
-    ).astype(np.int32)
-    pool = pool.take(np.flatnonzero(_inside(bits, pool)))
-    if len(pool) < want:
-        return None
-    cols: dict[int, I64] = {}
-    for t in dict.fromkeys(tids):
-        cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
-    scores = score_and(ix, pool, tids, cols)
-    hits = top(ix, pool, scores, want)
-    proved = _proved(ix, tids, idfs, hits, want)
-    return None if proved is None else (proved, total, True)
+    if total > sum(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
+        if len(tids) == 1:  # one term and filters: its champions inside the filters' bits
+            found = _one_term(ix, tids, idfs, want, bits, total)
+            if found is not None:
+                return found
+        else:
+            pool = unique_sorted(
+                np.concatenate(
+                    [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
+                )
+            ).astype(np.int32)
+            pool = pool.take(np.flatnonzero(_inside(bits, pool)))
+            if len(pool) >= want:
+                cols: dict[int, I64] = {}
+                for t in dict.fromkeys(tids):
+                    cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
+                hits = top(ix, pool, score_and(ix, pool, tids, cols), want)
+                proved = _proved(ix, tids, idfs, hits, want)
+                if proved is not None:
+                    return proved, total, True
+    # fewer matches than champions, or the champions prove nothing: score every match, its
+    # documents read off the bits (a pass over n / 8 bytes, less than the shortest list)
+    cand = set_bits(bits)
+    every = {t: ix.locate(t, cand)[1] for t in dict.fromkeys(tids)}
+    return top(ix, cand, score_and(ix, cand, tids, every), want), total, False
 
 
 def _inside(bits: U64, docs: AnyArray) -> AnyArray:
