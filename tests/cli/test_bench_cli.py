@@ -7,6 +7,7 @@ top 10 equals rank-bm25's on every checked query, and the CLI's usage errors.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -58,6 +59,16 @@ def test_bench_runs_every_section_at_a_tiny_size(tmp_path: Path) -> None:
     assert "20 subscriptions" in rows and "same alerts: yes" in rows["20 subscriptions"]
     report = out.read_text()
     assert "## 300 papers" in report and "alert matching: verdict" in report
+    if importlib.util.find_spec("tantivy") is not None:
+        refs = result["references"]
+        kinds = set(result["probe"]["latency_by_kind"])
+        assert set(refs["tantivy_latency_by_kind"]) == kinds
+        # the same queries: tantivy counts as many hits for the plain and phrase queries
+        for kind in ("common", "multi-term", "phrase"):
+            if kind in refs["tantivy_same_count"]:
+                same, n = refs["tantivy_same_count"][kind]
+                assert same >= n * 0.8, (kind, same, n)
+        assert "(tantivy " in report
 
 
 def test_only_alerts_appends_its_section(

@@ -14,7 +14,7 @@ from bot.bench.generate import digest_text
 from bot.core.index import Index, IndexDoc, index_doc
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest
-from bot.core.query import match_doc, matches, parse_query
+from bot.core.query import QueryError, match_doc, matches, parse_query
 
 
 def _papers(count: int, seed: int = 7, start: int = 0) -> list[Paper]:
@@ -124,6 +124,27 @@ def test_champion_pruning_is_exact(
         h.docno for h in index.search(q, 10_000).hits[:10]
     ]
     assert len(plain) == index.search(q, 10).total
+    # exclusions in the champion path: a common term (its bitset), rarer terms (bits cleared)
+    df = index.doc_freqs()
+    rarer = [index.term(int(t)) for t in np.flatnonzero((df >= 20) & (df <= 90))[:6]]
+    assert rarer
+    pruned = 0
+    # and venue filters, with one term (its champions' parts) or two
+    for i, term in enumerate(common[:8]):
+        others = [t for t in common if t != term]
+        other = others[i % len(others)]
+        for text in (
+            f"{term} -{other} -{rarer[i % len(rarer)]} -{rarer[-1]}",
+            f"{term} venue:arxiv",
+            f"{term} -venue:arxiv -{rarer[0]}",
+            f"{term} {other} -venue:neurips",
+        ):
+            q = parse_query(text)
+            full = index.search(q, 100_000)
+            got = index.search(q, 10)
+            pruned += got.pruned
+            assert got.hits == full.hits[:10] and got.total == full.total, text
+    assert pruned > 8
 
 
 def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
@@ -159,6 +180,68 @@ def test_filters_agree_with_matches(corpus: tuple[list[IndexDoc], list[Paper]]) 
         assert result.total == len(want)
         unscored = index.matches(q)  # what /trend counts: the same set, ascending
         assert unscored.tolist() == sorted(want), text
+
+
+@pytest.mark.parametrize("flags", [1 << 24, 0])
+def test_phrases_by_flags_and_by_sorted_keys_agree_with_matches(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch, flags: int
+) -> None:
+    """Phrases are checked with per-thread flags, or (over too many candidates: here every
+    time with ``flags=0``) by sorted keys; both find exactly the papers ``matches`` finds."""
+    docs, papers = corpus
+    index = Index.build(docs)
+    monkeypatch.setattr(index_module, "PHRASE_FLAGS", flags)
+    mdocs = {d.docno: match_doc(p) for d, p in zip(docs, papers, strict=True)}
+    rng = random.Random(11)
+    queries = ['"feature learning"', '"learning learning"', 'model -"neural networks"']
+    for _ in range(25):
+        words = papers[rng.randrange(len(papers))].title.split()
+        n = rng.choice((2, 2, 3))
+        if len(words) > n:
+            i = rng.randrange(len(words) - n)
+            phrase = " ".join(w.strip('".,:;()') for w in words[i : i + n])
+            queries.append(f'"{phrase}"')
+            queries.append(f'"{phrase}" model')
+            queries.append(f'learning -"{phrase}"')
+    checked = 0
+    for text in queries:
+        try:
+            q = parse_query(text)
+        except QueryError:  # a title piece that is no query (only common words, ...)
+            continue
+        want = {d for d, m in mdocs.items() if matches(q, m)}
+        assert {h.docno for h in index.search(q, 100_000).hits} == want, text
+        checked += 1
+    assert checked > 40
+
+
+def test_locate_by_bitset_rank_equals_the_postings(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common term's postings are located by its bitset's rank (bits before each docno),
+    other terms by search or scatter: every way gives each docno's place in the postings,
+    also after an update that removed and added papers."""
+    docs, _ = corpus
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    monkeypatch.setattr(index_module, "RANKED_BITSETS", 3)  # the cache evicts too
+    first = Index.build(docs[:1200])
+    updated = first.updated(docs[1200:], removed=[d.docno for d in docs[:1200:7]])
+    rng = np.random.default_rng(4)
+    for index in (first, updated):
+        data = index._data
+        common = index._a["common_terms"].tolist()
+        assert len(common) > 5
+        every = np.arange(index.max_docno + 1, dtype=np.int32)
+        for tid in [*common, *rng.integers(0, len(index._a["ptr"]) - 1, 20).tolist()]:
+            lo, hi = int(data.ptr[tid]), int(data.ptr[tid + 1])
+            postings = data.docs[lo:hi]
+            for size in (3, 70, 400, len(every)):
+                cand = np.sort(rng.choice(every, size, replace=False)).astype(np.int32)
+                hit, g = data.locate(tid, cand)
+                assert hit.tolist() == np.isin(cand, postings).tolist()
+                assert g.tolist() == (lo + np.searchsorted(postings, cand[hit])).tolist()
 
 
 def test_empty_corpus() -> None:
@@ -317,3 +400,14 @@ def test_chunked_builds_equal_one_chunk(
         assert chunked.search(q, 20) == whole.search(q, 20) == unordered.search(q, 20)
     for name in ("docs", "tfs", "pos", "ptr"):
         assert np.array_equal(chunked._a[name], whole._a[name])
+
+
+def test_set_bits_lists_the_bits_of_a_word_bitset() -> None:
+    from bot.core.index.data import set_bits, words64
+
+    rng = np.random.default_rng(1)
+    for n in (1, 7, 64, 65, 1000, 20_003):
+        for density in (0.0, 0.01, 0.5, 1.0):
+            mask = rng.random(n) < density
+            words = words64(np.packbits(mask, bitorder="little"))
+            assert set_bits(words).tolist() == np.flatnonzero(mask).tolist()

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import I64, AnyArray, unique_sorted
-from bot.core.index.data import IndexData
+from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
+from bot.core.index.data import U64, IndexData, set_bits
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
 from bot.core.index.scoring import score_and, top
@@ -75,13 +75,15 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
 
 def try_champions(
     ix: IndexData, plan: Plan, tids: list[int], want: int
-) -> tuple[tuple[IndexHit, ...], int] | None:
-    """Exact top ``want`` scoring only champion postings, or None when not provable."""
+) -> tuple[tuple[IndexHit, ...], int, bool] | None:
+    """Exact top ``want``, the total and whether pruned: scoring only champion postings, or
+    (when the bitsets' AND leaves fewer documents than the champions, or the champions
+    cannot prove their top) every document of the AND; None when there are no bitsets."""
     slots = ix.common_slot
     if not slots or any(t not in slots for t in tids):
         return None
     a = ix.arrays
-    champ_ptr, champ_docs, bound = a["champ_ptr"], a["champ_docs"], a["champ_bound"]
+    champ_ptr, champ_docs = a["champ_ptr"], a["champ_docs"]
     if want * 4 > min(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
         return None
     if plan.driver_size() < tuning.COMMON_MIN_DF:  # a selective filter: the plain path is cheap
@@ -91,31 +93,89 @@ def try_champions(
         return None
     q = plan.query
     if len(tids) == 1 and not (q.venues or q.has_exclusions or q.authors):
-        # one term, no filter: its champions (ascending docnos) all match, total = df
-        slot = slots[tids[0]]
-        pool = champ_docs[champ_ptr[slot] : champ_ptr[slot + 1]]
-        total = ix.df(tids[0])
+        # one term, no filter: its champions (ascending docnos) all match, total = df; their
+        # term-frequency parts are made once per index (score_and's arithmetic)
+        return _one_term(ix, tids, idfs, want, None)
+    bits = plan.bitset()
+    if bits is None:
+        return None
+    total = int(np.bitwise_count(bits).sum())
+    if total == 0:
+        return (), 0, False
+    if total > sum(int(champ_ptr[slots[t] + 1] - champ_ptr[slots[t]]) for t in tids):
+        if len(tids) == 1:  # one term and filters: its champions inside the filters' bits
+            found = _one_term(ix, tids, idfs, want, bits, total)
+            if found is not None:
+                return found
+        else:
+            pool = unique_sorted(
+                np.concatenate(
+                    [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
+                )
+            ).astype(np.int32)
+            pool = pool.take(np.flatnonzero(_inside(bits, pool)))
+            if len(pool) >= want:
+                cols: dict[int, I64] = {}
+                for t in dict.fromkeys(tids):
+                    cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
+                hits = top(ix, pool, score_and(ix, pool, tids, cols), want)
+                proved = _proved(ix, tids, idfs, hits, want)
+                if proved is not None:
+                    return proved, total, True
+    # fewer matches than champions, or the champions prove nothing: score every match, its
+    # documents read off the bits (a pass over n / 8 bytes, less than the shortest list)
+    cand = set_bits(bits)
+    every = {t: ix.locate(t, cand)[1] for t in dict.fromkeys(tids)}
+    return top(ix, cand, score_and(ix, cand, tids, every), want), total, False
+
+
+def _inside(bits: U64, docs: AnyArray) -> AnyArray:
+    """Bit ``d`` of the word bitset ``bits`` for each of ``docs`` (1 or 0)."""
+    out: AnyArray = (bits[docs >> 6] >> (docs & 63).astype(np.uint64)) & np.uint64(1)
+    return out
+
+
+def _one_term(
+    ix: IndexData,
+    tids: list[int],
+    idfs: list[float],
+    want: int,
+    bits: U64 | None,
+    total: int = 0,
+) -> tuple[tuple[IndexHit, ...], int, bool] | None:
+    """One common term: its champions (inside ``bits`` when filtered) scored from their
+    term-frequency parts, made once per index with :func:`score_and`'s arithmetic."""
+    tid = tids[0]
+    pool, part = ix.memo(
+        ("champion parts", tid),
+        lambda: _champion_parts(ix, tid, ix.common_slot[tid]),
+        tuning.RANKED_BITSETS,
+    )
+    if bits is None:
+        total = ix.df(tid)
     else:
-        bits = plan.bitset()
-        if bits is None:
-            return None
-        total = int(np.bitwise_count(bits).sum())
-        if total == 0:
-            return (), 0
-        pool = unique_sorted(
-            np.concatenate(
-                [champ_docs[champ_ptr[slots[t]] : champ_ptr[slots[t] + 1]] for t in tids]
-            )
-        ).astype(np.int32)
-        inside = (bits[pool >> 3] >> (pool & 7).astype(np.uint8)) & 1
-        pool = pool[inside.astype(np.bool_)]
+        keep = np.flatnonzero(_inside(bits, pool))
+        pool, part = pool.take(keep), part.take(keep)
     if len(pool) < want:
         return None
-    cols: dict[int, I64] = {}
-    for t in dict.fromkeys(tids):
-        cols[t] = ix.locate(t, pool)[1]  # every pool doc has every term
-    scores = score_and(ix, pool, tids, cols)
-    hits = top(ix, pool, scores, want)
+    hits = top(ix, pool, idfs[0] * part, want)
+    proved = _proved(ix, tids, idfs, hits, want)
+    return None if proved is None else (proved, total, True)
+
+
+def _champion_parts(ix: IndexData, tid: int, slot: int) -> tuple[AnyArray, F64]:
+    """A common term's champions and their term-frequency parts (as :func:`score_and`)."""
+    a = ix.arrays
+    pool = np.asarray(a["champ_docs"][a["champ_ptr"][slot] : a["champ_ptr"][slot + 1]])
+    g = ix.locate(tid, pool)[1]
+    return pool, bm25.tf_part(ix.tfs[g].astype(np.float64), ix.norm[pool])
+
+
+def _proved(
+    ix: IndexData, tids: list[int], idfs: list[float], hits: tuple[IndexHit, ...], want: int
+) -> tuple[IndexHit, ...] | None:
+    """``hits`` when no document outside the champion lists can beat the last one."""
+    slots, bound = ix.common_slot, ix.arrays["champ_bound"]
     # Any document outside every champion list scores at most the sum of the bounds; one
     # inside some list was scored exactly. Float ops are monotone, so this bound holds for
     # the computed scores too; strictly below the k-th score means no tie can be missed.
@@ -126,4 +186,4 @@ def try_champions(
     assert limit is not None
     if len(hits) < want or not hits[-1].score > limit:
         return None
-    return hits, total
+    return hits

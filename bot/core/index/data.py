@@ -10,14 +10,50 @@ arrays through an :class:`IndexData`; nothing here changes once built.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from bot.core.index import bm25
+from bot.core.index import bm25, tuning
 from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
+
+T = TypeVar("T")
+U64 = npt.NDArray[np.uint64]
+
+
+def words64(bits: AnyArray) -> U64:
+    """A packed little-endian bitset (bytes) as 64-bit words, zero-padded: bit ``d`` of the
+    set is bit ``d & 63`` of word ``d >> 6``."""
+    padded = np.zeros(-(-len(bits) // 8) * 8, dtype=np.uint8)
+    padded[: len(bits)] = bits
+    return padded.view("<u8")
+
+
+# byte value -> the positions of its set bits (ascending, then zeros) and their count
+_BYTE_BITS = np.array(
+    [[b for b in range(8) if v >> b & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+_BYTE_COUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+
+
+def set_bits(words: U64) -> I32:
+    """The set bits of a :func:`words64` bitset (docnos), ascending: one pass over its
+    bytes, then work per set bit only."""
+    octets = words.view(np.uint8)
+    at = np.flatnonzero(octets)
+    values = octets.take(at)
+    counts = _BYTE_COUNT.take(values)
+    ends = np.cumsum(counts)
+    nth = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    nth -= np.repeat(ends - counts, counts)
+    out: I32 = (np.repeat(at * 8, counts) + _BYTE_BITS[np.repeat(values, counts), nth]).astype(
+        np.int32
+    )
+    return out
 
 
 class IndexData:
@@ -47,6 +83,8 @@ class IndexData:
             int(t): i for i, t in enumerate(arrays["common_terms"].tolist())
         }
         self._idf: dict[int, float] = {}
+        self._ranked: dict[int, tuple[U64, I32]] = {}
+        self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -102,24 +140,88 @@ class IndexData:
         seg = self.docs[lo:hi]
         if len(seg) == 0 or len(cand) == 0:
             return np.zeros(len(cand), dtype=np.bool_), np.zeros(0, dtype=np.int64)
+        slot = self.common_slot.get(tid)
+        if slot is not None and len(cand) > 64:
+            return self._locate_by_rank(slot, lo, cand)
         pos: AnyArray
         if len(cand) * 24 < len(seg):
             pos = np.searchsorted(seg, cand)
-            pos[pos == len(seg)] = len(seg) - 1
         else:
-            scratch = self._scratch()
-            scratch[seg] = np.arange(len(seg), dtype=np.int32)
-            pos = scratch[cand]
-            np.clip(pos, 0, len(seg) - 1, out=pos)
+            scratch, ramp = self._scratch()
+            scratch[seg] = ramp[: len(seg)]
+            pos = scratch[cand]  # stale slots from other lists are caught by the check below
+        np.minimum(pos, len(seg) - 1, out=pos)
         hit: Bool = seg[pos] == cand
-        return hit, lo + pos[hit].astype(np.int64)
+        # (an index array and take(): much faster than a boolean index on a mixed mask)
+        g: I64 = pos.take(np.flatnonzero(hit)).astype(np.int64)
+        g += lo
+        return hit, g
 
-    def _scratch(self) -> I32:
+    def _locate_by_rank(self, slot: int, lo: int, cand: AnyArray) -> tuple[Bool, I64]:
+        """:meth:`locate` for a common term: its bitset says which candidates hold it, and a
+        posting's index is the number of bits before its own (a count per 64-bit word plus
+        the bits below it in the word): no pass over the postings."""
+        words, rank = self.ranked_bitset(slot)
+        wi = cand >> 6
+        w = words[wi]
+        b = (cand & 63).astype(np.uint64)
+        hit: Bool = ((w >> b) & np.uint64(1)).astype(np.bool_)
+        idx = np.flatnonzero(hit)
+        w, b, wi = w.take(idx), b.take(idx), wi.take(idx)
+        below = np.bitwise_count(w & ((np.uint64(1) << b) - np.uint64(1)))
+        g: I64 = rank.take(wi).astype(np.int64)
+        g += below
+        g += lo
+        return hit, g
+
+    def memo(self, key: Hashable, make: Callable[[], T], limit: int) -> T:
+        """A value derived from the (immutable) arrays, made once per index and ``key``; the
+        oldest is dropped beyond ``limit`` values."""
+        cache = self._memo
+        if key in cache:
+            found: T = cache[key]
+            return found
+        value = make()
+        with self._lock:
+            while len(cache) >= limit:
+                cache.pop(next(iter(cache)))
+            cache[key] = value
+        return value
+
+    def ranked_bitset(self, slot: int) -> tuple[U64, I32]:
+        """A common term's bitset as 64-bit words (:func:`words64`) and the bits set before
+        each word (cached for the most recently used ``tuning.RANKED_BITSETS`` terms)."""
+        cache = self._ranked
+        found = cache.get(slot)
+        if found is not None:
+            return found
+        words = words64(self.arrays["bitsets"][slot])
+        rank = np.zeros(len(words), dtype=np.int32)
+        np.cumsum(np.bitwise_count(words[:-1]), dtype=np.int32, out=rank[1:])
+        with self._lock:
+            while len(cache) >= tuning.RANKED_BITSETS:
+                cache.pop(next(iter(cache)))
+            cache[slot] = (words, rank)
+        return words, rank
+
+    def _scratch(self) -> tuple[I32, I32]:
+        """Per thread: a docno -> slot array and 0, 1, 2, ... (both as long as ``alive``)."""
         local = self._local
         arr: I32 | None = getattr(local, "scratch", None)
         if arr is None:
             arr = np.zeros(len(self.alive), dtype=np.int32)
             local.scratch = arr
+            local.ramp = np.arange(len(self.alive), dtype=np.int32)
+        return arr, local.ramp
+
+    def marks(self, size: int) -> Bool:
+        """A per-thread array of at least ``size`` False flags, for a caller that sets some and
+        sets them back to False before it returns (grown on demand, never shrunk)."""
+        local = self._local
+        arr: Bool | None = getattr(local, "marks", None)
+        if arr is None or len(arr) < size:
+            arr = np.zeros(max(size, 1 << 16), dtype=np.bool_)
+            local.marks = arr
         return arr
 
     # ---- idf ----------------------------------------------------------------------------

@@ -76,6 +76,87 @@ def phrase_mask(
     if any(t is None for t in ids) or len(cand) == 0:
         return np.zeros(len(cand), dtype=np.bool_)
     tids = [t for t in ids if t is not None]
+    found = _dense_phrase(ix, cand, tids, cols)
+    return found if found is not None else _sorted_phrase(ix, cand, tids, cols)
+
+
+def _dense_phrase(
+    ix: IndexData, cand: AnyArray, tids: list[int], cols: dict[int, I64] | None
+) -> Bool | None:
+    """:func:`phrase_mask` with flags instead of sorted-key searches (None: too large).
+
+    Candidate ``c`` gets a slot of ``2 x length + n + 4`` flags (no position of a document
+    reaches twice its token count: a step is at most 2), at ``off[c]``; a phrase start ``s``
+    of ``c`` is flag ``off[c] + s + n``. The rarest term's starts are flagged; each next term
+    keeps the starts it confirms. Every flag set is cleared before returning. A position
+    beyond its slot (not expected: checked on each posting's last position) falls back to
+    the sorted-key check.
+    """
+    n_terms = len(tids)
+    width = 2 * ix.arrays["doc_len"][cand].astype(np.int64) + (n_terms + 4)
+    off = np.cumsum(width) - width
+    space = int(off[-1] + width[-1])
+    if space > tuning.PHRASE_FLAGS:
+        return None
+    marks = ix.marks(space)
+    tfs, pos_arr, ckpt = ix.tfs, ix.arrays["pos"], ix.arrays["pos_ckpt"]
+    order = sorted(range(n_terms), key=lambda i: ix.df(tids[i]))
+    sel = np.arange(len(cand), dtype=np.int64)  # candidates still possible
+    flagged: I64 | None = None
+    for step, i in enumerate(order):
+        tid = tids[i]
+        if cols is not None and tid in cols:
+            g = cols[tid].take(sel)
+        else:
+            ok, g = ix.locate(tid, cand.take(sel))
+            sel = sel.take(np.flatnonzero(ok))
+        if len(sel) == 0:
+            break
+        lengths = tfs[g].astype(np.int64)
+        starts = posting_starts(tfs, ckpt, g)
+        ends = np.cumsum(lengths)
+        base = off.take(sel) + (n_terms - i)  # flag of a phrase start at position 0 ...
+        if (pos_arr[starts + lengths - 1] + base >= off.take(sel) + width.take(sel)).any():
+            if flagged is not None:
+                marks[flagged] = False
+            return None
+        # ... plus each position: every posting's positions, read in one ragged gather
+        where = np.repeat(starts - (ends - lengths), lengths)
+        where += np.arange(len(where), dtype=np.int64)
+        keys = np.repeat(base, lengths)
+        keys += pos_arr[where]
+        if flagged is None and step < len(order) - 1:  # the first of several: flag all
+            marks[keys] = True
+            flagged = keys
+            continue
+        if flagged is not None:
+            keys = keys.take(np.flatnonzero(marks[keys]))
+            marks[flagged] = False
+            flagged = None
+        if len(keys) == 0:
+            sel = sel[:0]
+            break
+        # the candidates still holding a start: from the flags' slots (few keys survive)
+        owners = np.searchsorted(off, keys, side="right") - 1
+        if step == len(order) - 1:
+            sel = owners
+            break
+        marks[keys] = True
+        flagged = keys
+        alive = np.zeros(len(cand), dtype=np.bool_)
+        alive[owners] = True
+        sel = np.flatnonzero(alive)
+    if flagged is not None:
+        marks[flagged] = False
+    mask = np.zeros(len(cand), dtype=np.bool_)
+    mask[sel] = True
+    return mask
+
+
+def _sorted_phrase(
+    ix: IndexData, cand: AnyArray, tids: list[int], cols: dict[int, I64] | None
+) -> Bool:
+    """:func:`phrase_mask` by sorted (candidate, start) keys, for any number of candidates."""
     pos_arr, ckpt = ix.arrays["pos"], ix.arrays["pos_ckpt"]
     stride = np.int64(1 << 32)
     # rarest term first: its (candidate, position - offset) keys are checked against the

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.index.arrays import I32, I64, U8, AnyArray, Bool, in_sorted, ragged_index, unblob
+from bot.core.index.arrays import I32, I64, AnyArray, Bool, in_sorted, ragged_index, unblob
 from bot.core.index.arrays import unique_sorted as unique
-from bot.core.index.data import IndexData
+from bot.core.index.data import U64, IndexData, words64
 from bot.core.index.phrases import phrase_on
 from bot.core.index.vocabularies import Vocabularies
 from bot.core.query import AuthorFilter, ParsedQuery, VenueFilter, venue_matches, venue_words
@@ -31,7 +31,7 @@ class Filters:
         self.venue_of: AnyArray = a["venue_of"]  # venue id per docno (-1: none)
         self._venue_words = [venue_words(v) for v in unblob(a["venue_data"], a["venue_off"])]
         self._allowed_cache: dict[tuple[tuple[str, ...], ...], Bool] = {}
-        self._bits_cache: dict[tuple[bool, tuple[tuple[str, ...], ...]], U8] = {}
+        self._bits_cache: dict[tuple[bool, tuple[tuple[str, ...], ...]], U64] = {}
 
     def author_docs(self, flt: AuthorFilter) -> I32:
         """Live docnos with an author matching ``flt``, ascending."""
@@ -60,14 +60,15 @@ class Filters:
             cache[key] = allowed
         return allowed
 
-    def venue_bits(self, filters: Sequence[VenueFilter], *, exclude: bool) -> U8:
-        """Packed bitset over docnos of the venue filters (or their complement; cached)."""
+    def venue_bits(self, filters: Sequence[VenueFilter], *, exclude: bool) -> U64:
+        """Bitset over docnos of the venue filters (or their complement) as 64-bit words
+        (:func:`~bot.core.index.data.words64`; cached)."""
         key = (exclude, tuple(alt for f in filters for alt in f.alternatives))
         cache = self._bits_cache
         bits = cache.get(key)
         if bits is None:
             mask = self.venue_allowed(filters)[self.venue_of]
-            bits = np.packbits(~mask if exclude else mask, bitorder="little")
+            bits = words64(np.packbits(~mask if exclude else mask, bitorder="little"))
             if len(cache) > 32:
                 cache.clear()
             cache[key] = bits
@@ -127,20 +128,20 @@ class Plan:
                     break
                 if kind == 0:
                     hit, g = ix.locate(ref, cand)
-                    cand = cand[hit]
-                    for key in cols:
-                        cols[key] = cols[key][hit]
-                    cols[ref] = g
                 else:
                     hit = in_sorted(self.author_sets[ref], cand)
-                    cand = cand[hit]
-                    for key in cols:
-                        cols[key] = cols[key][hit]
+                idx = np.flatnonzero(hit)
+                cand = cand.take(idx)
+                for key in cols:
+                    cols[key] = cols[key].take(idx)
+                if kind == 0:
+                    cols[ref] = g
         keep = self._filter_mask(cand, cols, phrases)
         if keep is not None:
-            cand = cand[keep]
+            idx = np.flatnonzero(keep)
+            cand = cand.take(idx)
             for key in cols:
-                cols[key] = cols[key][keep]
+                cols[key] = cols[key].take(idx)
         return cand, cols
 
     def phrase_mask(self, cand: AnyArray, cols: dict[int, I64]) -> Bool:
@@ -179,16 +180,16 @@ class Plan:
             narrow(phrase_on(ix, cand, keep, phrase, None, want=False))
         return keep
 
-    def bitset(self) -> U8 | None:
-        """The candidates as a bitset over docnos, when every required term has one."""
+    def bitset(self) -> U64 | None:
+        """The candidates as a bitset over docnos (64-bit words, see
+        :func:`~bot.core.index.data.words64`), when every required term has one."""
         ix, q, filters = self.ix, self.query, self.filters
         slots = ix.common_slot
-        bitsets = ix.arrays["bitsets"]
         if self.author_sets or q.exclude_authors:
             return None
-        acc: U8 | None = None
+        acc: U64 | None = None
         for t in self.tids:
-            b = bitsets[slots[t]]
+            b = ix.ranked_bitset(slots[t])[0]
             acc = b.copy() if acc is None else np.bitwise_and(acc, b, out=acc)
         if acc is None:
             return None
@@ -196,11 +197,15 @@ class Plan:
             acc &= filters.venue_bits(q.venues, exclude=False)[: len(acc)]
         if q.exclude_venues:
             acc &= filters.venue_bits(q.exclude_venues, exclude=True)[: len(acc)]
-        if q.exclude_terms:
-            mask = np.ones(len(ix.alive), dtype=np.bool_)
-            for term in q.exclude_terms:
-                tid = ix.term_id(term)
-                if tid is not None:
-                    mask[ix.docs[ix.ptr[tid] : ix.ptr[tid + 1]]] = False
-            acc &= np.packbits(mask, bitorder="little")[: len(acc)]
+        for term in q.exclude_terms:
+            tid = ix.term_id(term)
+            if tid is None:
+                continue
+            slot = slots.get(tid)
+            if slot is not None:  # a common term: its own bitset
+                acc &= ~ix.ranked_bitset(slot)[0]
+            else:  # clear its documents' bits (a word may hold several: ufunc.at)
+                docs = ix.docs[ix.ptr[tid] : ix.ptr[tid + 1]]
+                keep = ~np.left_shift(np.uint64(1), (docs & 63).astype(np.uint64))
+                np.bitwise_and.at(acc, docs >> 6, keep)
         return acc

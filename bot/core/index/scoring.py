@@ -79,10 +79,11 @@ def top(ix: IndexData, cand: AnyArray, scores: F64, want: int) -> tuple[IndexHit
         sel = np.flatnonzero(scores >= kth)
         cand, scores = cand[sel], scores[sel]
     order = np.lexsort((cand, -scores))[:want]
-    pids = ix.arrays["paper_ids"]
+    docs = cand.take(order)
+    pids = ix.arrays["paper_ids"].take(docs).tolist()
     return tuple(
-        IndexHit(int(cand[i]), bytes(pids[int(cand[i])]).decode(), float(scores[i]))
-        for i in order.tolist()
+        IndexHit(d, p.decode(), s)
+        for d, p, s in zip(docs.tolist(), pids, scores.take(order).tolist(), strict=True)
     )
 
 

@@ -67,15 +67,15 @@ class Searcher:
         if tids and want > 0 and not query.phrases and not query.exclude_phrases:
             fast = try_champions(ix, plan, tids, want)
             if fast is not None:
-                hits, total = fast
-                return IndexResult(hits[offset:], total, pruned=True)
+                hits, total, pruned = fast
+                return IndexResult(hits[offset:], total, pruned=pruned)
         cand, cols = plan.candidates(phrases=False)
         if query.phrases and len(cand):
             if tids and len(cand) > tuning.PHRASE_LAZY and want <= tuning.PHRASE_CHUNK // 4:
                 return lazy_phrases(ix, query, cand, cols, tids, want, offset)
-            keep = plan.phrase_mask(cand, cols)
-            cand = cand[keep]
-            cols = {t: c[keep] for t, c in cols.items()}
+            keep = np.flatnonzero(plan.phrase_mask(cand, cols))
+            cand = cand.take(keep)
+            cols = {t: c.take(keep) for t, c in cols.items()}
         if len(cand) == 0:
             return IndexResult((), 0)
         total = len(cand)
