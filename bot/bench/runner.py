@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.bench import alerts
 from bot.bench.generate import write_digests
-from bot.bench.measure import in_process, peak_rss_mb, say
+from bot.bench.measure import in_process, peak_rss_children_mb, peak_rss_mb, say
 from bot.bench.report import report
 from bot.bench.search import probe, query_mix, references
 
@@ -71,7 +71,7 @@ def _corpus(work: Path, size: int, seed: int) -> tuple[Path, Path]:
 
 
 async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
-    from bot.core.index import IndexBuilder, index_doc
+    from bot.indexing import BuildTimes, build_index
     from bot.ingest import reindex
     from bot.store.db import Database
     from bot.store.papers import PaperStore
@@ -84,34 +84,29 @@ async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
         out["ingest_s"] = time.perf_counter() - t0
         out["papers"] = result.report.total
         store = PaperStore(db)
+        out["peak_rss_ingest_mb"] = peak_rss_mb()
         t0 = time.perf_counter()
-        builder = IndexBuilder()
-        read = tok = arrays = 0.0
-        t1 = time.perf_counter()
-        async for batch in store.iter_papers():
-            read += time.perf_counter() - t1
-            t2 = time.perf_counter()
-            docs = [index_doc(docno, paper) for docno, paper in batch]
-            tok += time.perf_counter() - t2
-            t2 = time.perf_counter()
-            builder.add(docs)
-            arrays += time.perf_counter() - t2
-            t1 = time.perf_counter()
-        t2 = time.perf_counter()
-        index = builder.finish(result.version)
-        out["index_arrays_s"] = arrays + time.perf_counter() - t2
+        # the bot's path (Catalogue's rebuild): tokenized in worker processes when large
+        times = BuildTimes()
+        removed = await store.removed_rowids()
+        index = await build_index(
+            store, result.version, removed=removed, total=result.report.total, times=times
+        )
+        out["index_arrays_s"] = times.arrays_s
+        out["index_workers"] = times.workers
         stamp = (await store.catalogue_state()).stamp  # bound to the database, as the bot does
         t2 = time.perf_counter()
         index.save(ctx.index_dir, stamp=stamp)
         out["index_save_s"] = time.perf_counter() - t2
-        out["index_read_s"] = read
-        out["index_tokenize_s"] = tok
+        out["index_read_s"] = times.read_s
+        out["index_tokenize_s"] = times.tokenize_s
         out["index_build_s"] = time.perf_counter() - t0
         files = [f for f in ctx.index_dir.rglob("*") if f.is_file()]
         out["index_disk_mb"] = sum(f.stat().st_size for f in files) / 1e6
     finally:
         await db.close()
     out["peak_rss_build_mb"] = peak_rss_mb()
+    out["peak_rss_worker_mb"] = peak_rss_children_mb()  # each worker's, at most
     return out
 
 

@@ -440,6 +440,15 @@ def _stream(text: str, out: list[str], steps: list[int], gap: int) -> None:
         steps[first] += gap
 
 
+def text_stream(text: str) -> tuple[list[str], list[int]]:
+    """The document-side terms of ``text`` and their position steps (running sum = positions,
+    from 1): one field of :func:`document_stream`, whose copies step one position more."""
+    out: list[str] = []
+    steps: list[int] = []
+    _stream(text, out, steps, 0)
+    return out, steps
+
+
 def positioned_terms(text: str, start: int = 0) -> tuple[list[str], list[int], int]:
     """Document-side terms of ``text`` with positions from ``start``; and the next position.
 

@@ -116,6 +116,15 @@ def pairs_from_lists(lists: Sequence[Sequence[int]], docs: Sequence[int]) -> Add
     return Additions(keys[order], dd[order])
 
 
+def pairs_from_flat(keys: Sequence[int], counts: Sequence[int], docs: Sequence[int]) -> Additions:
+    """(key, doc) pairs from each doc's keys given flat (``counts[i]`` keys for ``docs[i]``;
+    each key once per doc), sorted by key, doc."""
+    key_arr = np.asarray(keys, dtype=np.int32)
+    dd = np.repeat(np.asarray(docs, dtype=np.int32), np.asarray(counts, dtype=np.int64))
+    order = np.lexsort((dd, key_arr))
+    return Additions(key_arr[order], dd[order])
+
+
 def pairs(pairs_list: Sequence[tuple[int, int]]) -> Additions:
     """(key, doc) pairs given as tuples, sorted by key then doc."""
     if not pairs_list:
