@@ -375,7 +375,7 @@ def _word_tokens(word: str) -> tuple[str | None, tuple[str, ...]]:
     return result
 
 
-def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def chunk_terms(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The document-side terms of one whitespace-free chunk and their position steps.
 
     Positions count kept tokens: each word's first term steps one position past the previous
@@ -402,7 +402,7 @@ class _TermCache(dict[str, tuple[str, ...]]):
     """chunk -> its terms; a miss analyses the chunk (and fills the steps cache too)."""
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
-        found, steps = _chunk(chunk)
+        found, steps = chunk_terms(chunk)
         self[chunk] = found
         _steps_cache[chunk] = steps
         return found
@@ -410,7 +410,7 @@ class _TermCache(dict[str, tuple[str, ...]]):
 
 class _StepsCache(dict[str, tuple[int, ...]]):
     def __missing__(self, chunk: str) -> tuple[int, ...]:
-        found, steps = _chunk(chunk)
+        found, steps = chunk_terms(chunk)
         _terms_cache[chunk] = found
         self[chunk] = steps
         return steps
@@ -438,15 +438,6 @@ def _stream(text: str, out: list[str], steps: list[int], gap: int) -> None:
     steps.extend(chain.from_iterable(map(_steps_cache.__getitem__, chunks)))
     if gap and len(steps) > first:
         steps[first] += gap
-
-
-def text_stream(text: str) -> tuple[list[str], list[int]]:
-    """The document-side terms of ``text`` and their position steps (running sum = positions,
-    from 1): one field of :func:`document_stream`, whose copies step one position more."""
-    out: list[str] = []
-    steps: list[int] = []
-    _stream(text, out, steps, 0)
-    return out, steps
 
 
 def positioned_terms(text: str, start: int = 0) -> tuple[list[str], list[int], int]:

@@ -11,7 +11,7 @@ import pytest
 
 import bot.core.index.tuning as tuning
 from bot.bench.generate import digest_text
-from bot.core.index import Index, IndexBuilder, index_doc
+from bot.core.index import Index, IndexBuilder, index_doc, tokens
 from bot.core.index.persist import ARRAYS
 from bot.core.index.tokens import source, tokenize
 from bot.core.models import Author, Paper
@@ -43,19 +43,31 @@ def _odd_papers() -> list[Paper]:
 @pytest.mark.parametrize(
     "weights", [FIELD_WEIGHTS, FieldWeights(1, 1, 0), FieldWeights(0, 0, 2), FieldWeights(3, 2, 1)]
 )
-def test_tokenize_is_index_doc(weights: FieldWeights) -> None:
+@pytest.mark.parametrize("forget", [False, True])
+def test_tokenize_is_index_doc(
+    weights: FieldWeights, forget: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     papers = [*_odd_papers(), *_papers(150)]
-    batch = tokenize([source(i, p) for i, p in enumerate(papers)], weights)
+    if forget:  # the tokenizer's chunk table is dropped between batches
+        monkeypatch.setattr(tokens, "CHUNK_LIMIT", 30)
+    step = 37 if forget else len(papers)
+    for at in range(0, len(papers), step):
+        _check_batch(papers[at : at + step], at, weights)
+
+
+def _check_batch(papers: list[Paper], at: int, weights: FieldWeights) -> None:
+    batch = tokenize([source(at + i, p) for i, p in enumerate(papers)], weights)
+    assert len(set(batch.vocab)) == len(batch.vocab)
     starts = np.concatenate([[0], np.cumsum(batch.sizes)])
     for i, p in enumerate(papers):
-        doc = index_doc(i, p, weights)
+        doc = index_doc(at + i, p, weights)
         ids = batch.ids[starts[i] : starts[i + 1]]
         assert [batch.vocab[t] for t in ids] == doc.terms
         assert batch.steps[starts[i] : starts[i + 1]].tolist() == doc.steps
         assert batch.title_words[i] == doc.title_words
         assert batch.authors[i] == doc.authors
         assert (batch.docnos[i], batch.paper_ids[i], batch.titles[i], batch.venues[i]) == (
-            i, doc.paper_id, doc.title, doc.venue
+            at + i, doc.paper_id, doc.title, doc.venue
         )  # fmt: skip
 
 

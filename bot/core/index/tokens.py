@@ -13,15 +13,17 @@ of :func:`~bot.core.text.document_stream`, term for term and step for step.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
-from bot.core.index.arrays import I32, I64, AnyArray
+from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
 from bot.core.index.models import IndexDoc
 from bot.core.models import Paper
-from bot.core.text import FIELD_WEIGHTS, FieldWeights, surface_words, text_stream
+from bot.core.text import FIELD_WEIGHTS, FieldWeights, chunk_terms, nfc, surface_words
 
 # What a worker needs of one paper: (docno, paper id, title, abstract, authors as
 # (key, display) pairs, venue): plain data, quick to pickle.
@@ -53,52 +55,133 @@ def source(docno: int, paper: Paper) -> Source:
     return docno, paper.id, paper.title, paper.abstract, authors, paper.venue
 
 
-def _copies(steps: list[int], gap: int) -> list[int]:
-    """``steps`` with its first step ``gap`` longer (a field copy after another one)."""
-    if not steps or not gap:
-        return steps
-    out = list(steps)
-    out[0] += gap
-    return out
+class _Analyser:
+    """Every whitespace-free chunk of text met -> its terms (ids into a term table) and
+    position steps, kept as flat arrays so a batch's token lists are gathered with numpy.
+    Forgets everything past ``CHUNK_LIMIT`` chunks (between batches: memory stays bounded).
+    """
+
+    def __init__(self) -> None:
+        self.chunk_ids: dict[str, int] = {}
+        self.off = array("q", [0])  # chunk i's tokens: tok[off[i]:off[i + 1]]
+        self.tok = array("i")
+        self.step = array("b")
+        self.term_ids: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def ids(self, text: str) -> list[int]:
+        """The chunk ids of ``text`` (analysing the chunks not met yet, in order)."""
+        chunks = nfc(text).split()
+        found = list(map(self.chunk_ids.get, chunks))
+        if None in found:
+            return [self._add(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
+        return cast(list[int], found)
+
+    def _add(self, chunk: str) -> int:
+        cid = self.chunk_ids.get(chunk)  # met earlier in the same text
+        if cid is not None:
+            return cid
+        terms, steps = chunk_terms(chunk)
+        for term in terms:
+            tid = self.term_ids.get(term)
+            if tid is None:
+                tid = self.term_ids[term] = len(self.words)
+                self.words.append(term)
+            self.tok.append(tid)
+        self.step.extend(steps)
+        self.off.append(len(self.tok))
+        cid = self.chunk_ids[chunk] = len(self.chunk_ids)
+        return cid
+
+
+CHUNK_LIMIT = 1_000_000
+_analyser = _Analyser()
 
 
 def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -> DocBatch:
     """The :class:`DocBatch` of ``sources`` (their token lists as
-    :func:`~bot.core.text.document_stream` makes them)."""
-    terms: list[str] = []
-    steps: list[int] = []
-    sizes: list[int] = []
+    :func:`~bot.core.text.document_stream` makes them: each field's copies, a gap of one
+    position before every copy but the first title's)."""
+    global _analyser
+    if len(_analyser.chunk_ids) > CHUNK_LIMIT:
+        _analyser = _Analyser()
+    an = _analyser
+    seq: list[int] = []  # chunk ids of every token list, in order
+    seg_len: list[int] = []  # chunks of each segment (one copy of one field)
+    seg_gap: list[int] = []  # the extra step before each segment's first token
+    doc_segs: list[int] = []  # segments of each document
+    w_title, w_authors, w_venue = weights.title, weights.authors, weights.venue
+    title_gaps = [0] + [1] * (w_title - 1) if w_title else []
     for _docno, _pid, title, abstract, authors, venue in sources:
-        before = len(terms)
-        t_terms, t_steps = text_stream(title)
-        if weights.title:
-            terms.extend(t_terms * weights.title)
-            steps.extend(t_steps)
-            steps.extend(_copies(t_steps, 1) * (weights.title - 1))
-        a_terms, a_steps = text_stream(abstract)
-        terms.extend(a_terms)
-        steps.extend(_copies(a_steps, 1))
-        if weights.authors and authors:
-            n_terms: list[str] = []
-            n_steps: list[int] = []
+        before = len(seg_len)
+        if w_title:
+            t = an.ids(title)
+            seq.extend(t * w_title)
+            seg_len.extend([len(t)] * w_title)
+            seg_gap.extend(title_gaps)
+        a = an.ids(abstract)
+        seq.extend(a)
+        seg_len.append(len(a))
+        seg_gap.append(1)
+        if w_authors and authors:
+            names: list[int] = []
+            lens: list[int] = []
             for _key, display in authors:
-                one_terms, one_steps = text_stream(display)
-                n_terms.extend(one_terms)
-                n_steps.extend(_copies(one_steps, 1))
-            terms.extend(n_terms * weights.authors)
-            steps.extend(n_steps * weights.authors)
-        if venue and weights.venue:
-            v_terms, v_steps = text_stream(venue)
-            terms.extend(v_terms * weights.venue)
-            steps.extend(_copies(v_steps, 1) * weights.venue)
-        sizes.append(len(terms) - before)
-    return _batch(
-        sources,
-        terms,
-        steps,
-        sizes,
-        [tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+                n = an.ids(display)
+                names.extend(n)
+                lens.append(len(n))
+            seq.extend(names * w_authors)
+            seg_len.extend(lens * w_authors)
+            seg_gap.extend([1] * (len(lens) * w_authors))
+        if venue and w_venue:
+            v = an.ids(venue)
+            seq.extend(v * w_venue)
+            seg_len.extend([len(v)] * w_venue)
+            seg_gap.extend([1] * w_venue)
+        doc_segs.append(len(seg_len) - before)
+    ids, steps, sizes = _gather(an, seq, seg_len, seg_gap, doc_segs)
+    # the batch's own vocabulary, in order of first occurrence (the builder's ids follow it)
+    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(uniq), dtype=np.int32)
+    rank[order] = np.arange(len(uniq), dtype=np.int32)
+    words = an.words
+    return DocBatch(
+        docnos=[s[0] for s in sources],
+        paper_ids=[s[1] for s in sources],
+        titles=[s[2] for s in sources],
+        venues=[s[5] for s in sources],
+        authors=[s[4] for s in sources],
+        title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+        vocab=[words[i] for i in uniq[order].tolist()],
+        ids=rank[inverse.reshape(-1)],
+        steps=steps,
+        sizes=sizes,
     )
+
+
+def _gather(
+    an: _Analyser, seq: list[int], seg_len: list[int], seg_gap: list[int], doc_segs: list[int]
+) -> tuple[I32, U8, I64]:
+    """Every token's term id and step, and each document's token count, from the chunk ids."""
+    off = np.frombuffer(an.off, dtype=np.int64)
+    chunks = np.asarray(seq, dtype=np.int64)
+    starts = off[chunks]
+    counts = off[chunks + 1] - starts
+    at = ragged_index(starts, counts)
+    ids: I32 = np.frombuffer(an.tok, dtype=np.int32)[at]
+    steps = np.frombuffer(an.step, dtype=np.int8)[at].astype(np.uint8)
+    del off, at
+    n_seg = len(seg_len)
+    seg_of_chunk = np.repeat(np.arange(n_seg), np.asarray(seg_len, dtype=np.int64))
+    seg_tokens = np.bincount(seg_of_chunk, weights=counts, minlength=n_seg).astype(np.int64)
+    seg_start = np.cumsum(seg_tokens) - seg_tokens
+    gap = np.asarray(seg_gap, dtype=np.uint8)
+    has = (seg_tokens > 0) & (gap > 0)
+    steps[seg_start[has]] += gap[has]
+    doc_of_seg = np.repeat(np.arange(len(doc_segs)), np.asarray(doc_segs, dtype=np.int64))
+    sizes = np.bincount(doc_of_seg, weights=seg_tokens, minlength=len(doc_segs))
+    return ids, steps, sizes.astype(np.int64)
 
 
 def from_docs(docs: Iterable[IndexDoc]) -> DocBatch:
