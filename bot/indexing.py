@@ -28,8 +28,8 @@ from bot.store.papers import PaperStore
 log = logging.getLogger(__name__)
 
 POOL_THRESHOLD = 50_000  # papers from which a build tokenizes in worker processes
-TASK = 5_000  # papers per tokenizing task
-IN_FLIGHT = 4  # tasks queued ahead of the builder
+TASK = 20_000  # papers per tokenizing task
+IN_FLIGHT = 3  # tasks queued ahead of the builder
 INDEX_STAGE = "index"  # the progress stage of building or updating the index
 
 
