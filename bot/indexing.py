@@ -111,6 +111,18 @@ async def build_index(
             times.tokenize_s += time.perf_counter() - t0
             await feed(batch, size)
 
+    async def tokenize_part(part: list[tuple[int, Paper]]) -> None:
+        if pool is None:
+            t0 = time.perf_counter()
+            tokenized = await asyncio.to_thread(tokenize_papers, part)
+            times.tokenize_s += time.perf_counter() - t0
+            await feed(tokenized, len(part))
+        else:
+            pending = loop.run_in_executor(pool, tokenize, sources(part))
+            queued.append((len(part), pending))
+            await drain(IN_FLIGHT)
+
+    waiting: list[tuple[int, Paper]] = []
     try:
         batches = store.iter_papers().__aiter__()
         while True:
@@ -120,18 +132,12 @@ async def build_index(
             except StopAsyncIteration:
                 break
             times.read_s += time.perf_counter() - t0
-            live = [(docno, p) for docno, p in batch if docno not in removed]
-            for start in range(0, len(live), TASK):
-                part = live[start : start + TASK]
-                if pool is None:
-                    t0 = time.perf_counter()
-                    tokenized = await asyncio.to_thread(tokenize_papers, part)
-                    times.tokenize_s += time.perf_counter() - t0
-                    await feed(tokenized, len(part))
-                else:
-                    pending = loop.run_in_executor(pool, tokenize, sources(part))
-                    queued.append((len(part), pending))
-                    await drain(IN_FLIGHT)
+            waiting.extend((docno, p) for docno, p in batch if docno not in removed)
+            if len(waiting) >= TASK:
+                await tokenize_part(waiting)
+                waiting = []
+        if waiting:
+            await tokenize_part(waiting)
         await drain(0)
     finally:
         for _, left in queued:  # a failed build: let the workers' tasks go
