@@ -35,6 +35,19 @@ def ragged_index(starts: I64, lengths: AnyArray) -> I64:
     return out
 
 
+def stable_order(keys: AnyArray) -> AnyArray:
+    """The stable argsort of non-negative 32-bit ``keys`` (ties in index order): one sort of
+    (key, index) packed in 64 bits, about twice as fast as numpy's stable argsort."""
+    n = len(keys)
+    if n == 0 or n >= 2**32 or int(keys.min()) < 0 or int(keys.max()) >= 2**31:
+        return np.argsort(keys, kind="stable")
+    packed = keys.astype(np.int64) << 32
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= 0xFFFFFFFF
+    return packed
+
+
 def unique_sorted(values: AnyArray) -> AnyArray:
     """Sorted distinct values (sort-based; faster here than np.unique's hashing)."""
     if len(values) < 2:

@@ -33,6 +33,7 @@ from bot.core.index.arrays import (
     pairs_from_flat,
     pick_dtype,
     ragged_index,
+    stable_order,
     unique_sorted,
 )
 from bot.core.index.champions import add_champions
@@ -41,7 +42,6 @@ from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
 from bot.core.index.tokens import DocBatch, from_docs
 from bot.core.index.vocab import GrowingVocab
-from bot.core.query import name_words
 
 Arrays = dict[str, AnyArray]
 
@@ -134,25 +134,28 @@ class ArrayBuilder:
         f.doc_len.extend(batch.sizes.tolist())
         venue_id = self.venues.id
         f.venue_of.extend([venue_id(v) if v else -1 for v in batch.venues])
+        known = self.authors.ids.get
+        words_of = iter(batch.author_words)
         for authors in batch.authors:
             aids: list[int] = []
             for key, display in authors:
-                before = len(self.authors)
-                aid = self.authors.id(key)
-                if aid == before:
-                    self.author_disp.append(display)
-                    for w in sorted(name_words(display)):
-                        self.new_author_words.append((self.awords.id(w), aid))
+                words = next(words_of)
+                aid = known(key)
+                if aid is None:
+                    before = len(self.authors)
+                    aid = self.authors.id(key)
+                    if aid == before:
+                        self.author_disp.append(display)
+                        for w in words:
+                            self.new_author_words.append((self.awords.id(w), aid))
                 if aid not in aids:
                     aids.append(aid)
             f.author_ids.extend(aids)
             f.author_n.append(len(aids))
-        tword_id = self.twords.id
-        for words in batch.title_words:
-            f.tword_ids.extend([tword_id(w) for w in words])
-            f.tword_n.append(len(words))
-        term_id = self.terms.id
-        lut = np.fromiter(map(term_id, batch.vocab), dtype=np.int32, count=len(batch.vocab))
+        title_words = [w for words in batch.title_words for w in words]
+        f.tword_ids.extend(self.twords.ids_of(title_words).tolist())
+        f.tword_n.extend(map(len, batch.title_words))
+        lut = self.terms.ids_of(batch.vocab)
         ids = lut[batch.ids] if len(batch.ids) else np.zeros(0, dtype=np.int32)
         docnos = np.asarray(batch.docnos, dtype=np.int64)
         self._pending.append((ids, batch.steps, batch.sizes, docnos))
@@ -180,7 +183,7 @@ class ArrayBuilder:
         if len(unique_sorted(docnos)) != len(docnos) or np.any(np.diff(docnos) < 0):
             order = np.lexsort((pos, doc_of_tok, ids))
         else:
-            order = np.argsort(ids, kind="stable")
+            order = stable_order(ids)
         ids, doc_of_tok, pos = ids[order], doc_of_tok[order], pos[order]
         del order
         if len(ids):
@@ -225,7 +228,7 @@ class ArrayBuilder:
         # chunks of ascending docnos are runs sorted by (term, doc): a stable sort by term
         # merges them (timsort: runs) into (term, doc) order
         if ascending:
-            order = np.argsort(keys, kind="stable")
+            order = stable_order(keys)
         else:
             order = np.lexsort((np.concatenate([c.docs for c in chunks]), keys))
         idx_type = np.int32 if len(keys) < 2**31 else np.int64

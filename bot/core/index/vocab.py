@@ -11,11 +11,11 @@ The index has five: ``term`` (search terms), ``author_key``, ``aword`` (author n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.core.index.arrays import AnyArray, blob, blob_item
+from bot.core.index.arrays import I32, AnyArray, blob, blob_item
 
 
 def term_hash(term: str) -> int:
@@ -85,6 +85,13 @@ class GrowingVocab:
                 self.new_words.append(word)
             self.ids[word] = i
         return i
+
+    def ids_of(self, words: Sequence[str]) -> I32:
+        """The ids of ``words`` (new ones added in order): the known ones found in bulk."""
+        found = list(map(self.ids.get, words))
+        if None in found:
+            found = [self.id(w) if i is None else i for i, w in zip(found, words, strict=True)]
+        return np.fromiter(found, dtype=np.int32, count=len(found))
 
     def arrays(self) -> dict[str, AnyArray]:
         """The saved form: blob, offsets, sorted hashes and the id of each hash."""
