@@ -111,20 +111,19 @@ async def build_index(
             times.tokenize_s += time.perf_counter() - t0
             await feed(batch, size)
 
-    async def tokenize_part(part: list[tuple[int, Paper]]) -> None:
+    async def tokenize_part(part: list[Source]) -> None:
         if pool is None:
             t0 = time.perf_counter()
-            tokenized = await asyncio.to_thread(tokenize_papers, part)
+            tokenized = await asyncio.to_thread(tokenize, part)
             times.tokenize_s += time.perf_counter() - t0
             await feed(tokenized, len(part))
         else:
-            pending = loop.run_in_executor(pool, tokenize, sources(part))
-            queued.append((len(part), pending))
+            queued.append((len(part), loop.run_in_executor(pool, tokenize, part)))
             await drain(IN_FLIGHT)
 
-    waiting: list[tuple[int, Paper]] = []
+    waiting: list[Source] = []
     try:
-        batches = store.iter_papers().__aiter__()
+        batches = store.iter_index_sources().__aiter__()
         while True:
             t0 = time.perf_counter()
             try:
@@ -132,7 +131,7 @@ async def build_index(
             except StopAsyncIteration:
                 break
             times.read_s += time.perf_counter() - t0
-            waiting.extend((docno, p) for docno, p in batch if docno not in removed)
+            waiting.extend(s for s in batch if s[0] not in removed)
             if len(waiting) >= TASK:
                 await tokenize_part(waiting)
                 waiting = []

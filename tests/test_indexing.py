@@ -12,6 +12,7 @@ import bot.indexing as indexing
 from bot.bench.generate import write_digests
 from bot.core.index import Index
 from bot.core.index.persist import ARRAYS
+from bot.core.index.tokens import source
 from bot.indexing import BuildTimes, build_index
 from bot.ingest import reindex
 from bot.store.db import Database
@@ -28,6 +29,8 @@ async def test_worker_build_is_the_plain_build(
         result = await reindex(db, digests)
         store = PaperStore(db)
         papers = [x for batch in [b async for b in store.iter_papers()] for x in batch]
+        lean = [x async for batch in store.iter_index_sources(batch_size=7) for x in batch]
+        assert lean == [source(d, p) for d, p in papers]
         removed = {papers[5][0], papers[700][0]}
         plain = Index.from_papers([(d, p) for d, p in papers if d not in removed], version=9)
         monkeypatch.setattr(indexing, "TASK", 250)
