@@ -75,6 +75,8 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
             ),
             ("index on disk", f"{r['index_disk_mb']:.0f} MB"),
             ("peak RSS, ingest + build process", f"{r['peak_rss_build_mb']:.0f} MB"),
+            ("peak RSS of a tokenizing worker (processes)",
+             f"{r.get('peak_rss_worker_mb', 0):.0f} MB ({r.get('index_workers', 0)})"),
             ("start to first answer (fresh process: load + search)",
              f"{p.get('start_to_first_answer_s', float('nan')):.2f} s"),
             ("steady RSS after the query mix (fresh process)",
