@@ -11,7 +11,7 @@ import pytest
 
 import bot.core.index.tuning as tuning
 from bot.bench.generate import digest_text
-from bot.core.index import Index, IndexBuilder, index_doc, tokens
+from bot.core.index import Index, IndexBuilder, index_doc, tokens, vocab
 from bot.core.index.persist import ARRAYS
 from bot.core.index.tokens import source, tokenize
 from bot.core.models import Author, Paper
@@ -122,3 +122,34 @@ def test_spill_folder_is_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     index = builder.finish(1)
     assert index.n_docs == 300
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("weak_hash", [False, True])
+def test_growing_vocab_in_bulk_is_one_by_one(
+    weak_hash: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if weak_hash:  # every word of a length collides: the blob check must tell them apart
+        monkeypatch.setattr(vocab, "term_hash", lambda word: len(word))
+    base_words = [f"w{i}" for i in range(300)] + ["alpha", "beta", "gamma"]
+    first = vocab.GrowingVocab(prefix="t")
+    assert first.ids_of(base_words).tolist() == list(range(len(base_words)))
+    saved = first.arrays()
+    words = ["beta", "new1", "w7", "new2", "new1", "zeta", "w299", "gamma", "new2", "omega"]
+    bulk = vocab.GrowingVocab(saved, "t")
+    one = vocab.GrowingVocab(saved, "t")
+    assert bulk.ids_of(words).tolist() == [one.id(w) for w in words]
+    assert bulk.ids_of(["new1", "w0"]).tolist() == [one.id("new1"), one.id("w0")]
+    a, b = bulk.arrays(), one.arrays()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    # the saved form of one stable sort of every hash, the base's first
+    new = bulk.new_words
+    hashes = np.concatenate(
+        [saved["t_hash"], np.array([vocab.term_hash(w) for w in new], dtype=np.uint64)]
+    )
+    ids = np.concatenate([saved["t_hash_ids"], np.arange(len(base_words), len(bulk))])
+    order = np.argsort(hashes, kind="stable")
+    assert np.array_equal(a["t_hash"], hashes[order])
+    assert np.array_equal(a["t_hash_ids"], ids[order])
+    table = vocab.WordTable(a, "t")
+    for w in [*base_words, *words]:
+        assert table.id(w) == one.id(w)
