@@ -59,7 +59,7 @@ from bot.core.query import ParsedQuery, parse_query
 from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
 from bot.core.trend import Trend, count_trend
-from bot.indexing import INDEX_STAGE, build_index, tokenize_papers
+from bot.indexing import INDEX_STAGE, POOL_THRESHOLD, build_index, tokenize_papers
 from bot.ingest import IngestResult
 from bot.ingest import reindex as ingest_reindex
 from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
@@ -75,7 +75,10 @@ THREAD_THRESHOLD = 50_000
 # Above this many characters of abstract to read, snippets and similar-paper terms are made
 # in a worker thread (below, a few milliseconds: inline is faster).
 TEXT_THRESHOLD = 20_000
-INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while (re)building the index
+INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while updating the index
+# From this many added or updated papers, a reindex rebuilds the index from the store (worker
+# processes, bounded memory) instead of updating it with the papers the ingest read.
+REBUILD_AT = POOL_THRESHOLD
 SIMILAR = 5
 AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
 
@@ -484,10 +487,20 @@ class Catalogue:
                 max_bytes=self.settings.max_digest_bytes,
                 follow_symlinks=self.settings.follow_symlinks,
             )
-            await self._apply(result, before, progress)
+            report = result.report
+            if len(result.changed) >= REBUILD_AT:
+                # Most of a large catalogue changed (a first reindex): rebuild from the
+                # store, without holding every parsed paper meanwhile.
+                version = result.version
+                del result
+                if version != self._index.version:
+                    self._index, self._stamp = await self._rebuild(progress)
+            else:
+                await self._apply(result, before, progress)
+                del result
             self._stats = None
             self._authors.clear()
-            report = replace(result.report, duration_s=time.perf_counter() - started)
+            report = replace(report, duration_s=time.perf_counter() - started)
             if self.on_reindex is not None:
                 self.on_reindex(report)
             return report

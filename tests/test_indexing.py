@@ -50,3 +50,33 @@ async def test_worker_build_is_the_plain_build(
         assert seen[-1] == (len(papers) - 2, result.report.total)
     finally:
         await db.close()
+
+
+async def test_large_reindex_rebuilds_from_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.catalogue as catalogue_module
+    from bot.catalogue import Catalogue
+    from bot.settings import Settings
+
+    digests = tmp_path / "digests"
+    write_digests(digests, 600, seed=4)
+    built = {}
+    for name, rebuild_at in (("update", 10**9), ("rebuild", 1)):
+        monkeypatch.setattr(catalogue_module, "REBUILD_AT", rebuild_at)
+        settings = Settings(
+            digest_dir=digests,
+            database_path=tmp_path / f"{name}.sqlite",
+            index_dir=tmp_path / f"{name}-index",
+        )
+        catalogue = await Catalogue.open(settings)
+        try:
+            report = await catalogue.reindex()
+            assert report.added == 600 and catalogue.index.n_docs == 600
+            assert Index.saved_version(settings.index_dir) == catalogue.index.version
+            built[name] = catalogue.index
+        finally:
+            await catalogue.close()
+    for name in ARRAYS:
+        a, b = np.asarray(built["update"]._a[name]), np.asarray(built["rebuild"]._a[name])
+        assert np.array_equal(a, b), name

@@ -93,6 +93,8 @@ class ArrayBuilder:
     """
 
     def __init__(self, base: IndexData | None = None) -> None:
+        if base is not None and _empty(base):
+            base = None  # nothing to lay the documents over: a fresh build
         self.base = base
         arrays = None if base is None else base.arrays
         self.terms = GrowingVocab(arrays, "term")
@@ -459,6 +461,12 @@ class ArrayBuilder:
                 (), add, n_keys, dead,
             )  # fmt: skip
         return out
+
+
+def _empty(data: IndexData) -> bool:
+    """Whether an index holds nothing at all (no term, no document, live or not)."""
+    a = data.arrays
+    return len(a["term_off"]) <= 1 and len(a["doc_len"]) <= 1 and not np.asarray(a["alive"]).any()
 
 
 def _after(new_docnos: Sequence[int], old_alive: AnyArray) -> bool:
