@@ -42,6 +42,7 @@ from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
 from bot.core.index.tokens import DocBatch, from_docs
 from bot.core.index.vocab import GrowingVocab
+from bot.core.query import name_words
 
 Arrays = dict[str, AnyArray]
 
@@ -137,18 +138,16 @@ class ArrayBuilder:
         venue_id = self.venues.id
         f.venue_of.extend([venue_id(v) if v else -1 for v in batch.venues])
         known = self.authors.ids.get
-        words_of = iter(batch.author_words)
         for authors in batch.authors:
             aids: list[int] = []
             for key, display in authors:
-                words = next(words_of)
                 aid = known(key)
                 if aid is None:
                     before = len(self.authors)
                     aid = self.authors.id(key)
-                    if aid == before:
+                    if aid == before:  # a new author: its name words
                         self.author_disp.append(display)
-                        for w in words:
+                        for w in sorted(name_words(display)):
                             self.new_author_words.append((self.awords.id(w), aid))
                 if aid not in aids:
                     aids.append(aid)

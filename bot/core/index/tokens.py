@@ -23,7 +23,6 @@ import numpy as np
 from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
 from bot.core.index.models import IndexDoc
 from bot.core.models import Paper
-from bot.core.query import name_words
 from bot.core.text import FIELD_WEIGHTS, FieldWeights, chunk_terms, nfc, surface_words
 
 # What a worker needs of one paper: (docno, paper id, title, abstract, authors as
@@ -40,7 +39,6 @@ class DocBatch:
     titles: list[str]
     venues: list[str]
     authors: list[tuple[tuple[str, str], ...]]  # (key, display) of each document's authors
-    author_words: list[tuple[str, ...]]  # each author's name words (sorted), flat
     title_words: list[tuple[str, ...]]
     vocab: list[str]  # the batch's distinct terms; a local term id indexes it
     ids: I32  # local term id of every token, document after document
@@ -154,17 +152,12 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
         authors=[s[4] for s in sources],
-        author_words=_author_words(sources),
         title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
         vocab=[words[i] for i in uniq[order].tolist()],
         ids=rank[inverse.reshape(-1)],
         steps=steps,
         sizes=sizes,
     )
-
-
-def _author_words(sources: Sequence[Source]) -> list[tuple[str, ...]]:
-    return [tuple(sorted(name_words(display))) for s in sources for _key, display in s[4]]
 
 
 def _gather(
@@ -227,7 +220,6 @@ def _batch(
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
         authors=[s[4] for s in sources],
-        author_words=_author_words(sources),
         title_words=title_words,
         vocab=vocab,
         ids=ids,
