@@ -23,6 +23,7 @@ from bot.core.index import tuning
 from bot.core.index.arrays import (
     I32,
     I64,
+    U8,
     Additions,
     AnyArray,
     Bool,
@@ -66,6 +67,42 @@ class Layout:
     dead: Bool | None  # base docnos whose postings go (removed or replaced); None: none do
 
 
+class Blob:
+    """Strings kept as one growing UTF-8 byte buffer and offsets (the saved form of
+    :func:`~bot.core.index.arrays.blob`): no Python object per string."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.off = array("q", [0])
+
+    def extend(self, strings: Iterable[str]) -> None:
+        encoded = [s.encode() for s in strings]
+        ends = itertools.accumulate(map(len, encoded), initial=self.off[-1])
+        next(ends)  # the start: already the last offset
+        self.off.extend(ends)
+        self.data += b"".join(encoded)
+
+    def longest(self) -> int:
+        if len(self.off) < 2:
+            return 0
+        return int(np.diff(np.frombuffer(self.off, dtype=np.int64)).max())
+
+    def arrays(self) -> tuple[U8, I64]:
+        """The data and offsets (copies)."""
+        data: U8 = np.frombuffer(self.data, dtype=np.uint8).copy()
+        return data, np.frombuffer(self.off, dtype=np.int64).copy()
+
+    def fixed(self, width: int) -> AnyArray:
+        """The strings as a fixed-width bytes array (``S{width}``)."""
+        off = np.frombuffer(self.off, dtype=np.int64)
+        lengths = np.diff(off)
+        out = np.zeros((len(lengths), max(width, 1)), dtype=np.uint8)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        cols = np.arange(int(off[-1]), dtype=np.int64) - np.repeat(off[:-1], lengths)
+        out[rows, cols] = np.frombuffer(self.data, dtype=np.uint8)
+        return out.view(f"S{max(width, 1)}").reshape(-1)
+
+
 class DocFields:
     """The per-document fields of the documents added, in the order they came (compact:
     flat arrays, not a Python object per document). A new per-document value is one more
@@ -73,8 +110,8 @@ class DocFields:
 
     def __init__(self) -> None:
         self.docnos = array("q")
-        self.paper_ids: list[str] = []
-        self.titles: list[str] = []
+        self.paper_ids = Blob()  # UTF-8, cut by offsets
+        self.titles = Blob()
         self.doc_len = array("q")
         self.venue_of = array("i")
         self.author_ids = array("i")  # each document's distinct author ids, flat
@@ -341,7 +378,7 @@ class ArrayBuilder:
         venue_of = np.full(size, -1, dtype=np.int32)
         old_ids = self._old("paper_ids", np.zeros(0, dtype="S8"))
         f = self.fields
-        width = max(max(map(len, f.paper_ids), default=0), old_ids.dtype.itemsize)
+        width = max(f.paper_ids.longest(), old_ids.dtype.itemsize)
         paper_ids = np.zeros(size, dtype=f"S{width}")
         title_start = np.zeros(size, dtype=np.int64)
         title_end = np.zeros(size, dtype=np.int64)
@@ -363,8 +400,8 @@ class ArrayBuilder:
             doc_len[docnos] = f.doc_len
             alive[docnos] = True
             venue_of[docnos] = f.venue_of
-            paper_ids[docnos] = np.array(f.paper_ids, dtype=f"S{width}")
-            new_titles, new_off = blob(f.titles)
+            paper_ids[docnos] = f.paper_ids.fixed(width)
+            new_titles, new_off = f.titles.arrays()
             base_len = len(old_titles)
             title_data = np.concatenate([old_titles, new_titles]) if base_len else new_titles
             title_start[docnos] = new_off[:-1] + base_len
