@@ -153,3 +153,14 @@ def test_growing_vocab_in_bulk_is_one_by_one(
     table = vocab.WordTable(a, "t")
     for w in [*base_words, *words]:
         assert table.id(w) == one.id(w)
+
+
+def test_checkpoints_are_the_block_sums() -> None:
+    from bot.core.index.phrases import checkpoints
+
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 15, 16, 17, 33, 1000):
+        tfs = rng.integers(0, 300, n).astype(np.uint16)
+        blocks = np.add.reduceat(tfs, np.arange(0, n, 16), dtype=np.int64) if n else tfs[:0]
+        expected = np.concatenate([[0], np.cumsum(blocks)[:-1]]) if n else np.zeros(0)
+        assert checkpoints(tfs).tolist() == expected.tolist()
