@@ -164,3 +164,17 @@ def test_checkpoints_are_the_block_sums() -> None:
         blocks = np.add.reduceat(tfs, np.arange(0, n, 16), dtype=np.int64) if n else tfs[:0]
         expected = np.concatenate([[0], np.cumsum(blocks)[:-1]]) if n else np.zeros(0)
         assert checkpoints(tfs).tolist() == expected.tolist()
+
+
+def test_set_bits_is_packbits() -> None:
+    from bot.core.index.champions import set_bits
+
+    rng = np.random.default_rng(2)
+    for size in (1, 7, 8, 9, 1000):
+        for count in (0, 1, size // 2, size):
+            docs = np.sort(rng.choice(size, count, replace=False)).astype(np.int32)
+            mask = np.zeros(size, dtype=np.bool_)
+            mask[docs] = True
+            row = np.zeros((size + 7) // 8, dtype=np.uint8)
+            set_bits(row, docs)
+            assert np.array_equal(row, np.packbits(mask, bitorder="little"))
