@@ -80,31 +80,3 @@ async def test_large_reindex_rebuilds_from_the_store(
     for name in ARRAYS:
         a, b = np.asarray(built["update"]._a[name]), np.asarray(built["rebuild"]._a[name])
         assert np.array_equal(a, b), name
-
-
-async def test_ingest_parsing_in_worker_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bot.ingest.folder as folder
-
-    digests = tmp_path / "digests"
-    write_digests(digests, 900, seed=5)
-    stored = {}
-    stages: list[tuple[str, int, int]] = []
-    for name, pool_bytes in (("thread", 2**62), ("processes", 0)):
-        monkeypatch.setattr(folder, "PARSE_POOL_BYTES", pool_bytes)
-        db = await Database.open(tmp_path / f"{name}.sqlite")
-        try:
-            stages.clear()
-            result = await reindex(db, digests, progress=lambda s, d, t: stages.append((s, d, t)))
-            assert result.report.added == 900
-            assert (
-                "parse",
-                len(list(digests.glob("*.txt"))),
-                len(list(digests.glob("*.txt"))),
-            ) in stages
-            store = PaperStore(db)
-            stored[name] = [x async for batch in store.iter_papers() for x in batch]
-        finally:
-            await db.close()
-    assert stored["thread"] == stored["processes"]

@@ -13,11 +13,9 @@ catalogue's digests under it, which keep their state.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -214,55 +212,12 @@ def read_all(
     notify: ProgressFn,
     max_bytes: int,
 ) -> list[Read]:
-    """Read, hash and (when changed) parse every file. Runs in a worker thread; with many
-    megabytes to parse, the files are parsed in worker processes (both cores)."""
-    stamps = [known.get(found.name) for found in files]
-    if _bytes_to_read(files, stamps, force) >= PARSE_POOL_BYTES:
-        pool = _parse_pool()
-        if pool is not None:
-            with pool:
-                jobs = zip(files, stamps, strict=True)
-                futures = [pool.submit(_read_one, f, s, force, max_bytes) for f, s in jobs]
-                reads = []
-                for done, future in enumerate(futures, start=1):
-                    reads.append(future.result())
-                    notify("parse", done, len(files))
-                return reads
-    reads = []
-    for done, (found, stamp) in enumerate(zip(files, stamps, strict=True), start=1):
-        reads.append(_read_one(found, stamp, force, max_bytes))
+    """Read, hash and (when changed) parse every file. Runs in a worker thread."""
+    reads: list[Read] = []
+    for done, found in enumerate(files, start=1):
+        reads.append(_read_one(found, known.get(found.name), force, max_bytes))
         notify("parse", done, len(files))
     return reads
-
-
-# From this many bytes of digests to read, they are parsed in worker processes.
-PARSE_POOL_BYTES = 64 * 2**20
-
-
-def _bytes_to_read(
-    files: Sequence[Found], stamps: Sequence[DigestStamp | None], force: bool
-) -> int:
-    """About how many bytes :func:`_read_one` will read and parse (unchanged files skipped)."""
-    total = 0
-    for found, known in zip(files, stamps, strict=True):
-        try:
-            st = os.stat(found.path)
-        except OSError:
-            continue
-        if force or known is None or (st.st_size, st.st_mtime_ns) != (known.size, known.mtime_ns):
-            total += st.st_size
-    return total
-
-
-def _parse_pool() -> ProcessPoolExecutor | None:
-    workers = min(2, os.cpu_count() or 1)
-    if workers < 2:
-        return None
-    try:
-        context = multiprocessing.get_context("spawn")  # no inherited threads or memory
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    except (OSError, ValueError):
-        return None
 
 
 def read_extra(files: Sequence[Found], max_bytes: int) -> list[Read]:

@@ -120,15 +120,6 @@ class Additions:
     payload: tuple[AnyArray, ...] = ()
 
 
-def pairs_from_lists(lists: Sequence[Sequence[int]], docs: Sequence[int]) -> Additions:
-    """(key, doc) pairs from per-doc key lists (each key once per doc), sorted by key, doc."""
-    lengths = np.array([len(x) for x in lists], dtype=np.int64)
-    keys = np.fromiter((k for x in lists for k in x), dtype=np.int32, count=int(lengths.sum()))
-    dd = np.repeat(np.asarray(docs, dtype=np.int32), lengths)
-    order = np.lexsort((dd, keys))
-    return Additions(keys[order], dd[order])
-
-
 def pairs_from_flat(keys: Sequence[int], counts: Sequence[int], docs: Sequence[int]) -> Additions:
     """(key, doc) pairs from each doc's keys given flat (``counts[i]`` keys for ``docs[i]``;
     each key once per doc), sorted by key, doc."""
