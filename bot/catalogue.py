@@ -36,11 +36,9 @@ from bot.core import identifiers, lookup, rerank, saved_index
 from bot.core.index import (
     Index,
     IndexBuilder,
-    IndexDoc,
     IndexHit,
     IndexResult,
     SearchEngine,
-    index_doc,
 )
 from bot.core.models import (
     AuthorProfile,
@@ -62,6 +60,7 @@ from bot.core.query import ParsedQuery, parse_query
 from bot.core.snippet import SCAN_CHARS, snippet
 from bot.core.text import document_stream
 from bot.core.trend import Trend, count_trend
+from bot.indexing import INDEX_STAGE, POOL_THRESHOLD, build_index, tokenize_papers
 from bot.ingest import IngestResult
 from bot.ingest import reindex as ingest_reindex
 from bot.settings import INDEX_DIR_HINT, Settings, SettingsError, check_index_dir
@@ -77,8 +76,10 @@ THREAD_THRESHOLD = 50_000
 # Above this many characters of abstract to read, snippets and similar-paper terms are made
 # in a worker thread (below, a few milliseconds: inline is faster).
 TEXT_THRESHOLD = 20_000
-INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while (re)building the index
-INDEX_STAGE = "index"  # the progress stage of building or updating the index
+INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while updating the index
+# From this many added or updated papers, a reindex rebuilds the index from the store (worker
+# processes, bounded memory) instead of updating it with the papers the ingest read.
+REBUILD_AT = POOL_THRESHOLD
 SIMILAR = 5
 AUTHOR_CACHE = 512  # author summaries kept (cleared when full)
 
@@ -179,16 +180,10 @@ class Catalogue:
         """Build the index from every stored paper (removed ones left out) and save it."""
         state = await self.store.catalogue_state()
         removed = await self.store.removed_rowids()
-        builder = IndexBuilder()
-        total = (await self.store.stats()).papers if progress is not None else 0
-        done = 0
-        async for batch in self.store.iter_papers():
-            live = [(docno, p) for docno, p in batch if docno not in removed]
-            await asyncio.to_thread(_add_batch, builder, live)
-            done += len(live)
-            if progress is not None:
-                progress(INDEX_STAGE, done, max(total, done))
-        index = await asyncio.to_thread(builder.finish, state.version)
+        total = (await self.store.stats()).papers
+        index = await build_index(
+            self.store, state.version, removed=removed, total=total, progress=progress
+        )
         return await asyncio.to_thread(self._persist, index, state.stamp), state.stamp
 
     def _persist(self, index: Index, stamp: str) -> Index:
@@ -491,10 +486,20 @@ class Catalogue:
                 max_bytes=self.settings.max_digest_bytes,
                 follow_symlinks=self.settings.follow_symlinks,
             )
-            await self._apply(result, before, progress)
+            report = result.report
+            if len(result.changed) >= REBUILD_AT:
+                # Most of a large catalogue changed (a first reindex): rebuild from the
+                # store, without holding every parsed paper meanwhile.
+                version = result.version
+                del result
+                if version != self._index.version:
+                    self._index, self._stamp = await self._rebuild(progress)
+            else:
+                await self._apply(result, before, progress)
+                del result
             self._stats = None
             self._authors.clear()
-            report = replace(result.report, duration_s=time.perf_counter() - started)
+            report = replace(report, duration_s=time.perf_counter() - started)
             if self.on_reindex is not None:
                 self.on_reindex(report)
             return report
@@ -529,7 +534,8 @@ class Catalogue:
         # What Index.updated does, fed in batches so that progress can be told.
         builder = IndexBuilder(base=index)
         for start in range(0, len(changed), INDEX_BATCH):
-            await asyncio.to_thread(_add_batch, builder, changed[start : start + INDEX_BATCH])
+            part = changed[start : start + INDEX_BATCH]
+            await asyncio.to_thread(_add_papers, builder, part)
             if progress is not None:
                 progress(INDEX_STAGE, min(start + INDEX_BATCH, len(changed)), len(changed))
 
@@ -551,12 +557,8 @@ class Catalogue:
             return True
 
 
-def _add_batch(builder: IndexBuilder, papers: Sequence[tuple[int, Paper]]) -> None:
-    builder.add(_tokenize(papers))
-
-
-def _tokenize(papers: Sequence[tuple[int, Paper]]) -> list[IndexDoc]:
-    return [index_doc(docno, p) for docno, p in papers]
+def _add_papers(builder: IndexBuilder, papers: Sequence[tuple[int, Paper]]) -> None:
+    builder.add_batch(tokenize_papers(papers))
 
 
 def _mark_terms(parsed: ParsedQuery) -> tuple[str, ...]:

@@ -25,6 +25,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_children_mb() -> float:
+    """The largest peak RSS of the child processes waited for (the build's workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.bench import alerts, lookups
 from bot.bench.generate import write_digests
-from bot.bench.measure import in_process, peak_rss_mb, say
+from bot.bench.measure import in_process, peak_rss_children_mb, peak_rss_mb, say
 from bot.bench.report import report
 from bot.bench.search import probe, query_mix, references
 
@@ -72,11 +72,9 @@ def _corpus(work: Path, size: int, seed: int) -> tuple[Path, Path]:
     return corpus, next(extra.glob("*.txt"))
 
 
-async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
-    from bot.core.index import IndexBuilder, index_doc
+async def _ingest(ctx: BenchContext, digests: Path) -> dict[str, Any]:
     from bot.ingest import reindex
     from bot.store.db import Database
-    from bot.store.papers import PaperStore
 
     out: dict[str, Any] = {}
     db = await Database.open(ctx.database)
@@ -85,35 +83,61 @@ async def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
         result = await reindex(db, digests, follow_symlinks=True)  # links to the cached corpus
         out["ingest_s"] = time.perf_counter() - t0
         out["papers"] = result.report.total
+    finally:
+        await db.close()
+    out["peak_rss_ingest_mb"] = peak_rss_mb()
+    return out
+
+
+async def _build(database: Path, index_dir: Path) -> dict[str, Any]:
+    """The bot's build from the store (Catalogue's rebuild: bot.indexing.build_index, worker
+    processes when large), then the save."""
+    from bot.indexing import BuildTimes, build_index
+    from bot.store.db import Database
+    from bot.store.papers import PaperStore
+
+    out: dict[str, Any] = {}
+    db = await Database.open(database)
+    try:
         store = PaperStore(db)
+        state = await store.catalogue_state()
         t0 = time.perf_counter()
-        builder = IndexBuilder()
-        read = tok = arrays = 0.0
-        t1 = time.perf_counter()
-        async for batch in store.iter_papers():
-            read += time.perf_counter() - t1
-            t2 = time.perf_counter()
-            docs = [index_doc(docno, paper) for docno, paper in batch]
-            tok += time.perf_counter() - t2
-            t2 = time.perf_counter()
-            builder.add(docs)
-            arrays += time.perf_counter() - t2
-            t1 = time.perf_counter()
+        times = BuildTimes()
+        index = await build_index(
+            store,
+            state.version,
+            removed=await store.removed_rowids(),
+            total=(await store.stats()).papers,
+            times=times,
+        )
+        out["index_arrays_s"] = times.arrays_s
+        out["index_read_s"] = times.read_s
+        out["index_tokenize_s"] = times.tokenize_s
+        out["index_workers"] = times.workers
         t2 = time.perf_counter()
-        index = builder.finish(result.version)
-        out["index_arrays_s"] = arrays + time.perf_counter() - t2
-        stamp = (await store.catalogue_state()).stamp  # bound to the database, as the bot does
-        t2 = time.perf_counter()
-        index.save(ctx.index_dir, stamp=stamp)
+        index.save(index_dir, stamp=state.stamp)  # bound to the database, as the bot does
         out["index_save_s"] = time.perf_counter() - t2
-        out["index_read_s"] = read
-        out["index_tokenize_s"] = tok
         out["index_build_s"] = time.perf_counter() - t0
-        files = [f for f in ctx.index_dir.rglob("*") if f.is_file()]
+        files = [f for f in index_dir.rglob("*") if f.is_file()]
         out["index_disk_mb"] = sum(f.stat().st_size for f in files) / 1e6
     finally:
         await db.close()
+    return out
+
+
+def _build_process(database: str, index_dir: str, conn: Any) -> None:
+    """:func:`_build` in a fresh process (as a bot start without a saved index): its own
+    peak RSS and its workers'."""
+    out = asyncio.run(_build(Path(database), Path(index_dir)))
     out["peak_rss_build_mb"] = peak_rss_mb()
+    out["peak_rss_worker_mb"] = peak_rss_children_mb()  # each worker's, at most
+    conn.send(out)
+    conn.close()
+
+
+def _ingest_and_build(ctx: BenchContext, digests: Path) -> dict[str, Any]:
+    out = asyncio.run(_ingest(ctx, digests))
+    out.update(in_process(_build_process, str(ctx.database), str(ctx.index_dir)))
     return out
 
 
@@ -164,7 +188,7 @@ def bench_size(options: Options, size: int) -> dict[str, Any]:
     )  # fmt: skip
     res: dict[str, Any] = {"size": size, "generate_s": gen_s, "repeat": options.repeat}
     say(f"[{size:,}] ingest + index build ...")
-    res.update(asyncio.run(_ingest_and_build(ctx, digests)))
+    res.update(_ingest_and_build(ctx, digests))
     say(f"[{size:,}] query mix ...")
     queries = query_mix(ctx.index_dir, options.seed)
     res["queries"] = len(queries)

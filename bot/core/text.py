@@ -376,7 +376,7 @@ def _word_tokens(word: str) -> tuple[str | None, tuple[str, ...]]:
     return result
 
 
-def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def chunk_terms(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The document-side terms of one whitespace-free chunk and their position steps.
 
     Positions count kept tokens: each word's first term steps one position past the previous
@@ -403,7 +403,7 @@ class _TermCache(dict[str, tuple[str, ...]]):
     """chunk -> its terms; a miss analyses the chunk (and fills the steps cache too)."""
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
-        found, steps = _chunk(chunk)
+        found, steps = chunk_terms(chunk)
         self[chunk] = found
         _steps_cache[chunk] = steps
         return found
@@ -411,7 +411,7 @@ class _TermCache(dict[str, tuple[str, ...]]):
 
 class _StepsCache(dict[str, tuple[int, ...]]):
     def __missing__(self, chunk: str) -> tuple[int, ...]:
-        found, steps = _chunk(chunk)
+        found, steps = chunk_terms(chunk)
         _terms_cache[chunk] = found
         self[chunk] = steps
         return steps

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from bot.core.digests import date_from_name
 from bot.core.identity import normalise_paper_id as normalise_paper_id
+from bot.core.index.tokens import Source
 from bot.core.models import (
     NO_IDENTIFIERS,
     Author,
@@ -144,6 +145,37 @@ class PaperStore:
                 interned,
             )
             yield [(r[0], _paper(r, authors.get(r[0], ()))) for r in rows]
+            if len(rows) < batch_size:
+                return
+
+    async def iter_index_sources(self, batch_size: int = 10_000) -> AsyncIterator[list[Source]]:
+        """What the search index needs of every paper (removed ones too), by ascending rowid,
+        in batches: (rowid, id, title, abstract, (key, display) of each author, venue). A
+        lighter read than :meth:`iter_papers` (no Paper objects)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        last = 0
+        while True:
+            rows = await self.db.fetchrows(
+                "SELECT p.rowid, p.id, p.title, p.abstract, p.venue FROM papers p "
+                "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                (last, batch_size),
+            )
+            if not rows:
+                return
+            first, last = rows[0][0], rows[-1][0]
+            grouped: dict[int, list[tuple[str, str]]] = {}
+            for paper, _author, author_last, author_first, key in await self.db.fetchrows(
+                _AUTHORS_SQL + "WHERE pa.paper BETWEEN ? AND ? " + _AUTHORS_ORDER, (first, last)
+            ):
+                display = f"{author_first} {author_last}".strip()
+                found = grouped.get(paper)
+                if found is None:
+                    grouped[paper] = [(key, display)]
+                else:
+                    found.append((key, display))
+            none: list[tuple[str, str]] = []
+            yield [(r[0], r[1], r[2], r[3], tuple(grouped.get(r[0], none)), r[4]) for r in rows]
             if len(rows) < batch_size:
                 return
 

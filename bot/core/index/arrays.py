@@ -35,6 +35,19 @@ def ragged_index(starts: I64, lengths: AnyArray) -> I64:
     return out
 
 
+def stable_order(keys: AnyArray) -> AnyArray:
+    """The stable argsort of non-negative 32-bit ``keys`` (ties in index order): one sort of
+    (key, index) packed in 64 bits, about twice as fast as numpy's stable argsort."""
+    n = len(keys)
+    if n == 0 or n >= 2**32 or int(keys.min()) < 0 or int(keys.max()) >= 2**31:
+        return np.argsort(keys, kind="stable")
+    packed = keys.astype(np.int64) << 32
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= 0xFFFFFFFF
+    return packed
+
+
 def unique_sorted(values: AnyArray) -> AnyArray:
     """Sorted distinct values (sort-based; faster here than np.unique's hashing)."""
     if len(values) < 2:
@@ -107,13 +120,13 @@ class Additions:
     payload: tuple[AnyArray, ...] = ()
 
 
-def pairs_from_lists(lists: Sequence[Sequence[int]], docs: Sequence[int]) -> Additions:
-    """(key, doc) pairs from per-doc key lists (each key once per doc), sorted by key, doc."""
-    lengths = np.array([len(x) for x in lists], dtype=np.int64)
-    keys = np.fromiter((k for x in lists for k in x), dtype=np.int32, count=int(lengths.sum()))
-    dd = np.repeat(np.asarray(docs, dtype=np.int32), lengths)
-    order = np.lexsort((dd, keys))
-    return Additions(keys[order], dd[order])
+def pairs_from_flat(keys: Sequence[int], counts: Sequence[int], docs: Sequence[int]) -> Additions:
+    """(key, doc) pairs from each doc's keys given flat (``counts[i]`` keys for ``docs[i]``;
+    each key once per doc), sorted by key, doc."""
+    key_arr = np.asarray(keys, dtype=np.int32)
+    dd = np.repeat(np.asarray(docs, dtype=np.int32), np.asarray(counts, dtype=np.int64))
+    order = np.lexsort((dd, key_arr))
+    return Additions(key_arr[order], dd[order])
 
 
 def pairs(pairs_list: Sequence[tuple[int, int]]) -> Additions:

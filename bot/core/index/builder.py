@@ -10,15 +10,20 @@ over nothing otherwise (the merges then reduce to plain builds, at the same cost
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.core.index import tuning
 from bot.core.index.arrays import (
     I32,
+    I64,
+    U8,
     Additions,
     AnyArray,
     Bool,
@@ -26,14 +31,17 @@ from bot.core.index.arrays import (
     fitting_dtype,
     merge_lists,
     pairs,
-    pairs_from_lists,
+    pairs_from_flat,
+    pick_dtype,
     ragged_index,
+    stable_order,
     unique_sorted,
 )
 from bot.core.index.champions import add_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
+from bot.core.index.tokens import DocBatch, from_docs
 from bot.core.index.vocab import GrowingVocab
 from bot.core.query import name_words
 
@@ -61,15 +69,73 @@ class Layout:
     dead: Bool | None  # base docnos whose postings go (removed or replaced); None: none do
 
 
+class Blob:
+    """Strings kept as one growing UTF-8 byte buffer and offsets (the saved form of
+    :func:`~bot.core.index.arrays.blob`): no Python object per string."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.off = array("q", [0])
+
+    def extend(self, strings: Iterable[str]) -> None:
+        encoded = [s.encode() for s in strings]
+        ends = itertools.accumulate(map(len, encoded), initial=self.off[-1])
+        next(ends)  # the start: already the last offset
+        self.off.extend(ends)
+        self.data += b"".join(encoded)
+
+    def longest(self) -> int:
+        if len(self.off) < 2:
+            return 0
+        return int(np.diff(np.frombuffer(self.off, dtype=np.int64)).max())
+
+    def arrays(self) -> tuple[U8, I64]:
+        """The data and offsets (copies)."""
+        data: U8 = np.frombuffer(self.data, dtype=np.uint8).copy()
+        return data, np.frombuffer(self.off, dtype=np.int64).copy()
+
+    def fixed(self, width: int) -> AnyArray:
+        """The strings as a fixed-width bytes array (``S{width}``)."""
+        off = np.frombuffer(self.off, dtype=np.int64)
+        lengths = np.diff(off)
+        out = np.zeros((len(lengths), max(width, 1)), dtype=np.uint8)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        cols = np.arange(int(off[-1]), dtype=np.int64) - np.repeat(off[:-1], lengths)
+        out[rows, cols] = np.frombuffer(self.data, dtype=np.uint8)
+        return out.view(f"S{max(width, 1)}").reshape(-1)
+
+
+class DocFields:
+    """The per-document fields of the documents added, in the order they came (compact:
+    flat arrays, not a Python object per document). A new per-document value is one more
+    array here, filled in :meth:`add` and laid out in :meth:`ArrayBuilder._doc_arrays`."""
+
+    def __init__(self) -> None:
+        self.docnos = array("q")
+        self.paper_ids = Blob()  # UTF-8, cut by offsets
+        self.titles = Blob()
+        self.doc_len = array("q")
+        self.venue_of = array("i")
+        self.author_ids = array("i")  # each document's distinct author ids, flat
+        self.author_n = array("i")  # how many of them each document has
+        self.tword_ids = array("i")  # each document's title word ids, flat
+        self.tword_n = array("i")
+        self.spans = array("q")  # each document's FieldSpans, 3 values (see SPAN_ARRAYS)
+
+
 class ArrayBuilder:
-    """Tokenized documents -> the arrays of an index, fed in batches (``add``), then
-    ``finish``-ed. ``base``: the index being updated (its vocabularies are extended).
+    """Tokenized documents -> the arrays of an index, fed in batches (``add`` /
+    ``add_batch``), then ``finish``-ed. ``base``: the index being updated (its vocabularies
+    are extended).
 
     Documents are turned into compact posting chunks as they come, so a large build never
-    holds every token list at once.
+    holds every token list at once; past ``tuning.SPILL_BYTES`` of chunks they are written to
+    a temporary folder and read back one at a time when the postings are laid out.
     """
 
     def __init__(self, base: IndexData | None = None) -> None:
+        if base is not None and _empty(base):
+            base = None  # nothing to lay the documents over: a fresh build
         self.base = base
         arrays = None if base is None else base.arrays
         self.terms = GrowingVocab(arrays, "term")
@@ -78,80 +144,90 @@ class ArrayBuilder:
         self.twords = GrowingVocab(arrays, "tword")
         self.venues = GrowingVocab(arrays, "venue")
         self.author_disp: list[str] = []  # display names of the authors new in this build
-        self.chunks: list[Chunk] = []
-        self.docnos: list[int] = []
-        self.paper_ids: list[str] = []
-        self.titles: list[str] = []
-        self.doc_len: list[int] = []
-        self.spans: list[tuple[int, int, int]] = []  # FieldSpans, per document
-        self.venue_of: list[int] = []
-        self.doc_authors: list[list[int]] = []
-        self.doc_twords: list[list[int]] = []
+        self.fields = DocFields()
         self.new_author_words: list[tuple[int, int]] = []  # (word id, author id)
-        # per-chunk token buffers
-        self._tok_ids: list[int] = []
-        self._tok_steps: list[int] = []
-        self._doc_sizes: list[int] = []
-        self._chunk_docnos: list[int] = []
+        self.chunks = ChunkStore()
+        # per-chunk token buffers: (global term ids, position steps, doc sizes, docnos)
+        self._pending: list[tuple[I32, AnyArray, I64, I64]] = []
+        self._pending_docs = 0
+        self._last_docno = -1
+        self._ascending = True  # every docno came after the previous one
+
+    @property
+    def docnos(self) -> array[int]:
+        return self.fields.docnos
 
     # ---- feeding ----------------------------------------------------------------------------
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
-        term_id = self.terms.id
-        term_get = self.terms.ids.get
-        for doc in docs:
-            self.docnos.append(doc.docno)
-            self.paper_ids.append(doc.paper_id)
-            self.titles.append(doc.title)
-            self.doc_len.append(len(doc.terms))
-            sp = doc.spans
-            self.spans.append((sp.title_end, sp.abstract_start, sp.abstract_end))
-            self.venue_of.append(self.venues.id(doc.venue) if doc.venue else -1)
+        it = iter(docs)
+        while batch := from_docs(itertools.islice(it, tuning.BUILD_CHUNK)):
+            self.add_batch(batch)
+
+    def add_batch(self, batch: DocBatch) -> None:
+        """Add a batch of tokenized documents (:func:`~bot.core.index.tokens.tokenize`)."""
+        f = self.fields
+        for docno in batch.docnos:
+            if docno <= self._last_docno:
+                self._ascending = False
+            self._last_docno = docno
+        f.docnos.extend(batch.docnos)
+        f.paper_ids.extend(batch.paper_ids)
+        f.titles.extend(batch.titles)
+        f.doc_len.extend(batch.sizes.tolist())
+        f.spans.extend(batch.spans.reshape(-1).tolist())
+        venue_id = self.venues.id
+        f.venue_of.extend([venue_id(v) if v else -1 for v in batch.venues])
+        known = self.authors.ids.get
+        for authors in batch.authors:
             aids: list[int] = []
-            for key, display in doc.authors:
-                before = len(self.authors)
-                aid = self.authors.id(key)
-                if aid == before:
-                    self.author_disp.append(display)
-                    for w in sorted(name_words(display)):
-                        self.new_author_words.append((self.awords.id(w), aid))
+            for key, display in authors:
+                aid = known(key)
+                if aid is None:
+                    before = len(self.authors)
+                    aid = self.authors.id(key)
+                    if aid == before:  # a new author: its name words
+                        self.author_disp.append(display)
+                        for w in sorted(name_words(display)):
+                            self.new_author_words.append((self.awords.id(w), aid))
                 if aid not in aids:
                     aids.append(aid)
-            self.doc_authors.append(aids)
-            self.doc_twords.append([self.twords.id(w) for w in doc.title_words])
-            found = list(map(term_get, doc.terms))
-            if None in found:
-                ids = [
-                    term_id(t) if i is None else i for i, t in zip(found, doc.terms, strict=True)
-                ]
-                self._tok_ids.extend(ids)
-            else:
-                self._tok_ids.extend(cast(list[int], found))
-            self._tok_steps.extend(doc.steps)
-            self._doc_sizes.append(len(doc.terms))
-            self._chunk_docnos.append(doc.docno)
-            if len(self._chunk_docnos) >= tuning.BUILD_CHUNK:
-                self._flush()
+            f.author_ids.extend(aids)
+            f.author_n.append(len(aids))
+        title_words = [w for words in batch.title_words for w in words]
+        f.tword_ids.extend(self.twords.ids_of(title_words).tolist())
+        f.tword_n.extend(map(len, batch.title_words))
+        lut = self.terms.ids_of(batch.vocab)
+        ids = lut[batch.ids] if len(batch.ids) else np.zeros(0, dtype=np.int32)
+        docnos = np.asarray(batch.docnos, dtype=np.int64)
+        self._pending.append((ids, batch.steps, batch.sizes, docnos))
+        self._pending_docs += len(batch)
+        if self._pending_docs >= tuning.BUILD_CHUNK:
+            self._flush()
 
     def _flush(self) -> None:
-        if not self._chunk_docnos:
+        if not self._pending:
             return
-        ids = np.asarray(self._tok_ids, dtype=np.int32)
-        steps = np.asarray(self._tok_steps, dtype=np.int64)
-        sizes = np.asarray(self._doc_sizes, dtype=np.int64)
-        docnos = np.asarray(self._chunk_docnos, dtype=np.int32)
-        self._tok_ids, self._tok_steps, self._doc_sizes, self._chunk_docnos = [], [], [], []
+        pending, self._pending, self._pending_docs = self._pending, [], 0
+        ids = np.concatenate([p[0] for p in pending]).astype(np.int32, copy=False)
+        steps = np.concatenate([p[1] for p in pending]).astype(np.int64)
+        sizes = np.concatenate([p[2] for p in pending])
+        docnos = np.concatenate([p[3] for p in pending]).astype(np.int32)
+        del pending
         doc_of_tok = np.repeat(docnos, sizes)
         # positions: running sum of steps within each document
         csum = np.cumsum(steps)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        del steps
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         base = np.where(starts > 0, csum[np.maximum(starts - 1, 0)], 0)
         pos = (csum - np.repeat(base, sizes)).astype(np.uint32)
+        del csum
         if len(unique_sorted(docnos)) != len(docnos) or np.any(np.diff(docnos) < 0):
             order = np.lexsort((pos, doc_of_tok, ids))
         else:
-            order = np.argsort(ids, kind="stable")
+            order = stable_order(ids)
         ids, doc_of_tok, pos = ids[order], doc_of_tok[order], pos[order]
+        del order
         if len(ids):
             new = np.empty(len(ids), dtype=np.bool_)
             new[0] = True
@@ -161,7 +237,7 @@ class ArrayBuilder:
         else:
             first = np.zeros(0, dtype=np.int64)
             tfs = np.zeros(0, dtype=np.int64)
-        self.chunks.append(
+        self.chunks.add(
             Chunk(
                 keys=ids[first],
                 docs=doc_of_tok[first],
@@ -176,14 +252,15 @@ class ArrayBuilder:
         Memory-lean: 32-bit permutation indices, and the positions copied chunk by chunk to
         their final place instead of through one index array over every position.
         """
-        if not self.chunks:
+        chunks = list(self.chunks)
+        self.chunks.close()
+        if not chunks:
             return Chunk(
                 np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint8),
                 np.zeros(0, np.uint8),
             )  # fmt: skip
-        if len(self.chunks) == 1:
-            return self.chunks[0]
-        chunks, self.chunks = self.chunks, []
+        if len(chunks) == 1:
+            return chunks[0]
         keys = np.concatenate([c.keys for c in chunks])
         ascending = all(
             int(a.docs.max()) < int(b.docs.min())
@@ -193,7 +270,7 @@ class ArrayBuilder:
         # chunks of ascending docnos are runs sorted by (term, doc): a stable sort by term
         # merges them (timsort: runs) into (term, doc) order
         if ascending:
-            order = np.argsort(keys, kind="stable")
+            order = stable_order(keys)
         else:
             order = np.lexsort((np.concatenate([c.docs for c in chunks]), keys))
         idx_type = np.int32 if len(keys) < 2**31 else np.int64
@@ -218,17 +295,56 @@ class ArrayBuilder:
             pos[ragged_index(starts[final].astype(np.int64), c.tfs)] = c.pos
         return Chunk(keys, docs, tfs, pos)
 
+    def _laid_out(self) -> Arrays:
+        """A fresh build's postings (no base, docnos ascending): each chunk's postings
+        written straight to their place in the final arrays, sized from the per-term counts
+        gathered as the chunks were made. Holds the final arrays and one chunk at a time."""
+        store = self.chunks
+        n_terms = len(self.terms)
+        df, npos = store.counts(n_terms)
+        ptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(df, out=ptr[1:])
+        pos_ptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(npos, out=pos_ptr[1:])
+        del df, npos
+        docs = np.empty(int(ptr[-1]), dtype=np.int32)
+        tfs = np.empty(int(ptr[-1]), dtype=pick_dtype(store.max_tf))
+        pos = np.empty(int(pos_ptr[-1]), dtype=pick_dtype(store.max_pos))
+        cursor = ptr[:-1].copy()
+        pos_cursor = pos_ptr[:-1]
+        del pos_ptr
+        for c in store:
+            n = len(c.keys)
+            if n == 0:
+                continue
+            run_start = np.flatnonzero(np.diff(c.keys)) + 1
+            run_start = np.concatenate([np.zeros(1, dtype=np.int64), run_start])
+            run_key = c.keys[run_start]
+            run_len = np.diff(np.concatenate([run_start, [n]]))
+            dest = np.repeat(cursor[run_key] - run_start, run_len) + np.arange(n)
+            docs[dest] = c.docs
+            tfs[dest] = c.tfs
+            del dest
+            run_pos = np.add.reduceat(c.tfs, run_start, dtype=np.int64)
+            pos[ragged_index(pos_cursor[run_key], run_pos)] = c.pos
+            cursor[run_key] += run_len
+            pos_cursor[run_key] += run_pos
+        store.close()
+        return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": checkpoints(tfs)}
+
     # ---- finishing ------------------------------------------------------------------------
 
     def finish(self, version: int, removed: Iterable[int] = ()) -> tuple[Arrays, dict[str, Any]]:
         """The arrays and meta of the index: the base's documents (if any) without
         ``removed`` ones, with this builder's added or replacing (same docno)."""
         self._flush()
-        post = self._postings()
         layout = self._layout(removed)
-        arrays = self._doc_arrays(layout)
+        if self.base is None and self._ascending:
+            arrays = self._laid_out()
+        else:
+            arrays = self._posting_arrays(self._postings(), layout)
+        arrays.update(self._doc_arrays(layout))
         arrays.update(self._vocab_arrays())
-        arrays.update(self._posting_arrays(post, layout))
         arrays["term_order"] = self._term_order(arrays, layout)
         arrays.update(self._name_lists(layout))
         alive, doc_len = arrays["alive"], arrays["doc_len"]
@@ -246,7 +362,7 @@ class ArrayBuilder:
 
     def _layout(self, removed: Iterable[int]) -> Layout:
         old_size = 0 if self.base is None else len(self.base.arrays["doc_len"])
-        size = max([old_size, 1, *(d + 1 for d in self.docnos)])
+        size = max(old_size, 1, max(self.docnos, default=-1) + 1)
         if self.base is None:
             return Layout(size, 0, None)
         # Documents that disappear from the postings: removed ones and replaced ones.
@@ -265,7 +381,8 @@ class ArrayBuilder:
         alive = np.zeros(size, dtype=np.bool_)
         venue_of = np.full(size, -1, dtype=np.int32)
         old_ids = self._old("paper_ids", np.zeros(0, dtype="S8"))
-        width = max([len(p) for p in self.paper_ids] + [old_ids.dtype.itemsize])
+        f = self.fields
+        width = max(f.paper_ids.longest(), old_ids.dtype.itemsize)
         paper_ids = np.zeros(size, dtype=f"S{width}")
         title_start = np.zeros(size, dtype=np.int64)
         title_end = np.zeros(size, dtype=np.int64)
@@ -287,16 +404,16 @@ class ArrayBuilder:
         docnos = np.asarray(self.docnos, dtype=np.int64)
         title_data = old_titles
         if len(docnos):
-            doc_len[docnos] = self.doc_len
+            doc_len[docnos] = f.doc_len
             alive[docnos] = True
-            venue_of[docnos] = self.venue_of
-            paper_ids[docnos] = [p.encode() for p in self.paper_ids]
-            new_titles, new_off = blob(self.titles)
+            venue_of[docnos] = f.venue_of
+            paper_ids[docnos] = f.paper_ids.fixed(width)
+            new_titles, new_off = f.titles.arrays()
             base_len = len(old_titles)
             title_data = np.concatenate([old_titles, new_titles]) if base_len else new_titles
             title_start[docnos] = new_off[:-1] + base_len
             title_end[docnos] = new_off[1:] + base_len
-            new_spans = np.asarray(self.spans, dtype=np.int32).reshape(-1, len(SPAN_ARRAYS))
+            new_spans = np.asarray(f.spans, dtype=np.int32).reshape(-1, len(SPAN_ARRAYS))
             for i, arr in enumerate(spans.values()):
                 arr[docnos] = new_spans[:, i]
         return spans | {
@@ -363,18 +480,24 @@ class ArrayBuilder:
         were given in that order if every document came in docno order, after the base's."""
         old_order = self._old("term_order", np.zeros(0, dtype=np.int32))
         old_alive = self._old("alive", np.zeros(0, dtype=np.bool_))
-        if layout.dead is None and len(old_order) == 0 and _ascending(self.docnos, old_alive):
+        if (
+            layout.dead is None
+            and len(old_order) == 0
+            and self._ascending
+            and _after(self.docnos, old_alive)
+        ):
             return np.zeros(0, dtype=np.int32)
         return _first_occurrence_order(arrays)
 
     def _name_lists(self, layout: Layout) -> Arrays:
         """Author -> docs, name word -> authors and title word -> docs lists."""
         out: Arrays = {}
+        f = self.fields
         lists: Sequence[tuple[str, str, Additions, int, Bool | None]] = (
-            ("author_ptr", "author_docs", pairs_from_lists(self.doc_authors, self.docnos),
+            ("author_ptr", "author_docs", pairs_from_flat(f.author_ids, f.author_n, f.docnos),
              len(self.authors), layout.dead),
             ("aword_ptr", "aword_authors", pairs(self.new_author_words), len(self.awords), None),
-            ("tword_ptr", "tword_docs", pairs_from_lists(self.doc_twords, self.docnos),
+            ("tword_ptr", "tword_docs", pairs_from_flat(f.tword_ids, f.tword_n, f.docnos),
              len(self.twords), layout.dead),
         )  # fmt: skip
         for ptr_name, docs_name, add, n_keys, dead in lists:
@@ -386,13 +509,19 @@ class ArrayBuilder:
         return out
 
 
-def _ascending(new_docnos: list[int], old_alive: AnyArray) -> bool:
-    """Whether the new docnos all come after every old live doc, in increasing order."""
+def _empty(data: IndexData) -> bool:
+    """Whether an index holds nothing at all (no term, no document, live or not)."""
+    a = data.arrays
+    return len(a["term_off"]) <= 1 and len(a["doc_len"]) <= 1 and not np.asarray(a["alive"]).any()
+
+
+def _after(new_docnos: Sequence[int], old_alive: AnyArray) -> bool:
+    """Whether the new docnos (ascending) all come after every old live doc."""
     if not new_docnos:
         return True
     live = np.flatnonzero(old_alive)
     last = int(live[-1]) if len(live) else -1
-    return new_docnos[0] > last and all(x < y for x, y in itertools.pairwise(new_docnos))
+    return new_docnos[0] > last
 
 
 def _first_occurrence_order(arrays: Mapping[str, AnyArray]) -> I32:
@@ -415,3 +544,77 @@ def _first_occurrence_order(arrays: Mapping[str, AnyArray]) -> I32:
     order = np.lexsort((present, -lengths, first_pos, first_doc))
     out: I32 = present[order].astype(np.int32)
     return out
+
+
+class ChunkStore:
+    """The posting chunks of a build, in the order they were made, with per-term totals.
+
+    Chunks are held in memory up to ``tuning.SPILL_BYTES``; past that, every chunk held is
+    written to a temporary folder (removed by :meth:`close`) and read back when iterated.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[Chunk | Path] = []
+        self._held = 0
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._df = np.zeros(0, dtype=np.int64)  # postings of each term
+        self._npos = np.zeros(0, dtype=np.int64)  # positions of each term
+        self.max_tf = 0
+        self.max_pos = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, chunk: Chunk) -> None:
+        if len(chunk.keys):
+            n = int(chunk.keys.max()) + 1
+            if n > len(self._df):
+                grow = n - len(self._df)
+                self._df = np.concatenate([self._df, np.zeros(grow, dtype=np.int64)])
+                self._npos = np.concatenate([self._npos, np.zeros(grow, dtype=np.int64)])
+            run_start = np.flatnonzero(np.diff(chunk.keys)) + 1
+            run_start = np.concatenate([np.zeros(1, dtype=np.int64), run_start])
+            run_key = chunk.keys[run_start]
+            self._df[run_key] += np.diff(np.concatenate([run_start, [len(chunk.keys)]]))
+            self._npos[run_key] += np.add.reduceat(chunk.tfs, run_start, dtype=np.int64)
+            self.max_tf = max(self.max_tf, int(chunk.tfs.max()))
+            self.max_pos = max(self.max_pos, int(chunk.pos.max()) if len(chunk.pos) else 0)
+        self._items.append(chunk)
+        self._held += sum(a.nbytes for a in (chunk.keys, chunk.docs, chunk.tfs, chunk.pos))
+        if self._held > tuning.SPILL_BYTES:
+            self._spill()
+
+    def counts(self, n_terms: int) -> tuple[I64, I64]:
+        """Postings and positions of each of ``n_terms`` terms, over every chunk."""
+        df = np.zeros(n_terms, dtype=np.int64)
+        npos = np.zeros(n_terms, dtype=np.int64)
+        df[: len(self._df)] = self._df
+        npos[: len(self._npos)] = self._npos
+        return df, npos
+
+    def _spill(self) -> None:
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="digest-bot-build-")
+        folder = Path(self._dir.name)
+        for i, item in enumerate(self._items):
+            if isinstance(item, Chunk):
+                path = folder / f"chunk-{i}.npz"
+                np.savez(path, keys=item.keys, docs=item.docs, tfs=item.tfs, pos=item.pos)
+                self._items[i] = path
+        self._held = 0
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for item in self._items:
+            if isinstance(item, Chunk):
+                yield item
+            else:
+                with np.load(item) as f:
+                    yield Chunk(f["keys"], f["docs"], f["tfs"], f["pos"])
+
+    def close(self) -> None:
+        """Forget the chunks and remove the temporary folder."""
+        self._items = []
+        self._held = 0
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None

@@ -61,9 +61,7 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
             bounds[i] = float(part[rest].max()) if rest.any() else 0.0
             champ_docs.append(d[champs])
             champ_ptr[i + 1] = champ_ptr[i] + len(champs)
-            mask = np.zeros(size, dtype=np.bool_)
-            mask[d] = True
-            bitsets[i] = np.packbits(mask, bitorder="little")[:nbytes]
+            fill_bits(bitsets[i], d)
     arrays["common_terms"] = common
     arrays["champ_ptr"] = champ_ptr
     arrays["champ_docs"] = (
@@ -71,6 +69,18 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
     )
     arrays["champ_bound"] = bounds
     arrays["bitsets"] = bitsets
+
+
+def fill_bits(row: AnyArray, docs: AnyArray) -> None:
+    """Set the bits of ``docs`` (ascending, distinct) in a little-endian bitset ``row``: one
+    pass over the docs (a mask of every docno packed would cost the corpus size per term)."""
+    if len(docs) == 0:
+        return
+    docs = np.asarray(docs, dtype=np.int64)
+    byte = docs >> 3
+    bit = np.left_shift(1, docs & 7).astype(np.uint8)
+    starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+    row[byte[starts]] |= np.add.reduceat(bit, starts, dtype=np.uint8)
 
 
 def try_champions(

@@ -23,6 +23,7 @@ from bot.core.index.known_item import KnownItemFeatures, known_item_features
 from bot.core.index.models import IndexDoc, IndexHit, IndexResult, index_doc
 from bot.core.index.plan import Filters
 from bot.core.index.search import Mode, Searcher
+from bot.core.index.tokens import DocBatch
 from bot.core.index.vocabularies import Vocabularies
 from bot.core.models import Paper
 from bot.core.query import ParsedQuery
@@ -244,6 +245,11 @@ class IndexBuilder:
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
         self._arrays.add(docs)
+
+    def add_batch(self, batch: DocBatch) -> None:
+        """Add a batch tokenized in bulk (:func:`~bot.core.index.tokens.tokenize`, which a
+        worker process can run)."""
+        self._arrays.add_batch(batch)
 
     def finish(self, version: int, *, removed: Iterable[int] = ()) -> Index:
         """The index of the documents added (over the base's, without ``removed``)."""

@@ -13,7 +13,9 @@ CHAMPIONS = 8192  # at most this many champions per common term ...
 CHAMPIONS_MIN = 1024  # ... at least this many, and about df / 16 in between
 
 # A build turns this many documents at a time into a compact posting chunk.
-BUILD_CHUNK = 32_768
+BUILD_CHUNK = 16_384
+# Past this many bytes of posting chunks held, a build writes them to a temporary folder.
+SPILL_BYTES = 64 * 2**20
 
 # A phrase over more candidates than this is verified best-first (phrases.lazy_phrases), in
 # chunks of this many, its total estimated from a sample of this many of the rest.

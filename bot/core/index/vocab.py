@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.core.index.arrays import AnyArray, blob, blob_item
+from bot.core.index.arrays import I32, AnyArray, blob, blob_item
 
 
 def term_hash(term: str) -> int:
@@ -108,24 +108,64 @@ class GrowingVocab:
             self.ids[word] = i
         return i
 
+    def ids_of(self, words: Sequence[str]) -> I32:
+        """The ids of ``words`` (new ones added in order): the known ones found in bulk, the
+        base's by one vectorised hash search."""
+        found = list(map(self.ids.get, words))
+        if None in found:
+            if self.base is not None and self.base_n:
+                self._find_in_base([w for i, w in zip(found, words, strict=True) if i is None])
+            found = [self._added(w) if i is None else i for i, w in zip(found, words, strict=True)]
+        return np.fromiter(found, dtype=np.int32, count=len(found))
+
+    def _find_in_base(self, words: Sequence[str]) -> None:
+        """Put the base's id of each of ``words`` it holds into ``ids``."""
+        assert self.base is not None
+        base = self.base
+        unique = list(dict.fromkeys(words))
+        hashes = np.fromiter(map(term_hash, unique), dtype=np.uint64, count=len(unique))
+        at = np.searchsorted(base.hashes, hashes)
+        inside = at < len(base.hashes)
+        hit = np.zeros(len(unique), dtype=np.bool_)
+        hit[inside] = base.hashes[at[inside]] == hashes[inside]
+        candidates = np.zeros(len(unique), dtype=np.int64)
+        candidates[hit] = base.hash_ids[at[hit]]
+        for w, wid, ok in zip(unique, candidates.tolist(), hit.tolist(), strict=True):
+            if ok:
+                if base.word(wid) != w:  # another word with the same hash: look further
+                    found = base.id(w)
+                    if found is None:
+                        continue
+                    wid = found
+                self.ids[w] = wid
+
+    def _added(self, word: str) -> int:
+        """The id of ``word``, known to be new unless met earlier in this call."""
+        i = self.ids.get(word)
+        if i is None:
+            i = self.ids[word] = self.base_n + len(self.new_words)
+            self.new_words.append(word)
+        return i
+
     def arrays(self) -> dict[str, AnyArray]:
         """The saved form: blob, offsets, sorted hashes and the id of each hash."""
         p = self.prefix
         data, off = blob(self.new_words)
-        hashes = np.fromiter(
-            (term_hash(w) for w in self.new_words), dtype=np.uint64, count=len(self.new_words)
-        )
+        hashes = np.fromiter(map(term_hash, self.new_words), dtype=np.uint64, count=len(off) - 1)
         ids = np.arange(self.base_n, self.base_n + len(self.new_words), dtype=np.int32)
+        order = np.argsort(hashes, kind="stable")
+        hashes, ids = hashes[order], ids[order]
         if self.base is not None and self.base_n:
             old_end = int(self.base.off[-1])
             data = np.concatenate([self.base.data, data])
             off = np.concatenate([self.base.off, off[1:] + old_end])
-            hashes = np.concatenate([self.base.hashes, hashes])
-            ids = np.concatenate([self.base.hash_ids, ids])
-        order = np.argsort(hashes, kind="stable")
+            # the new hashes merged into the base's sorted ones (after equal ones: stable)
+            where = np.searchsorted(self.base.hashes, hashes, side="right")
+            hashes = np.insert(np.asarray(self.base.hashes), where, hashes)
+            ids = np.insert(np.asarray(self.base.hash_ids, dtype=np.int32), where, ids)
         return {
             f"{p}_data": data,
             f"{p}_off": off.astype(np.int64),
-            f"{p}_hash": hashes[order],
-            f"{p}_hash_ids": ids[order].astype(np.int32),
+            f"{p}_hash": hashes,
+            f"{p}_hash_ids": ids.astype(np.int32),
         }

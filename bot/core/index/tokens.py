@@ -1,0 +1,269 @@
+"""Tokenized documents in bulk: a batch of papers as a few compact arrays (:class:`DocBatch`).
+
+A :class:`DocBatch` holds what the index keeps of a batch of papers: the per-document fields
+(id, title, authors, venue, title words) and every document's BM25 token list
+(:func:`~bot.core.text.document_stream`) as local term ids into the batch's own vocabulary,
+with position steps. It is what :class:`~bot.core.index.builder.ArrayBuilder` eats, and it is
+small and quick to pickle, so batches can be tokenized in worker processes
+(:func:`tokenize`: a plain function of plain data) while the builder takes them in order.
+
+Each field is tokenized once and its copies made by list repetition, which is the token list
+of :func:`~bot.core.text.document_stream`, term for term and step for step.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
+from bot.core.index.models import IndexDoc
+from bot.core.models import Paper
+from bot.core.text import FIELD_WEIGHTS, FieldWeights, chunk_terms, nfc, surface_words
+
+# What a worker needs of one paper: (docno, paper id, title, abstract, authors as
+# (key, display) pairs, venue): plain data, quick to pickle.
+Source = tuple[int, str, str, str, tuple[tuple[str, str], ...], str]
+
+
+@dataclass(slots=True)
+class DocBatch:
+    """A batch of tokenized documents (see the module doc)."""
+
+    docnos: list[int]
+    paper_ids: list[str]
+    titles: list[str]
+    venues: list[str]
+    authors: list[tuple[tuple[str, str], ...]]  # (key, display) of each document's authors
+    title_words: list[tuple[str, ...]]
+    vocab: list[str]  # the batch's distinct terms; a local term id indexes it
+    ids: I32  # local term id of every token, document after document
+    steps: AnyArray  # position steps of every token (running sum within a doc = positions)
+    sizes: I64  # tokens of each document
+    spans: I64  # (n, 3): each document's FieldSpans (title_end, abstract_start, abstract_end)
+
+    def __len__(self) -> int:
+        return len(self.docnos)
+
+
+def source(docno: int, paper: Paper) -> Source:
+    """What :func:`tokenize` needs of a paper."""
+    authors = tuple((a.key, a.display) for a in paper.authors)
+    return docno, paper.id, paper.title, paper.abstract, authors, paper.venue
+
+
+class _Analyser:
+    """Every whitespace-free chunk of text met -> its terms (ids into a term table) and
+    position steps, kept as flat arrays so a batch's token lists are gathered with numpy.
+    Forgets everything past ``CHUNK_LIMIT`` chunks (between batches: memory stays bounded).
+    """
+
+    def __init__(self) -> None:
+        self.chunk_ids: dict[str, int] = {}
+        self.off = array("q", [0])  # chunk i's tokens: tok[off[i]:off[i + 1]]
+        self.tok = array("i")
+        self.step = array("b")
+        self.term_ids: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def ids(self, text: str) -> list[int]:
+        """The chunk ids of ``text`` (analysing the chunks not met yet, in order)."""
+        chunks = nfc(text).split()
+        found = list(map(self.chunk_ids.get, chunks))
+        if None in found:
+            return [self._add(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
+        return cast(list[int], found)
+
+    def _add(self, chunk: str) -> int:
+        cid = self.chunk_ids.get(chunk)  # met earlier in the same text
+        if cid is not None:
+            return cid
+        terms, steps = chunk_terms(chunk)
+        for term in terms:
+            tid = self.term_ids.get(term)
+            if tid is None:
+                tid = self.term_ids[term] = len(self.words)
+                self.words.append(term)
+            self.tok.append(tid)
+        self.step.extend(steps)
+        self.off.append(len(self.tok))
+        cid = self.chunk_ids[chunk] = len(self.chunk_ids)
+        return cid
+
+
+CHUNK_LIMIT = 1_000_000
+_analyser = _Analyser()
+
+
+def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -> DocBatch:
+    """The :class:`DocBatch` of ``sources`` (their token lists as
+    :func:`~bot.core.text.document_stream` makes them: each field's copies, a gap of one
+    position before every copy but the first title's)."""
+    global _analyser
+    if len(_analyser.chunk_ids) > CHUNK_LIMIT:
+        _analyser = _Analyser()
+    an = _analyser
+    seq: list[int] = []  # chunk ids of every token list, in order
+    seg_len: list[int] = []  # chunks of each segment (one copy of one field)
+    seg_gap: list[int] = []  # the extra step before each segment's first token
+    doc_segs: list[int] = []  # segments of each document
+    w_title, w_authors, w_venue = weights.title, weights.authors, weights.venue
+    title_gaps = [0] + [1] * (w_title - 1) if w_title else []
+    for _docno, _pid, title, abstract, authors, venue in sources:
+        before = len(seg_len)
+        if w_title:
+            t = an.ids(title)
+            seq.extend(t * w_title)
+            seg_len.extend([len(t)] * w_title)
+            seg_gap.extend(title_gaps)
+        a = an.ids(abstract)
+        seq.extend(a)
+        seg_len.append(len(a))
+        seg_gap.append(1)
+        if w_authors and authors:
+            names: list[int] = []
+            lens: list[int] = []
+            for _key, display in authors:
+                n = an.ids(display)
+                names.extend(n)
+                lens.append(len(n))
+            seq.extend(names * w_authors)
+            seg_len.extend(lens * w_authors)
+            seg_gap.extend([1] * (len(lens) * w_authors))
+        if venue and w_venue:
+            v = an.ids(venue)
+            seq.extend(v * w_venue)
+            seg_len.extend([len(v)] * w_venue)
+            seg_gap.extend([1] * w_venue)
+        doc_segs.append(len(seg_len) - before)
+    ids, steps, sizes, seg_start, seg_tokens = _gather(an, seq, seg_len, seg_gap, doc_segs)
+    spans = _spans(steps, sizes, seg_start, seg_tokens, doc_segs, w_title)
+    # the batch's own vocabulary, in order of first occurrence (the builder's ids follow it)
+    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(uniq), dtype=np.int32)
+    rank[order] = np.arange(len(uniq), dtype=np.int32)
+    words = an.words
+    return DocBatch(
+        docnos=[s[0] for s in sources],
+        paper_ids=[s[1] for s in sources],
+        titles=[s[2] for s in sources],
+        venues=[s[5] for s in sources],
+        authors=[s[4] for s in sources],
+        title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+        vocab=[words[i] for i in uniq[order].tolist()],
+        ids=rank[inverse.reshape(-1)],
+        steps=steps,
+        sizes=sizes,
+        spans=spans,
+    )
+
+
+def _spans(
+    steps: AnyArray,
+    sizes: I64,
+    seg_start: I64,
+    seg_tokens: I64,
+    doc_segs: list[int],
+    w_title: int,
+) -> I64:
+    """Each document's :class:`~bot.core.text.FieldSpans` (as ``document_fields`` makes
+    them), from the tokens' steps and where each segment (field copy) starts."""
+    n = len(sizes)
+    out = np.zeros((n, 3), dtype=np.int64)
+    if n == 0:
+        return out
+    cum = np.cumsum(steps, dtype=np.int64)
+    doc_start = np.cumsum(sizes) - sizes
+    base = np.where(doc_start > 0, cum[np.maximum(doc_start - 1, 0)], 0) if len(cum) else 0
+    pos1 = cum - np.repeat(base, sizes)  # 1-based positions (the end of a span from 0)
+    first_seg = np.cumsum(np.asarray(doc_segs, dtype=np.int64)) - doc_segs
+    if w_title:
+        t_tok = seg_tokens[first_seg]
+        has = t_tok > 0
+        out[has, 0] = pos1[seg_start[first_seg][has] + t_tok[has] - 1]
+    a_seg = first_seg + w_title
+    a_start, a_tok = seg_start[a_seg], seg_tokens[a_seg]
+    has = a_tok > 0
+    out[has, 1] = pos1[a_start[has]] - 1
+    out[has, 2] = pos1[a_start[has] + a_tok[has] - 1]
+    prior = ~has & (a_start > doc_start)  # an empty abstract: where it would have started
+    out[prior, 1] = out[prior, 2] = pos1[a_start[prior] - 1]
+    return out
+
+
+def _gather(
+    an: _Analyser, seq: list[int], seg_len: list[int], seg_gap: list[int], doc_segs: list[int]
+) -> tuple[I32, U8, I64, I64, I64]:
+    """Every token's term id and step, and each document's token count, from the chunk ids."""
+    off = np.frombuffer(an.off, dtype=np.int64)
+    chunks = np.asarray(seq, dtype=np.int64)
+    starts = off[chunks]
+    counts = off[chunks + 1] - starts
+    at = ragged_index(starts, counts)
+    ids: I32 = np.frombuffer(an.tok, dtype=np.int32)[at]
+    steps = np.frombuffer(an.step, dtype=np.int8)[at].astype(np.uint8)
+    del off, at
+    n_seg = len(seg_len)
+    seg_of_chunk = np.repeat(np.arange(n_seg), np.asarray(seg_len, dtype=np.int64))
+    seg_tokens = np.bincount(seg_of_chunk, weights=counts, minlength=n_seg).astype(np.int64)
+    seg_start = np.cumsum(seg_tokens) - seg_tokens
+    gap = np.asarray(seg_gap, dtype=np.uint8)
+    has = (seg_tokens > 0) & (gap > 0)
+    steps[seg_start[has]] += gap[has]
+    doc_of_seg = np.repeat(np.arange(len(doc_segs)), np.asarray(doc_segs, dtype=np.int64))
+    sizes = np.bincount(doc_of_seg, weights=seg_tokens, minlength=len(doc_segs))
+    return ids, steps, sizes.astype(np.int64), seg_start.astype(np.int64), seg_tokens
+
+
+def from_docs(docs: Iterable[IndexDoc]) -> DocBatch:
+    """The :class:`DocBatch` of documents tokenized one by one (:func:`~.models.index_doc`)."""
+    terms: list[str] = []
+    steps: list[int] = []
+    sizes: list[int] = []
+    sources: list[Source] = []
+    title_words: list[tuple[str, ...]] = []
+    spans: list[tuple[int, int, int]] = []
+    for doc in docs:
+        sp = doc.spans
+        spans.append((sp.title_end, sp.abstract_start, sp.abstract_end))
+        sources.append((doc.docno, doc.paper_id, doc.title, "", doc.authors, doc.venue))
+        title_words.append(doc.title_words)
+        terms.extend(doc.terms)
+        steps.extend(doc.steps)
+        sizes.append(len(doc.terms))
+    return _batch(sources, terms, steps, sizes, title_words, spans)
+
+
+def _batch(
+    sources: Sequence[Source],
+    terms: list[str],
+    steps: list[int],
+    sizes: list[int],
+    title_words: list[tuple[str, ...]],
+    spans: list[tuple[int, int, int]],
+) -> DocBatch:
+    local = dict.fromkeys(terms)
+    vocab = list(local)
+    index = dict(zip(vocab, range(len(vocab)), strict=True))
+    ids = np.fromiter(map(index.__getitem__, terms), dtype=np.int32, count=len(terms))
+    step_arr = np.asarray(steps, dtype=np.int32)
+    if len(step_arr) and int(step_arr.min()) >= 0 and int(step_arr.max()) < 256:
+        step_arr = step_arr.astype(np.uint8)
+    return DocBatch(
+        docnos=[s[0] for s in sources],
+        paper_ids=[s[1] for s in sources],
+        titles=[s[2] for s in sources],
+        venues=[s[5] for s in sources],
+        authors=[s[4] for s in sources],
+        title_words=title_words,
+        vocab=vocab,
+        ids=ids,
+        steps=step_arr,
+        sizes=np.asarray(sizes, dtype=np.int64),
+        spans=np.asarray(spans, dtype=np.int64).reshape(-1, 3),
+    )
