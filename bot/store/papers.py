@@ -488,8 +488,7 @@ def _stored_paper(row: Params) -> StoredPaper:
     """A StoredPaper from a ``_STORED_COLUMNS`` row (authors by position, digests by path)."""
     n = _N_PAPER_COLUMNS
     authors = tuple(
-        Author(display=f"{first} {last}".strip(), last=last, first=first, key=key)
-        for _, _, last, first, key in sorted(json.loads(row[n] or "[]"))
+        _author(last, first, key) for _, _, last, first, key in sorted(json.loads(row[n] or "[]"))
     )
     digests = tuple(_digest_of(tuple(d)) for d in sorted(json.loads(row[n + 1] or "[]")))
     return StoredPaper(
@@ -529,6 +528,11 @@ def _digest(row: Params) -> DigestInfo:
     )
 
 
+def _author(last: str, first: str, key: str) -> Author:
+    """An Author from its stored columns (the display name is first + last)."""
+    return Author(display=f"{first} {last}".strip(), last=last, first=first, key=key)
+
+
 def _group_authors(
     rows: Iterable[Params], interned: dict[int, Author]
 ) -> dict[int, tuple[Author, ...]]:
@@ -537,7 +541,7 @@ def _group_authors(
     for paper, author_id, last, first, key in rows:
         author = interned.get(author_id)
         if author is None or author.last != last or author.first != first:
-            author = Author(display=f"{first} {last}".strip(), last=last, first=first, key=key)
+            author = _author(last, first, key)
             interned[author_id] = author
         authors = grouped.get(paper)
         if authors is None:
