@@ -57,7 +57,7 @@ from bot.core.models import (
 )
 from bot.core.parser import LIMITS
 from bot.core.query import ParsedQuery, parse_query
-from bot.core.snippet import SCAN_CHARS, snippet
+from bot.core.snippet import snippet
 from bot.core.text import document_stream
 from bot.core.trend import Trend, count_trend
 from bot.indexing import INDEX_STAGE, POOL_THRESHOLD, build_index, tokenize_papers
@@ -214,58 +214,60 @@ class Catalogue:
 
     # ---- search -----------------------------------------------------------------------------
 
-    async def _known_item_hits(
-        self, index: SearchEngine, parsed: ParsedQuery, k: int
+    @staticmethod
+    def _known_item_hits(
+        index: SearchEngine, parsed: ParsedQuery, k: int
     ) -> tuple[IndexResult, list[IndexHit]]:
         """The top ``k`` (at least :data:`~bot.core.rerank.WINDOW`) in known-item order
         (:mod:`bot.core.rerank`: BM25's top WINDOW in tiers, then the rest in BM25 order; the
         window is fetched whatever ``k``, so pages agree). What the order reads of the window
         comes from the index's positions: no store read, no text to tokenize."""
-
-        def ranked() -> tuple[IndexResult, list[IndexHit]]:
-            result = index.search(parsed, max(rerank.WINDOW, k))
-            head = result.hits[: rerank.WINDOW]
-            features = index.known_item_features([h.docno for h in head], parsed.terms)
-            title = index.vocabulary.title
-            tiers = rerank.tiers(parsed, features, lambda i: title(head[i].docno))
-            return result, rerank.known_item_order(
-                parsed, result.hits, tiers, features.abstract_adjacent
-            )
-
-        return await self._call(ranked)
+        result = index.search(parsed, max(rerank.WINDOW, k))
+        head = result.hits[: rerank.WINDOW]
+        features = index.known_item_features([h.docno for h in head], parsed.terms)
+        title = index.vocabulary.title
+        tiers = rerank.tiers(parsed, features, lambda i: title(head[i].docno))
+        return result, rerank.known_item_order(
+            parsed, result.hits, tiers, features.abstract_adjacent
+        )
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
-        """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first."""
+        """Papers matching ``query`` (raises :class:`~bot.core.query.QueryError`), best first.
+
+        Everything after parsing -- the index's top hits in known-item order, the page's
+        papers from the store, their snippets -- runs in one trip to a worker thread (the
+        store's synchronous reader saves a second trip to the database's thread).
+        """
         clock = time.perf_counter
         started = clock()
         parsed = parse_query(query)
         index: SearchEngine = self._index
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
-        parsed_at = clock()
-        result, hits = await self._known_item_hits(index, parsed, offset + limit)
-        page = tuple(hits[offset : offset + limit])
-        ranked_at = clock()
-        stored = await self.store.get_papers([h.paper_id for h in page]) if page else {}
-        fetched_at = clock()
-        suggestion: str | None = None
-        if result.total == 0:
-            suggestion = await self._call(lambda: _suggest(index, parsed))
         marks = _mark_terms(parsed)
-        found = [(stored[h.paper_id], h.score) for h in page if h.paper_id in stored]
-        text = sum(min(len(sp.paper.abstract), SCAN_CHARS) for sp, _ in found)
+        read_papers = self.store.read_papers
+        parsed_at = clock()
 
-        def snippets() -> tuple[Hit, ...]:
-            return tuple(Hit(sp, score, snippet(sp.paper.abstract, marks)) for sp, score in found)
+        def answer() -> tuple[IndexResult, tuple[Hit, ...], str | None, float, float]:
+            result, hits = self._known_item_hits(index, parsed, offset + limit)
+            page = hits[offset : offset + limit]
+            ranked_at = clock()
+            stored = read_papers([h.paper_id for h in page]) if page else {}
+            fetched_at = clock()
+            suggestion = _suggest(index, parsed) if result.total == 0 else None
+            made = tuple(
+                Hit(sp, h.score, snippet(sp.paper.abstract, marks))
+                for h in page
+                if (sp := stored.get(h.paper_id)) is not None
+            )
+            return result, made, suggestion, ranked_at, fetched_at
 
-        # Their cost is the abstracts' length, not the index's size: inline unless long.
-        snipped_at = clock()
-        made = await asyncio.to_thread(snippets) if text > TEXT_THRESHOLD else snippets()
+        result, made, suggestion, ranked_at, fetched_at = await asyncio.to_thread(answer)
         timings = SearchTimings(
             parse=parsed_at - started,
             index=ranked_at - parsed_at,
             fetch=fetched_at - ranked_at,
-            snippets=clock() - snipped_at,
+            snippets=clock() - fetched_at,
         )
         if self.on_search is not None:
             self.on_search(timings)
@@ -352,7 +354,8 @@ class Catalogue:
             return
         parsed = parse_query(query)
         index: SearchEngine = self._index
-        _, hits = await self._known_item_hits(index, parsed, max(index.n_docs, 1))
+        k = max(index.n_docs, 1)
+        _, hits = await self._call(lambda: self._known_item_hits(index, parsed, k))
         ids = [hit.paper_id for hit in hits]  # in /search's order
         for start in range(0, len(ids), max(1, batch_size)):
             chunk = ids[start : start + max(1, batch_size)]

@@ -206,8 +206,9 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class SearchTimings:
     """Where a search's time went, in seconds (``digest-bot bench`` reports each part):
-    parsing the query, the index (search and known-item order, with the trip to a worker
-    thread), fetching the page's papers from the store, and making the snippets."""
+    parsing the query, the index (search and known-item order, with the trip to the worker
+    thread all that follows runs in), reading the page's papers from the store, and making
+    the snippets (with the trip back)."""
 
     parse: float = 0.0
     index: float = 0.0

@@ -9,6 +9,10 @@ Every module that stores something goes through :class:`Database`:
 * one **reader** connection (``query_only``) for :meth:`Database.fetchall` /
   :meth:`Database.fetchone`; in WAL mode it reads the last committed state while a write is
   in progress;
+* for code that already runs in a worker thread (a search answered in one trip off the event
+  loop: index, page read and snippets), :meth:`Database.fetchrows_in_thread` reads on a
+  third, synchronous ``query_only`` connection of its own, under a thread lock; it refuses to
+  run on the event loop's thread;
 * both with ``foreign_keys=ON``, ``busy_timeout`` and ``synchronous=NORMAL``;
 * errors: what the store raises is a :class:`StoreError`. A statement SQLite fails (the
   database locked past ``busy_timeout``, a full disk, a constraint, a damaged file) raises a
@@ -20,7 +24,7 @@ Every module that stores something goes through :class:`Database`:
   :class:`StoreError`. Modules add their tables by adding the next numbered file
   (``0002_alerts.sql``, ...); nothing here needs to change.
 
-:meth:`Database.close` closes both connections and stops their threads (an open aiosqlite
+:meth:`Database.close` closes every connection and stops their threads (an open aiosqlite
 thread keeps the process from exiting).
 """
 
@@ -30,6 +34,7 @@ import asyncio
 import contextvars
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,6 +47,7 @@ import aiosqlite
 
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 128 * 1024  # page cache per connection; bulk reindexes touch large indexes
+SYNC_READER_CACHE_KIB = 16 * 1024
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -271,6 +277,26 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     return conn
 
 
+def _connect_sync(path: Path) -> sqlite3.Connection:
+    """A synchronous ``query_only`` reader with the same pragmas as :func:`_connect`'s, usable
+    from any thread (its user serialises the calls)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in (
+            f"busy_timeout = {BUSY_TIMEOUT_MS}",
+            "foreign_keys = ON",
+            "synchronous = NORMAL",
+            f"cache_size = -{SYNC_READER_CACHE_KIB}",  # pages of papers: the OS caches the file
+            "temp_store = MEMORY",
+            "query_only = ON",
+        ):
+            conn.execute(f"PRAGMA {pragma}").close()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class Database:
     """An open digest-bot database. Create with ``await Database.open(path)``."""
 
@@ -283,6 +309,9 @@ class Database:
         self._lock = asyncio.Lock()
         self._closed = False
         self.schema_version = 0
+        # the synchronous reader for worker threads (opened at first use, in such a thread)
+        self._sync_lock = threading.Lock()
+        self._sync_reader: sqlite3.Connection | None = None
 
     # -- opening and closing ---------------------------------------------------------------
 
@@ -326,9 +355,16 @@ class Database:
         async with self._lock:
             with _AS_STORE_ERRORS:
                 try:
+                    await asyncio.to_thread(self._close_sync_reader)
                     await self._reader.close()
                 finally:
                     await self._writer.close()
+
+    def _close_sync_reader(self) -> None:
+        with self._sync_lock:  # waits for a read in progress
+            if self._sync_reader is not None:
+                self._sync_reader.close()
+                self._sync_reader = None
 
     @property
     def closed(self) -> bool:
@@ -408,6 +444,24 @@ class Database:
                 cursor.row_factory = None
                 rows: Iterable[Any] = await cursor.fetchall()  # tuples: no row factory
                 return list(rows)
+
+    def fetchrows_in_thread(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """:meth:`fetchrows` for code running in a worker thread (never on the event loop:
+        it blocks), on a synchronous reader of its own: the caller saves the round trip to the
+        reader's thread when it is already off the loop (one search, one trip)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise StoreError("fetchrows_in_thread blocks: call it from a worker thread")
+        with self._sync_lock:
+            self._check_open()
+            with _AS_STORE_ERRORS:
+                conn = self._sync_reader
+                if conn is None:
+                    conn = self._sync_reader = _connect_sync(self.path)
+                return conn.execute(sql, params).fetchall()
 
     # -- maintenance -----------------------------------------------------------------------
 

@@ -187,18 +187,18 @@ class PaperStore:
 
     async def get_papers(self, paper_ids: Sequence[str]) -> dict[str, StoredPaper]:
         """The papers with these ids, keyed by their stored id; unknown ids are left out."""
-        wanted = list(dict.fromkeys(normalise_paper_id(i) for i in paper_ids if i.strip()))
         rows = []
-        for chunk in chunks(wanted):
-            rows.extend(
-                await self.db.fetchall(
-                    f"SELECT {_STORED_COLUMNS} FROM papers p "
-                    f"WHERE p.id IN ({placeholders(len(chunk))})",
-                    chunk,
-                )
-            )
-        stored = [_stored_paper(r) for r in rows]
-        return {s.paper.id: s for s in stored}
+        for chunk in chunks(_wanted_ids(paper_ids)):
+            rows.extend(await self.db.fetchrows(_papers_by_id_sql(len(chunk)), chunk))
+        return _stored_by_id(rows)
+
+    def read_papers(self, paper_ids: Sequence[str]) -> dict[str, StoredPaper]:
+        """:meth:`get_papers` for code running in a worker thread (it blocks: never call it on
+        the event loop), without a trip to the reader's thread."""
+        rows = []
+        for chunk in chunks(_wanted_ids(paper_ids)):
+            rows.extend(self.db.fetchrows_in_thread(_papers_by_id_sql(len(chunk)), chunk))
+        return _stored_by_id(rows)
 
     async def papers_by_identifier(
         self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
@@ -482,6 +482,20 @@ def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:
         line=row[7],
         identifiers=identifiers_from(row[10], row[11], row[12], row[13]),
     )
+
+
+def _wanted_ids(paper_ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(normalise_paper_id(i) for i in paper_ids if i.strip()))
+
+
+@functools.lru_cache(maxsize=64)
+def _papers_by_id_sql(count: int) -> str:
+    return f"SELECT {_STORED_COLUMNS} FROM papers p WHERE p.id IN ({placeholders(count)})"
+
+
+def _stored_by_id(rows: Iterable[Params]) -> dict[str, StoredPaper]:
+    stored = [_stored_paper(r) for r in rows]
+    return {s.paper.id: s for s in stored}
 
 
 def _stored_paper(row: Params) -> StoredPaper:

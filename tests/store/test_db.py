@@ -159,6 +159,26 @@ async def test_reader_is_read_only(db: Database) -> None:
         await db.fetchall("INSERT INTO meta (key, value) VALUES ('x', 'y')")
 
 
+async def test_the_reader_for_worker_threads(db: Database) -> None:
+    def read(sql: str) -> list[tuple[object, ...]]:
+        return db.fetchrows_in_thread(sql)
+
+    assert await asyncio.to_thread(read, "PRAGMA foreign_keys") == [(1,)]
+    assert await asyncio.to_thread(read, "PRAGMA query_only") == [(1,)]
+    with pytest.raises(sqlite3.OperationalError):  # read-only, like the other reader
+        await asyncio.to_thread(read, "INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO meta (key, value) VALUES ('w', '1')")
+        # the last committed state, not the open transaction
+        assert await asyncio.to_thread(read, "SELECT value FROM meta WHERE key='w'") == []
+    assert await asyncio.to_thread(read, "SELECT value FROM meta WHERE key='w'") == [("1",)]
+    with pytest.raises(StoreError, match="worker thread"):
+        read("SELECT 1")  # on the event loop's thread it would block the loop: refused
+    await db.close()
+    with pytest.raises(StoreError, match="closed"):
+        await asyncio.to_thread(read, "SELECT 1")
+
+
 # -- transactions ------------------------------------------------------------------------------
 
 

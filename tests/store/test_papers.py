@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from bot.core.parser import parse_digest
 from bot.ingest import reindex
-from bot.store.db import Database
+from bot.store.db import Database, StoreError
 from bot.store.papers import PaperStore, normalise_paper_id
 
 SEED_NAME = "000_3fb66f32c462d8d6.txt"
@@ -73,6 +74,17 @@ async def test_get_paper_and_get_papers(store: PaperStore, indexed: Path) -> Non
     assert found["rc8h0ww3"].paper.authors == ()
     many = await store.get_papers([f"zz{i:06d}" for i in range(1200)] + ["8t72zh2v"])
     assert list(many) == ["8t72zh2v"]
+
+
+async def test_read_papers_in_a_worker_thread_is_get_papers(
+    store: PaperStore, indexed: Path
+) -> None:
+    asked = ["X15KKTZR", "nothere1", "rc8h0ww3", "8t72zh2v", ""]
+    assert await asyncio.to_thread(store.read_papers, asked) == await store.get_papers(asked)
+    many = [f"zz{i:06d}" for i in range(1200)] + ["8t72zh2v"]
+    assert list(await asyncio.to_thread(store.read_papers, many)) == ["8t72zh2v"]
+    with pytest.raises(StoreError, match="worker thread"):
+        store.read_papers(asked)  # on the event loop: refused, it would block
 
 
 async def test_papers_by_author_newest_first(
