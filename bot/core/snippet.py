@@ -33,7 +33,12 @@ def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segmen
     """
     scan = max(SCAN_CHARS, 2 * width)
     more = len(text) > scan  # the text goes on beyond what is read
-    text = nfc(normalise_space(cut_text(text, scan) if more else text))
+    if more:
+        text = cut_text(text, scan)
+    if not text.isascii():
+        text = nfc(normalise_space(text))
+    elif not _single_spaced(text):
+        text = normalise_space(text)
     if not text:
         return ()
     hits: list[tuple[int, int]] = []
@@ -65,6 +70,12 @@ def snippet(text: str, terms: Collection[str], width: int = 280) -> tuple[Segmen
         end = _cut_end(text, start + width) if start + width < len(text) else len(text)
         end = max(end, min(len(text), last_e))
     return _segments(text, start, end, hits, more)
+
+
+def _single_spaced(ascii: str) -> bool:
+    """Whether :func:`normalise_space` leaves ``ascii`` as it is (C-level checks: ASCII white
+    space other than the space is unprintable)."""
+    return ascii.isprintable() and "  " not in ascii and ascii[:1] != " " and ascii[-1:] != " "
 
 
 def _cut_start(text: str, lo: int, first_hit: int) -> int:

@@ -11,11 +11,12 @@ and the tokenizer drop them too, so "Zero<U+200B>Width" is the word "ZeroWidth" 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain, compress, islice
 from operator import not_
 
 import Stemmer  # PyStemmer
@@ -430,29 +431,82 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
 def term_spans(text: str, wanted: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
     """The words of ``text`` that yield any of ``wanted`` (document-side terms), as (start,
     end, the wanted terms the word yields), in order. ``text`` is single-spaced NFC text
-    (``nfc(normalise_space(...))``). Its space-separated chunks are looked up in the term
-    cache in C-level loops first, so only the few chunks holding a wanted term are split into
-    words: a snippet of a long abstract costs little more than splitting it."""
+    (``nfc(normalise_space(...))``).
+
+    ASCII text is searched in C for the places a wanted term can come from
+    (:func:`_term_starts`), and only the space-separated chunks around them are looked up in
+    the term cache. Other text is split into its chunks, all looked up in the cache in C-level
+    loops, so only the few chunks holding a wanted term are split into words. Either way a
+    snippet of a long abstract costs little more than reading it."""
     if not wanted or not text:
         return []
     if len(_terms_cache) >= _CACHE_MAX:
         _terms_cache.clear()
         _steps_cache.clear()
+    if text.isascii():
+        return _ascii_term_spans(text, wanted)
     chunks = text.split(" ")
     misses = map(wanted.isdisjoint, map(_terms_cache.__getitem__, chunks))
     found = list(compress(range(len(chunks)), map(not_, misses)))
     if not found:
         return []
-    ends = list(accumulate(map(len, chunks)))
+    ends = list(accumulate(map(len, islice(chunks, found[-1] + 1))))
     out: list[tuple[int, int, frozenset[str]]] = []
     for i in found:
-        chunk = chunks[i]
-        at = ends[i] - len(chunk) + i  # one space before every chunk but the first
-        for m in _WORD_RE.finditer(chunk):
-            yields = span_terms(m.group()) & wanted
-            if yields:
-                out.append((at + m.start(), at + m.end(), yields))
+        _chunk_spans(chunks[i], ends[i] - len(chunks[i]) + i, wanted, out)
     return out
+
+
+def _chunk_spans(
+    chunk: str, at: int, wanted: frozenset[str], out: list[tuple[int, int, frozenset[str]]]
+) -> None:
+    """Append the words of ``chunk`` (starting at offset ``at``) that yield a wanted term."""
+    for m in _WORD_RE.finditer(chunk):
+        yields = span_terms(m.group()) & wanted
+        if yields:
+            out.append((at + m.start(), at + m.end(), yields))
+
+
+def _ascii_term_spans(text: str, wanted: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
+    out: list[tuple[int, int, frozenset[str]]] = []
+    low = text.lower()  # ASCII: the same offsets
+    chunks: set[int] = set()
+    for start in _term_starts(wanted):
+        at = low.find(start)
+        while at >= 0:
+            if at == 0 or not low[at - 1].isalnum():  # where a part of a word starts
+                chunks.add(text.rfind(" ", 0, at) + 1)
+            at = low.find(start, at + 1)
+    for at in sorted(chunks):
+        end = text.find(" ", at)
+        chunk = text[at:] if end < 0 else text[at:end]
+        if not wanted.isdisjoint(_terms_cache[chunk]):
+            _chunk_spans(chunk, at, wanted, out)
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _term_starts(wanted: frozenset[str]) -> tuple[str, ...]:
+    """What, in lower-cased ASCII text, a word yielding any of ``wanted`` holds where one of
+    its parts starts: each term's first two letters (none for a term ASCII cannot yield).
+
+    Snowball's English stemmer keeps a word's first two letters: it rewrites from the third
+    on, but for a consonant + "ying" ("dying" -> "die", "vying" -> "vie"); a word it cuts to
+    one letter keeps that one. A compound's first two letters may lie on both sides of a
+    hyphen or an apostrophe ("x-ray" -> "xray"). tests/core/test_snippet.py checks the rule
+    on every word of a large vocabulary, and the result against the chunk-by-chunk scan."""
+    starts: set[str] = set()
+    for term in wanted:
+        if not term.isascii() or not term:
+            continue
+        if len(term) == 1:
+            starts.add(term)
+            continue
+        first, second = term[0], term[1]
+        starts.update((first + second, f"{first}-{second}", f"{first}'{second}"))
+        if len(term) == 3 and term.endswith("ie"):
+            starts.add(first + "y")
+    return tuple(sorted(starts))
 
 
 def _stream(text: str, out: list[str], steps: list[int], gap: int) -> None:

@@ -99,14 +99,73 @@ def test_term_spans_equal_a_word_by_word_scan() -> None:
     from bot.core.text import nfc, normalise_space, span_terms, term_spans, terms, word_spans
 
     papers = parse_digest(digest_text(7, 1, 200).encode(), "f").papers
-    extra = "Multi-layer (multilayer) nets: GPT-5's 40.3% «naïve» Mézard-style x_1,y—z. " * 3
+    unicode = "Multi-layer (multilayer) nets: GPT-5's 40.3% «naïve» Mézard-style x_1,y—z. " * 3
+    # ASCII text takes the path that searches for where terms can start (see the next test)
+    ascii = (
+        "Multi-layer (multilayer) nets: GPT-5's 40.3% naive X-ray x-rays dying vies Aing oed "
+        "self-efficient_a2 3.5x y-z. Efficiently, the EFFICIENCY of a b c-d is shown."
+    )
     rng = random.Random(3)
-    for p in papers[:150]:
-        text = nfc(normalise_space(p.abstract + " " + extra))
-        vocab = terms(text)
-        wanted = frozenset([*rng.sample(vocab, min(4, len(vocab))), "multilay", "zzz"])
-        expect = [
-            (s, e, span_terms(w) & wanted) for s, e, w in word_spans(text) if span_terms(w) & wanted
-        ]
-        assert term_spans(text, wanted) == expect
+    for extra in (unicode, ascii):
+        for p in papers[:150]:
+            text = nfc(normalise_space(p.abstract + " " + extra))
+            vocab = terms(text)
+            wanted = frozenset([*rng.sample(vocab, min(4, len(vocab))), "multilay", "zzz"])
+            expect = [
+                (s, e, span_terms(w) & wanted)
+                for s, e, w in word_spans(text)
+                if span_terms(w) & wanted
+            ]
+            assert term_spans(text, wanted) == expect
+    odd = span_terms("Aing") | span_terms("oed")  # a part of 4 letters stemmed to 1
+    for wanted in ({"xray"}, {"die", "vie"}, odd, {"effici", "a2"}, {"cd", "3.5"}):
+        text = nfc(normalise_space(ascii))
+        expect = [(s, e, span_terms(w) & wanted) for s, e, w in word_spans(text)]
+        assert term_spans(text, frozenset(wanted)) == [x for x in expect if x[2]]
+        assert [x for x in expect if x[2]]
     assert term_spans("", frozenset({"a"})) == [] and term_spans("a b", frozenset()) == []
+
+
+def test_ascii_words_hold_their_terms_first_letters_where_a_part_starts() -> None:
+    """term_spans looks in ASCII text for a term's first two letters where a word's part
+    starts (Snowball keeps them, but for consonant + "ying"): checked on every word of the
+    generator's vocabulary and on every one-to-three-letter stem with common endings."""
+    import itertools
+    import string
+
+    from bot.bench.generate import digest_text
+    from bot.core.text import _WORD_RE, span_terms, term_spans
+
+    words = set(_WORD_RE.findall(digest_text(11, 1, 400)))
+    endings = ("", "ing", "ed", "ies", "s", "ly", "ingly", "edly", "y", "es", "eed", "ation")
+    for n in (1, 2):
+        for letters in itertools.product(string.ascii_lowercase, repeat=n):
+            words.update("".join(letters) + e for e in endings)
+    for letters in itertools.product(string.ascii_lowercase, repeat=3):
+        words.update("".join(letters) + e for e in ("ing", "ed", "ies"))
+    words.update(("x-ray", "X-Rays", "a-b-c", "GPT-5's", "3.5", "vying", "Dying", "skies"))
+    checked = 0
+    for word in words:
+        if not word.isascii():
+            continue
+        for term in span_terms(word):
+            assert [e for _, e, _ in term_spans(word, frozenset({term}))] == [len(word)], (
+                word,
+                term,
+            )
+            checked += 1
+    assert checked > 50_000
+
+
+def test_ascii_white_space_is_normalised_as_any_other() -> None:
+    from bot.core.text import normalise_space, query_terms
+
+    base = "Scaling laws of deep networks. We study scaling in width and depth."
+    wanted = query_terms("scaling depth")
+    expect = snippet(base, wanted)
+    assert [s.text for s in expect if s.match] == ["Scaling", "scaling", "depth"]
+    messes = [" " + base, base + " ", "\r\n" + base, base.replace(". ", ".\n\n")]
+    messes += [base.replace(" ", s) for s in ("  ", "\t", "\x1f", " \x0b ")]
+    for messy in messes:
+        assert normalise_space(messy) == base
+        assert snippet(messy, wanted) == expect, repr(messy)
