@@ -118,10 +118,10 @@ def test_term_spans_equal_a_word_by_word_scan() -> None:
             ]
             assert term_spans(text, wanted) == expect
     odd = span_terms("Aing") | span_terms("oed")  # a part of 4 letters stemmed to 1
-    for wanted in ({"xray"}, {"die", "vie"}, odd, {"effici", "a2"}, {"cd", "3.5"}):
+    for some in ({"xray"}, {"die", "vie"}, odd, {"effici", "a2"}, {"cd", "3.5"}):
         text = nfc(normalise_space(ascii))
-        expect = [(s, e, span_terms(w) & wanted) for s, e, w in word_spans(text)]
-        assert term_spans(text, frozenset(wanted)) == [x for x in expect if x[2]]
+        expect = [(s, e, span_terms(w) & some) for s, e, w in word_spans(text)]
+        assert term_spans(text, frozenset(some)) == [x for x in expect if x[2]]
         assert [x for x in expect if x[2]]
     assert term_spans("", frozenset({"a"})) == [] and term_spans("a b", frozenset()) == []
 
