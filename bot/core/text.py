@@ -90,8 +90,14 @@ def fold(text: str) -> str:
 _NON_WORD_RE = re.compile(r"[\W_]+")
 
 
+# ASCII: every character but a letter or a digit becomes a space (what _NON_WORD_RE matches)
+_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+
+
 def identity_form(text: str) -> str:
     """Fold and keep only letters and digits, single-spaced: the form used for paper identity."""
+    if text.isascii():  # the same, in C-level steps
+        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
     return _NON_WORD_RE.sub(" ", fold(text)).strip()
 
 

@@ -147,3 +147,16 @@ def test_zero_width_words_are_searchable_as_the_visible_word() -> None:
     text = "Zero\u200bWidth \u202eTXT"
     assert [w for _, _, w in word_spans(text)] == ["ZeroWidth", "TXT"]
     assert nfc(text) == "ZeroWidth TXT"
+
+
+def test_identity_form_of_ascii_is_the_regex_form() -> None:
+    """ASCII text takes C-level steps to the same form as the general path's regex."""
+    import random
+    import re
+
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(128)] + list("abcdeXYZ019 ") * 8
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert identity_form(text) == re.sub(r"[\W_]+", " ", text.lower()).strip(), repr(text)
+    assert identity_form("  GPT-5's  x_1\t(v2.0)!") == "gpt 5 s x 1 v2 0"
