@@ -355,7 +355,9 @@ class Database:
         async with self._lock:
             with _AS_STORE_ERRORS:
                 try:
-                    await asyncio.to_thread(self._close_sync_reader)
+                    # on the loop itself: at shutdown the default executor may be gone (a
+                    # read in progress, which the lock waits for, takes milliseconds)
+                    self._close_sync_reader()
                     await self._reader.close()
                 finally:
                     await self._writer.close()
