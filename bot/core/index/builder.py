@@ -34,6 +34,7 @@ from bot.core.index.arrays import (
     pairs_from_flat,
     pick_dtype,
     ragged_index,
+    splice,
     stable_order,
     unique_sorted,
 )
@@ -471,9 +472,7 @@ class ArrayBuilder:
             kept_cum = np.concatenate([[0], np.cumsum(tfs_kept, dtype=np.int64)])
             starts = kept_cum[where]
         pos_where = np.repeat(starts, post.tfs.astype(np.int64))
-        return np.insert(
-            pos_old.astype(pos_dtype, copy=False), pos_where, post.pos.astype(pos_dtype)
-        )
+        return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos)
 
     def _term_order(self, arrays: Arrays, layout: Layout) -> I32:
         """Term ids in first-occurrence order, or empty when the ids already are in it: they
