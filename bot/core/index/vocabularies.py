@@ -15,7 +15,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.index.arrays import I32, I64, AnyArray, Bool, blob_item, in_sorted, unblob
+from bot.core.index.arrays import (
+    I32,
+    I64,
+    AnyArray,
+    Bool,
+    blob_item,
+    in_sorted,
+    ragged_index,
+    unblob,
+)
 from bot.core.index.data import IndexData
 from bot.core.index.vocab import WordTable
 from bot.core.query import author_matches, name_words
@@ -31,7 +40,7 @@ class Vocabularies:
         self._lock = threading.Lock()
         self._author_names: list[str] | None = None
         self._author_word_ids: dict[str, int] | None = None
-        self._author_words_sorted: list[str] | None = None
+        self._author_words_sorted: tuple[list[str], I32] | None = None
         self._title_sorted: tuple[list[str], I32] | None = None
         self._paper_ids_sorted: tuple[AnyArray, I32] | None = None
 
@@ -134,6 +143,12 @@ class Vocabularies:
         ptr = self._a["author_ptr"]
         return int(ptr[author + 1] - ptr[author])
 
+    def author_paper_counts(self) -> I64:
+        """:meth:`author_paper_count` of every author, by author id."""
+        ptr: I64 = np.asarray(self._a["author_ptr"], dtype=np.int64)
+        out: I64 = ptr[1:] - ptr[:-1]
+        return out
+
     def _word_ids(self) -> dict[str, int]:
         if self._author_word_ids is None:
             with self._lock:
@@ -148,11 +163,28 @@ class Vocabularies:
 
     def author_words_sorted(self) -> list[str]:
         """The author name-word vocabulary, sorted (for prefix ranges; cached)."""
+        return self._sorted_author_words()[0]
+
+    def _sorted_author_words(self) -> tuple[list[str], I32]:
+        """The sorted name words and the id of each."""
         if self._author_words_sorted is None:
-            words = sorted(self._word_ids())
+            words = list(self._word_ids())
+            order = sorted(range(len(words)), key=words.__getitem__)
+            found = ([words[i] for i in order], np.asarray(order, dtype=np.int32))
             with self._lock:
-                self._author_words_sorted = words
+                self._author_words_sorted = found
         return self._author_words_sorted
+
+    def authors_by_sorted_word(self) -> tuple[I64, I32]:
+        """The authors of every name word in :meth:`author_words_sorted`'s order, as one
+        array cut by a pointer array (word ``i``'s authors: ``authors[ptr[i]:ptr[i + 1]]``)."""
+        ids = self._sorted_author_words()[1].astype(np.int64)
+        old_ptr = np.asarray(self._a["aword_ptr"], dtype=np.int64)
+        lengths = old_ptr[ids + 1] - old_ptr[ids]
+        ptr = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        authors: I32 = np.asarray(self._a["aword_authors"])[ragged_index(old_ptr[ids], lengths)]
+        return ptr, authors.astype(np.int32, copy=False)
 
     def authors_with_word(self, word: str) -> I32:
         """Author ids whose name has ``word`` (a folded name word)."""
