@@ -411,3 +411,76 @@ def test_set_bits_lists_the_bits_of_a_word_bitset() -> None:
             mask = rng.random(n) < density
             words = words64(np.packbits(mask, bitorder="little"))
             assert set_bits(words).tolist() == np.flatnonzero(mask).tolist()
+
+
+def _check_champions(index: Index) -> None:
+    """Every common term: its champions are live documents holding it, every other posting's
+    term-frequency part (at the current average length) is at most the bound, its bitset is
+    exactly its documents."""
+    from bot.core.index import bm25
+
+    a = index._a
+    data = index._data
+    for slot, t in enumerate(a["common_terms"].tolist()):
+        lo, hi = int(a["ptr"][t]), int(a["ptr"][t + 1])
+        docs = np.asarray(a["docs"][lo:hi])
+        champs = np.asarray(a["champ_docs"][a["champ_ptr"][slot] : a["champ_ptr"][slot + 1]])
+        assert np.all(np.diff(champs) > 0) and np.isin(champs, docs).all()
+        part = bm25.tf_part(np.asarray(a["tfs"][lo:hi]).astype(np.float64), data.norm[docs])
+        rest = ~np.isin(docs, champs)
+        assert not rest.any() or part[rest].max() <= a["champ_bound"][slot]
+        bits = np.unpackbits(a["bitsets"][slot], bitorder="little")
+        assert np.flatnonzero(bits).tolist() == docs.tolist()
+
+
+def test_champions_carried_over_updates_stay_exact(
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update keeps the champions (new documents join the lists, the bound grows with the
+    average length) until CHAMPION_REFRESH of the documents changed; searches of common terms
+    stay rank-bm25's, through a save and a load too."""
+    from bot.core.index.champions import CHANGED
+
+    docs, papers = corpus
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    monkeypatch.setattr(index_module, "CHAMPION_REFRESH", 1 / 4)
+    final: dict[int, IndexDoc] = {d.docno: d for d in docs[:1000]}
+    index = Index.build(docs[:1000])
+    long_text = [replace_text(papers[1500 + i], 3) for i in range(4)]  # longer: avgdl grows
+    replaced = [index_doc(docs[i].docno, p) for i, p in enumerate(long_text)]
+    steps: list[tuple[list[IndexDoc], list[int]]] = [
+        (docs[1000:1080], []),
+        ([*replaced, *docs[1080:1120]], [docs[i].docno for i in (10, 11, 12)]),
+        (docs[1120:1200], [docs[1000].docno]),
+        (docs[1200:1350], []),  # past a quarter changed: computed again
+    ]
+    rng = random.Random(5)
+    for step, (add, removed) in enumerate(steps):
+        index.save(tmp_path / "ix")
+        index = Index.load(tmp_path / "ix").updated(add, removed=removed, version=step + 1)
+        for d in add:
+            final[d.docno] = d
+        for r in removed:
+            final.pop(r, None)
+        carried = step < 3
+        assert (CHANGED in index._meta) == carried
+        _check_champions(index)
+        ordered = [final[k] for k in sorted(final)]
+        bm = BM25Okapi([d.terms for d in ordered])
+        common = [index.term(int(t)) for t in index._a["common_terms"]]
+        assert len(common) > 5
+        pruned = 0
+        for terms in [[t] for t in common] + [rng.sample(common, 2) for _ in range(20)]:
+            got = index.search_terms(terms, 10)
+            pruned += got.pruned
+            want = _expected(bm, ordered, terms, 10, "and")
+            assert [(h.docno, h.score) for h in got.hits] == want, (step, terms)
+        assert pruned > 0
+
+
+def replace_text(paper: Paper, times: int) -> Paper:
+    from dataclasses import replace
+
+    return replace(paper, abstract=" ".join([paper.abstract] * times))

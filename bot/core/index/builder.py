@@ -38,7 +38,7 @@ from bot.core.index.arrays import (
     stable_order,
     unique_sorted,
 )
-from bot.core.index.champions import add_champions
+from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
@@ -339,11 +339,14 @@ class ArrayBuilder:
         """The arrays and meta of the index: the base's documents (if any) without
         ``removed`` ones, with this builder's added or replacing (same docno)."""
         self._flush()
+        removed = list(removed)
         layout = self._layout(removed)
+        post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
-            arrays = self._posting_arrays(self._postings(), layout)
+            post = self._postings()
+            arrays = self._posting_arrays(post, layout)
         arrays.update(self._doc_arrays(layout))
         arrays.update(self._vocab_arrays())
         arrays["term_order"] = self._term_order(arrays, layout)
@@ -354,7 +357,15 @@ class ArrayBuilder:
             "n_docs": int(alive.sum()),
             "total_len": int(doc_len[alive].sum(dtype=np.int64)),
         }
-        add_champions(arrays, meta)
+        changed = len(self.docnos) + len(removed)
+        if (
+            self.base is None
+            or post is None
+            or not carry_champions(
+                self.base, arrays, meta, (post.keys, post.docs), layout.dead, changed
+            )
+        ):
+            add_champions(arrays, meta)
         return arrays, meta
 
     def _old(self, name: str, empty: AnyArray) -> AnyArray:
