@@ -52,6 +52,7 @@ import shutil
 import socket
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
@@ -291,17 +292,35 @@ class _CrcWriter:
         self.crc = 0
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.crc = zlib.crc32(data, self.crc)
         self.size += len(data)
         return self.f.write(data)
+
+
+def _write_npy(path: Path, array: AnyArray) -> dict[str, int]:
+    """One array as a ``.npy`` file (what :func:`numpy.save` writes), its size and CRC-32.
+
+    The data is written from the array's own memory (a memory map's pages included) in
+    slices, with no copy; :func:`zlib.crc32` and the writes release the GIL, so two files
+    are written at once (see :func:`write`).
+    """
+    array = np.ascontiguousarray(array)
+    with path.open("wb") as f:
+        out = _CrcWriter(f)
+        np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(array))
+        flat = array.reshape(-1).view(np.uint8).data if array.size else memoryview(b"")
+        for start in range(0, len(flat), _CHUNK):
+            out.write(flat[start : start + _CHUNK])
+    return {"bytes": out.size, "crc32": out.crc}
 
 
 def write(directory: Path, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
     """Save ``arrays`` and ``meta`` as a new generation of the index in ``directory``.
 
     Claims the folder (:class:`IndexDirError` if it is not digest-bot's), cleans it, writes
-    the generation aside, switches ``current`` to it and deletes the older ones.
+    the generation aside (two files at a time, the largest first), switches ``current`` to it
+    and deletes the older ones.
     """
     claim(directory)
     clean(directory)
@@ -310,12 +329,11 @@ def write(directory: Path, arrays: Mapping[str, AnyArray], meta: Mapping[str, An
     tmp.mkdir()
     try:
         _write_json(tmp / MARKER, {"owner": "digest-bot", "pid": os.getpid(), "host": _HOST})
-        files: dict[str, dict[str, int]] = {}
-        for name, array in arrays.items():
-            with (tmp / f"{name}.npy").open("wb") as f:
-                out = _CrcWriter(f)
-                np.lib.format.write_array(out, np.ascontiguousarray(array), allow_pickle=False)
-            files[name] = {"bytes": out.size, "crc32": out.crc}
+        names = sorted(arrays, key=lambda n: -arrays[n].nbytes)
+        with ThreadPoolExecutor(2) as pool:
+            done = pool.map(lambda n: _write_npy(tmp / f"{n}.npy", arrays[n]), names)
+            written = dict(zip(names, done, strict=True))
+        files = {name: written[name] for name in arrays}
         _write_json(tmp / "meta.json", {**meta, "files": files})
         with _locked(directory):
             gen = directory / f"gen-{token}"
