@@ -186,14 +186,16 @@ class Catalogue:
         )
         return await asyncio.to_thread(self._persist, index, state.stamp), state.stamp
 
-    def _persist(self, index: Index, stamp: str) -> Index:
+    def _persist(self, index: Index, stamp: str, previous: Index | None = None) -> Index:
         """Save the index bound to ``stamp`` and return it memory-mapped (its pages shared with
         the page cache). An index that cannot be saved is served from memory (with a warning:
-        the next start rebuilds it)."""
+        the next start rebuilds it). ``previous``: the index it updates (its warm lookup
+        lists are extended, not built again)."""
         directory = Path(self.settings.index_dir)
         try:
             index.save(directory, stamp=stamp)
-            index = Index.load(directory, stamp=stamp, verify=False)  # just written
+            # just written
+            index = Index.load(directory, stamp=stamp, verify=False, previous=previous)
         except (OSError, ValueError, saved_index.IndexDirError) as exc:
             log.warning("cannot save the search index in %s: %s", directory, exc)
         return self._warmed(index)
@@ -544,7 +546,7 @@ class Catalogue:
 
         def update() -> Index:
             new = builder.finish(result.version, removed=removed)
-            return self._persist(new, stamp) if stamp else self._warmed(new)
+            return self._persist(new, stamp, index) if stamp else self._warmed(new)
 
         self._index, self._stamp = await asyncio.to_thread(update), stamp
 

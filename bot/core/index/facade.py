@@ -34,10 +34,19 @@ class Index:
 
     _ARRAYS = persist.ARRAYS  # the arrays saved and loaded
 
-    def __init__(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        arrays: Mapping[str, AnyArray],
+        meta: Mapping[str, Any],
+        *,
+        previous: Index | None = None,
+    ) -> None:
+        """``previous``: the index this one updates (its built name lists are extended
+        rather than built again; see :class:`~.vocabularies.Vocabularies`)."""
         self._data = IndexData(arrays, meta)
         self.version: int = self._data.version
-        self._vocabulary = Vocabularies(self._data)
+        before: Vocabularies | None = None if previous is None else previous.vocabulary
+        self._vocabulary: Vocabularies = Vocabularies(self._data, before)
         self._searcher = Searcher(self._data, Filters(self._data, self._vocabulary))
 
     @property
@@ -221,8 +230,10 @@ class Index:
         mmap: bool = True,
         stamp: str | None = None,
         verify: bool = True,
+        previous: Index | None = None,
     ) -> Index:
         """Load the saved index; arrays are memory-mapped (pages read on first use).
+        ``previous``: the index it updates, if any (see :meth:`__init__`).
 
         Raises :class:`~bot.core.saved_index.SavedIndexError` (a ValueError) when there is
         none, it was built for another ``stamp`` (when given), or it is damaged: ``verify``
@@ -230,7 +241,7 @@ class Index:
         """
         arrays, meta = persist.read(Path(directory), mmap=mmap, stamp=stamp, verify=verify)
         try:
-            return cls(arrays, meta)
+            return cls(arrays, meta, previous=previous)
         except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
             raise saved_index.SavedIndexError(f"damaged index: {exc}") from exc
 
@@ -242,6 +253,7 @@ class IndexBuilder:
 
     def __init__(self, base: Index | None = None) -> None:
         self._arrays = ArrayBuilder(None if base is None else base._data)
+        self._base = base
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
         self._arrays.add(docs)
@@ -254,4 +266,4 @@ class IndexBuilder:
     def finish(self, version: int, *, removed: Iterable[int] = ()) -> Index:
         """The index of the documents added (over the base's, without ``removed``)."""
         arrays, meta = self._arrays.finish(version, removed)
-        return Index(arrays, meta)
+        return Index(arrays, meta, previous=self._base)
