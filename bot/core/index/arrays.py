@@ -8,7 +8,7 @@ optional payload arrays aligned with ``docs`` (term frequencies). :func:`merge_l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,17 +144,28 @@ def pairs(pairs_list: Sequence[tuple[int, int]]) -> Additions:
 SPLICE_RUNS = 200_000
 
 
-def splice(old: AnyArray, where: AnyArray, values: AnyArray) -> AnyArray:
+# Makes a new 1-D array for a named index array: (name, length, dtype) -> array to fill (an
+# update can have its largest arrays made right in the files of the index being saved).
+Alloc = Callable[[str, int, Any], AnyArray]
+
+
+def splice(
+    old: AnyArray, where: AnyArray, values: AnyArray, out: AnyArray | None = None
+) -> AnyArray:
     """``np.insert(old, where, values)`` for a nondecreasing ``where`` (values inserted at
     the same point keep their order), in ``old``'s dtype: the old array is copied as whole
-    runs between the insertion points instead of through a mask of every element."""
+    runs between the insertion points instead of through a mask of every element. ``out``:
+    the array to fill (``len(old) + len(values)`` of ``old``'s dtype), else a new one."""
     values = np.asarray(values).astype(old.dtype, copy=False)
+    if out is None:
+        out = np.empty(len(old) + len(values), dtype=old.dtype)
     if len(values) == 0:
-        return np.array(old, copy=True)
+        out[:] = old
+        return out
     cuts = np.flatnonzero(where[1:] != where[:-1]) + 1
     if len(cuts) >= SPLICE_RUNS:
-        return np.insert(old, where, values)
-    out = np.empty(len(old) + len(values), dtype=old.dtype)
+        out[:] = np.insert(old, where, values)
+        return out
     starts = [0, *cuts.tolist()]
     ends = [*cuts.tolist(), len(values)]
     at = np.asarray(where)[starts].tolist()
@@ -176,12 +187,15 @@ def merge_lists(
     add: Additions,
     n_keys: int,
     dead: Bool | None,
+    alloc: Alloc | None = None,
+    names: Sequence[str] = (),
 ) -> tuple[I64, I32, tuple[AnyArray, ...], Bool | None, I64]:
     """Merge sorted additions into a CSR list set, dropping docs marked ``dead``.
 
     Returns the new (ptr, docs, payload), the keep-mask applied to the old postings (or None)
     and, for each addition, the index in the *kept* old postings before which it was inserted.
-    Payloads take the dtype of the old ones.
+    Payloads take the dtype of the old ones. ``alloc`` makes the merged docs and payloads
+    (named by ``names``, docs first) when additions are merged into old lists.
     """
     if len(docs) == 0:  # nothing to merge into: the additions are the lists
         counts = np.bincount(add.keys, minlength=n_keys).astype(np.int64)
@@ -222,8 +236,16 @@ def merge_lists(
             k = int(add.keys[s])
             lo, hi = int(ptr[k]), int(ptr[k + 1])
             where[s:e] = lo + np.searchsorted(docs[lo:hi], add.docs[s:e])
-    new_docs = splice(docs.astype(np.int32, copy=False), where, add.docs)
-    new_payload = tuple(splice(p, where, q) for p, q in zip(payload, add.payload, strict=True))
+    total = len(docs) + len(add.docs)
+
+    def made(i: int, dtype: Any) -> AnyArray | None:
+        return None if alloc is None or i >= len(names) else alloc(names[i], total, dtype)
+
+    new_docs = splice(docs.astype(np.int32, copy=False), where, add.docs, made(0, np.int32))
+    new_payload = tuple(
+        splice(p, where, q, made(i + 1, p.dtype))
+        for i, (p, q) in enumerate(zip(payload, add.payload, strict=True))
+    )
     counts = np.bincount(add.keys, minlength=n_keys).astype(np.int64)
     new_ptr = ptr + np.concatenate([[0], np.cumsum(counts)])
     return new_ptr, new_docs.astype(np.int32, copy=False), new_payload, keep, where

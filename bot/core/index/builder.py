@@ -25,6 +25,7 @@ from bot.core.index.arrays import (
     I64,
     U8,
     Additions,
+    Alloc,
     AnyArray,
     Bool,
     blob,
@@ -335,9 +336,13 @@ class ArrayBuilder:
 
     # ---- finishing ------------------------------------------------------------------------
 
-    def finish(self, version: int, removed: Iterable[int] = ()) -> tuple[Arrays, dict[str, Any]]:
+    def finish(
+        self, version: int, removed: Iterable[int] = (), alloc: Alloc | None = None
+    ) -> tuple[Arrays, dict[str, Any]]:
         """The arrays and meta of the index: the base's documents (if any) without
-        ``removed`` ones, with this builder's added or replacing (same docno)."""
+        ``removed`` ones, with this builder's added or replacing (same docno). ``alloc``
+        makes an update's merged postings, term frequencies and positions (the largest
+        arrays: in the files of the index being saved)."""
         self._flush()
         removed = list(removed)
         layout = self._layout(removed)
@@ -346,7 +351,7 @@ class ArrayBuilder:
             arrays = self._laid_out()
         else:
             post = self._postings()
-            arrays = self._posting_arrays(post, layout)
+            arrays = self._posting_arrays(post, layout, alloc)
         arrays.update(self._doc_arrays(layout))
         arrays.update(self._vocab_arrays())
         arrays["term_order"] = self._term_order(arrays, layout)
@@ -446,7 +451,7 @@ class ArrayBuilder:
         out["author_disp_data"], out["author_disp_off"] = disp_data, disp_off
         return out
 
-    def _posting_arrays(self, post: Chunk, layout: Layout) -> Arrays:
+    def _posting_arrays(self, post: Chunk, layout: Layout, alloc: Alloc | None) -> Arrays:
         """Postings with their term frequencies and positions, merged into the base's."""
         tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
         add = Additions(post.keys.astype(np.int32), post.docs.astype(np.int32), (post.tfs,))
@@ -454,13 +459,18 @@ class ArrayBuilder:
             self._old("ptr", np.zeros(1, dtype=np.int64)),
             self._old("docs", np.zeros(0, dtype=np.int32)),
             (tfs_old.astype(fitting_dtype(tfs_old, post.tfs), copy=False),),
-            add, len(self.terms), layout.dead,
+            add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
-        pos = self._positions(post, tfs_old, keep, where)
+        pos = self._positions(post, tfs_old, keep, where, alloc)
         return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": checkpoints(tfs)}
 
     def _positions(
-        self, post: Chunk, tfs_old: AnyArray, keep: Bool | None, where: AnyArray
+        self,
+        post: Chunk,
+        tfs_old: AnyArray,
+        keep: Bool | None,
+        where: AnyArray,
+        alloc: Alloc | None,
     ) -> AnyArray:
         """The base's positions (of kept postings) with the new postings' inserted where
         :func:`~bot.core.index.arrays.merge_lists` put those postings (``where``)."""
@@ -483,7 +493,9 @@ class ArrayBuilder:
             kept_cum = np.concatenate([[0], np.cumsum(tfs_kept, dtype=np.int64)])
             starts = kept_cum[where]
         pos_where = np.repeat(starts, post.tfs.astype(np.int64))
-        return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos)
+        total = len(pos_old) + len(post.pos)
+        out = None if alloc is None else alloc("pos", total, pos_dtype)
+        return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos, out)
 
     def _term_order(self, arrays: Arrays, layout: Layout) -> I32:
         """Term ids in first-occurrence order, or empty when the ids already are in it: they
