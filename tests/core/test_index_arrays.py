@@ -25,3 +25,14 @@ def test_splice_is_np_insert(runs: int, dtype: type, monkeypatch: pytest.MonkeyP
         want = np.insert(old, where, values.astype(dtype))
         assert got.dtype == old.dtype
         assert got.tolist() == want.tolist()
+
+
+def test_widened_dtype_keeps_or_widens() -> None:
+    from bot.core.index.arrays import widened_dtype
+
+    small = np.array([3, 200], dtype=np.uint8)
+    assert widened_dtype(small, np.array([255])) == np.uint8
+    assert widened_dtype(small, np.array([256])) == np.uint16
+    assert widened_dtype(small, np.array([70_000])) == np.uint32
+    assert widened_dtype(np.array([1], dtype=np.uint16), np.array([2])) == np.uint16
+    assert widened_dtype(small, np.zeros(0, dtype=np.int64)) == np.uint8

@@ -101,6 +101,15 @@ def pick_dtype(max_value: int) -> type[np.unsignedinteger[Any]]:
     return np.uint32
 
 
+def widened_dtype(old: AnyArray, new: AnyArray) -> Any:
+    """The dtype of ``old`` (unsigned) merged with ``new``: its own when every value of
+    ``new`` fits in it (``old`` is not scanned: a large saved array), else the smallest
+    holding both."""
+    if old.dtype.kind == "u" and (len(new) == 0 or int(new.max()) <= int(np.iinfo(old.dtype).max)):
+        return old.dtype
+    return fitting_dtype(old, new)
+
+
 def fitting_dtype(*arrays: AnyArray) -> type[np.unsignedinteger[Any]]:
     """The smallest unsigned integer type holding every value of ``arrays`` (non-negative)."""
     return pick_dtype(max(int(a.max()) if len(a) else 0 for a in arrays))

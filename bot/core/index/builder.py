@@ -38,6 +38,7 @@ from bot.core.index.arrays import (
     splice,
     stable_order,
     unique_sorted,
+    widened_dtype,
 )
 from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
@@ -458,7 +459,7 @@ class ArrayBuilder:
         ptr, docs, (tfs,), keep, where = merge_lists(
             self._old("ptr", np.zeros(1, dtype=np.int64)),
             self._old("docs", np.zeros(0, dtype=np.int32)),
-            (tfs_old.astype(fitting_dtype(tfs_old, post.tfs), copy=False),),
+            (tfs_old.astype(widened_dtype(tfs_old, post.tfs), copy=False),),
             add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
         pos = self._positions(post, tfs_old, keep, where, alloc)
@@ -480,7 +481,7 @@ class ArrayBuilder:
             tfs_kept = tfs_old[keep]
         else:
             tfs_kept = tfs_old
-        pos_dtype = fitting_dtype(pos_old, post.pos)
+        pos_dtype = widened_dtype(pos_old, post.pos)
         if len(pos_old) == 0:  # nothing to merge into
             return post.pos.astype(pos_dtype)
         if keep is None and len(tfs_kept):
