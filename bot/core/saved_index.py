@@ -360,12 +360,13 @@ class Draft:
             self.abandon()
             raise
 
-    def array(self, name: str, length: int, dtype: Any) -> AnyArray:
-        """A new 1-D array saved as ``<name>.npy`` of this generation, its values to be set
-        by the caller. The file's space is reserved first: a full disk raises OSError here
-        (not a fault later, when a page is written)."""
-        empty = np.zeros(0, dtype=dtype)
-        head = _npy_header(length, np.dtype(dtype))
+    def array(self, name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
+        """A new array saved as ``<name>.npy`` of this generation, all zeros, its values to
+        be set by the caller. The file's space is reserved first: a full disk raises OSError
+        here (not a fault later, when a page is written)."""
+        length = math.prod(shape)
+        empty = np.zeros(shape, dtype=dtype)
+        head = _npy_header(shape, np.dtype(dtype))
         path = self.tmp / f"{name}.npy"
         size = len(head) + length * np.dtype(dtype).itemsize
         with path.open("wb") as f:
@@ -380,7 +381,7 @@ class Draft:
         if not length:
             self._made[name] = empty
             return empty
-        mapped = np.memmap(path, mode="r+", dtype=dtype, shape=(length,), offset=len(head))
+        mapped = np.memmap(path, mode="r+", dtype=dtype, shape=shape, offset=len(head))
         out: AnyArray = mapped.view(np.ndarray)
         self._made[name] = out
         return out
@@ -422,12 +423,12 @@ class Draft:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _npy_header(length: int, dtype: np.dtype[Any]) -> bytes:
-    """The ``.npy`` header of a 1-D array of ``length`` items of ``dtype``."""
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype[Any]) -> bytes:
+    """The ``.npy`` header of a C-ordered array of ``shape`` and ``dtype``."""
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         buf,
-        {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (length,)},
+        {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape},
     )
     return buf.getvalue()
 

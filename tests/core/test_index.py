@@ -525,20 +525,23 @@ def test_an_update_extends_the_warm_name_lists(
 
 
 def test_an_update_made_in_its_saved_files(
-    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An update given the generation it is saved to makes its postings, term frequencies
-    and positions right in their files: the saved files are byte for byte those of the same
-    update made in memory and saved, and the index it returns searches the same."""
+    """An update given the generation it is saved to makes its postings, term frequencies,
+    positions and bitsets right in their files: the saved files are byte for byte those of
+    the same update made in memory and saved, and the index it returns searches the same."""
     import json
 
     from bot.core.index import IndexBuilder
 
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)  # champions, carried over
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
     docs, papers = corpus
     base = Index.build(docs[:1000])
     base.save(tmp_path / "base")
     base = Index.load(tmp_path / "base")
-    add = [*docs[1000:1100], index_doc(docs[2].docno, papers[1500])]
+    add = [*docs[1000:1040], index_doc(docs[2].docno, papers[1500])]  # < 1/16 changed
     removed = [docs[7].docno]
     plain = base.updated(add, removed=removed, version=2)
     plain.save(tmp_path / "plain", stamp="s")
@@ -546,7 +549,9 @@ def test_an_update_made_in_its_saved_files(
     builder.add(add)
     draft = Index.draft(tmp_path / "made")
     made = builder.finish(2, removed=removed, draft=draft)
-    assert type(made._a["pos"].base).__name__ in ("memmap", "mmap")  # made in the file
+    for name in ("docs", "tfs", "pos", "bitsets"):  # made in their files
+        assert type(made._a[name].base).__name__ in ("memmap", "mmap"), name
+    assert made._a["bitsets"].shape[0] > 5 and "champions_changed" in made._meta
     made.save(tmp_path / "made", stamp="s", draft=draft)
     gens = {name: next((tmp_path / name).glob("gen-*")) for name in ("plain", "made")}
     metas = {k: json.loads((g / "meta.json").read_text()) for k, g in gens.items()}

@@ -153,9 +153,9 @@ def pairs(pairs_list: Sequence[tuple[int, int]]) -> Additions:
 SPLICE_RUNS = 200_000
 
 
-# Makes a new 1-D array for a named index array: (name, length, dtype) -> array to fill (an
-# update can have its largest arrays made right in the files of the index being saved).
-Alloc = Callable[[str, int, Any], AnyArray]
+# Makes a new array of zeros for a named index array: (name, shape, dtype) -> array to fill
+# (an update can have its largest arrays made right in the files of the index being saved).
+Alloc = Callable[[str, tuple[int, ...], Any], AnyArray]
 
 
 def splice(
@@ -248,7 +248,7 @@ def merge_lists(
     total = len(docs) + len(add.docs)
 
     def made(i: int, dtype: Any) -> AnyArray | None:
-        return None if alloc is None or i >= len(names) else alloc(names[i], total, dtype)
+        return None if alloc is None or i >= len(names) else alloc(names[i], (total,), dtype)
 
     new_docs = splice(docs.astype(np.int32, copy=False), where, add.docs, made(0, np.int32))
     new_payload = tuple(

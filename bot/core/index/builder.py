@@ -368,7 +368,7 @@ class ArrayBuilder:
             self.base is None
             or post is None
             or not carry_champions(
-                self.base, arrays, meta, (post.keys, post.docs), layout.dead, changed
+                self.base, arrays, meta, (post.keys, post.docs), layout.dead, changed, alloc
             )
         ):
             add_champions(arrays, meta)
@@ -495,7 +495,7 @@ class ArrayBuilder:
             starts = kept_cum[where]
         pos_where = np.repeat(starts, post.tfs.astype(np.int64))
         total = len(pos_old) + len(post.pos)
-        out = None if alloc is None else alloc("pos", total, pos_dtype)
+        out = None if alloc is None else alloc("pos", (total,), pos_dtype)
         return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos, out)
 
     def _term_order(self, arrays: Arrays, layout: Layout) -> I32:

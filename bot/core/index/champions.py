@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
+from bot.core.index.arrays import F64, I64, Alloc, AnyArray, unique_sorted
 from bot.core.index.data import U64, IndexData, set_bits
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
@@ -106,6 +106,7 @@ def carry_champions(
     new: tuple[AnyArray, AnyArray],
     dead: AnyArray | None,
     changed: int,
+    alloc: Alloc | None = None,
 ) -> bool:
     """The champions of an update carried over from ``base`` instead of recomputed from
     every posting; False (nothing done) when too much changed since they were last computed
@@ -113,11 +114,12 @@ def carry_champions(
 
     ``new`` holds the update's postings as (term ids, docs), sorted by term; ``dead`` marks
     the base's documents removed or replaced; ``changed`` counts the documents added,
-    replaced or removed. A carried term keeps its live champions and gains every new
-    document holding it; the other postings are the base's non-champions, whose parts stay
-    at or below the base's bound times ``max(1, new avgdl / old avgdl)`` (a part grows by at
-    most that factor with the average length; plus a margin for rounding): the proof of
-    :func:`try_champions` stays exact. Terms common only now are computed in full.
+    replaced or removed; ``alloc`` makes the bitsets. A carried term keeps its live
+    champions and gains every new document holding it; the other postings are the base's
+    non-champions, whose parts stay at or below the base's bound times
+    ``max(1, new avgdl / old avgdl)`` (a part grows by at most that factor with the average
+    length; plus a margin for rounding): the proof of :func:`try_champions` stays exact.
+    Terms common only now are computed in full.
     """
     n_docs = int(meta["n_docs"])
     total = int(base.meta.get(CHANGED, 0)) + changed
@@ -138,7 +140,8 @@ def carry_champions(
     champ_ptr = np.zeros(len(common) + 1, dtype=np.int64)
     champ_docs: list[AnyArray] = []
     bounds = np.zeros(len(common), dtype=np.float64)
-    bitsets = np.zeros((len(common), (size + 7) // 8), dtype=np.uint8)
+    shape = (len(common), (size + 7) // 8)
+    bitsets = np.zeros(shape, np.uint8) if alloc is None else alloc("bitsets", shape, np.uint8)
     norm: F64 | None = None
     for i, t in enumerate(common.tolist()):
         slot = slots.get(t)

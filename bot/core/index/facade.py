@@ -292,10 +292,10 @@ class IndexBuilder:
 
 
 def _alloc_in(draft: saved_index.Draft) -> Alloc:
-    def alloc(name: str, length: int, dtype: Any) -> AnyArray:
+    def alloc(name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
         try:
-            return draft.array(name, length, dtype)
+            return draft.array(name, shape, dtype)
         except OSError:  # no room: made in memory, and the save says why
-            return np.empty(length, dtype=dtype)
+            return np.zeros(shape, dtype=dtype)
 
     return alloc
