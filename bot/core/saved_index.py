@@ -46,11 +46,13 @@ import fcntl
 import io
 import json
 import math
+import mmap
 import os
 import re
 import secrets
 import shutil
 import socket
+import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -382,6 +384,10 @@ class Draft:
             self._made[name] = empty
             return empty
         mapped = np.memmap(path, mode="r+", dtype=dtype, shape=shape, offset=len(head))
+        raw = getattr(mapped, "_mmap", None)
+        if sys.platform == "linux" and isinstance(raw, mmap.mmap):
+            with contextlib.suppress(OSError, ValueError):  # filled whole next: its pages
+                raw.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))  # mapped in one call
         out: AnyArray = mapped.view(np.ndarray)
         self._made[name] = out
         return out

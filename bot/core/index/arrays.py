@@ -8,6 +8,9 @@ optional payload arrays aligned with ``docs`` (term frequencies). :func:`merge_l
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,28 @@ F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
+
+
+_POPULATE = {
+    False: getattr(mmap, "MADV_POPULATE_READ", 22),
+    True: getattr(mmap, "MADV_POPULATE_WRITE", 23),
+}
+
+
+def prefault(array: AnyArray, *, write: bool = False) -> None:
+    """Map every page of a memory-mapped ``array`` in one call (Linux 5.14+ ``madvise``
+    ``MADV_POPULATE_READ`` / ``_WRITE``) instead of one page fault per page as it is read or
+    written: several times faster for an array about to be read (or filled) whole. Does
+    nothing for other arrays, elsewhere, or where the kernel refuses."""
+    if sys.platform != "linux":
+        return
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+    if base is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        base.madvise(_POPULATE[write])
 
 
 def ragged_index(starts: I64, lengths: AnyArray) -> I64:

@@ -34,6 +34,7 @@ from bot.core.index.arrays import (
     pairs,
     pairs_from_flat,
     pick_dtype,
+    prefault,
     ragged_index,
     splice,
     stable_order,
@@ -455,6 +456,8 @@ class ArrayBuilder:
     def _posting_arrays(self, post: Chunk, layout: Layout, alloc: Alloc | None) -> Arrays:
         """Postings with their term frequencies and positions, merged into the base's."""
         tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
+        for name in ("docs", "tfs", "pos"):  # read whole below: mapped in one call each
+            prefault(self._old(name, tfs_old))
         add = Additions(post.keys.astype(np.int32), post.docs.astype(np.int32), (post.tfs,))
         ptr, docs, (tfs,), keep, where = merge_lists(
             self._old("ptr", np.zeros(1, dtype=np.int64)),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import F64, I64, Alloc, AnyArray, unique_sorted
+from bot.core.index.arrays import F64, I64, Alloc, AnyArray, prefault, unique_sorted
 from bot.core.index.data import U64, IndexData, set_bits
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
@@ -132,6 +132,7 @@ def carry_champions(
     size = len(arrays["doc_len"])
     old_ptr, old_docs, old_bound = old["champ_ptr"], old["champ_docs"], old["champ_bound"]
     old_bits = old["bitsets"]
+    prefault(old_bits)  # nearly every row is copied
     avgdl = int(meta["total_len"]) / n_docs
     scale = max(1.0, avgdl / base.avgdl)
     keys, new_docs = new
