@@ -186,17 +186,33 @@ class Catalogue:
         )
         return await asyncio.to_thread(self._persist, index, state.stamp), state.stamp
 
-    def _persist(self, index: Index, stamp: str) -> Index:
+    def _persist(
+        self,
+        index: Index,
+        stamp: str,
+        previous: Index | None = None,
+        draft: saved_index.Draft | None = None,
+    ) -> Index:
         """Save the index bound to ``stamp`` and return it memory-mapped (its pages shared with
         the page cache). An index that cannot be saved is served from memory (with a warning:
-        the next start rebuilds it)."""
+        the next start rebuilds it). ``previous``: the index it updates (its warm lookup
+        lists are extended, not built again); ``draft``: the generation it was made in."""
         directory = Path(self.settings.index_dir)
         try:
-            index.save(directory, stamp=stamp)
-            index = Index.load(directory, stamp=stamp, verify=False)  # just written
+            index.save(directory, stamp=stamp, draft=draft)
+            # just written
+            index = Index.load(directory, stamp=stamp, verify=False, previous=previous)
         except (OSError, ValueError, saved_index.IndexDirError) as exc:
             log.warning("cannot save the search index in %s: %s", directory, exc)
         return self._warmed(index)
+
+    def _draft(self) -> saved_index.Draft | None:
+        """A new generation of the saved index to make an update in, or None when the folder
+        cannot take one now (the save then says why)."""
+        try:
+            return Index.draft(Path(self.settings.index_dir))
+        except (OSError, saved_index.IndexDirError):
+            return None
 
     def _warmed(self, index: Index) -> Index:
         """``index`` with its lazy lookup caches built (in a worker thread, before the swap:
@@ -543,8 +559,16 @@ class Catalogue:
                 progress(INDEX_STAGE, min(start + INDEX_BATCH, len(changed)), len(changed))
 
         def update() -> Index:
-            new = builder.finish(result.version, removed=removed)
-            return self._persist(new, stamp) if stamp else self._warmed(new)
+            if not stamp:
+                return self._warmed(builder.finish(result.version, removed=removed))
+            draft = self._draft()
+            try:
+                new = builder.finish(result.version, removed=removed, draft=draft)
+            except BaseException:
+                if draft is not None:
+                    draft.abandon()
+                raise
+            return self._persist(new, stamp, index, draft)
 
         self._index, self._stamp = await asyncio.to_thread(update), stamp
 

@@ -487,12 +487,13 @@ class _AuthorRanking:
     def __init__(self, known: LookupVocabulary) -> None:
         n = known.n_authors
         names = known.author_names()
-        self.counts = np.fromiter(
-            (known.author_paper_count(a) for a in range(n)), dtype=np.int64, count=n
-        )
-        counts = self.counts.tolist()
-        order = sorted(range(n), key=lambda a: (-counts[a], names[a]))
-        self.by_rank = np.asarray(order, dtype=np.int64)
+        self.counts = known.author_paper_counts()[:n]
+        # sorted by (-papers, name): names ordered once (Python's string order), then a
+        # numpy sort of (papers, name place) pairs (stable: equal names keep id order)
+        by_name = np.asarray(sorted(range(n), key=names.__getitem__), dtype=np.int64)
+        name_place = np.empty(n, dtype=np.int64)
+        name_place[by_name] = np.arange(n, dtype=np.int64)
+        self.by_rank = np.lexsort((name_place, -self.counts)).astype(np.int64)
         self.rank = np.empty(n, dtype=np.int64)
         self.rank[self.by_rank] = np.arange(n, dtype=np.int64)
         self.names = names
@@ -532,10 +533,7 @@ class _AuthorsByWord:
     by ``ptr``): the authors of all the words a prefix begins are then one slice."""
 
     def __init__(self, known: LookupVocabulary) -> None:
-        lists = [known.authors_with_word(w) for w in known.author_words_sorted()]
-        self.ptr = np.zeros(len(lists) + 1, dtype=np.int64)
-        self.ptr[1:] = np.cumsum([len(x) for x in lists])
-        self.authors = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int32)
+        self.ptr, self.authors = known.authors_by_sorted_word()
 
     def begun(self, ranges: Sequence[tuple[int, int]], cap: int) -> np.ndarray:
         """The authors with a word in ``ranges`` (of the sorted words), ascending; at most

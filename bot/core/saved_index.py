@@ -41,17 +41,21 @@ and it runs about four times faster than :func:`hashlib.blake2b` here (see
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import json
 import math
+import mmap
 import os
 import re
 import secrets
 import shutil
 import socket
+import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
@@ -291,42 +295,164 @@ class _CrcWriter:
         self.crc = 0
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.crc = zlib.crc32(data, self.crc)
         self.size += len(data)
         return self.f.write(data)
 
 
-def write(directory: Path, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
+def _write_npy(path: Path, array: AnyArray) -> dict[str, int]:
+    """One array as a ``.npy`` file (what :func:`numpy.save` writes), its size and CRC-32.
+
+    The data is written from the array's own memory (a memory map's pages included) in
+    slices, with no copy; :func:`zlib.crc32` and the writes release the GIL, so two files
+    are written at once (see :func:`write`).
+    """
+    array = np.ascontiguousarray(array)
+    with path.open("wb") as f:
+        out = _CrcWriter(f)
+        np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(array))
+        flat = array.reshape(-1).view(np.uint8).data if array.size else memoryview(b"")
+        for start in range(0, len(flat), _CHUNK):
+            out.write(flat[start : start + _CHUNK])
+    return {"bytes": out.size, "crc32": out.crc}
+
+
+def _header(array: AnyArray) -> bytes:
+    """The ``.npy`` header :func:`numpy.save` writes for ``array``."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(array))
+    return buf.getvalue()
+
+
+def _checksum(path: Path, array: AnyArray) -> dict[str, int]:
+    """Size and CRC-32 of a ``.npy`` file made in place (:meth:`Draft.array`), from its
+    header and the array's memory (the file's own pages)."""
+    head = _header(array)
+    crc = zlib.crc32(head)
+    size = len(head)
+    flat = array.reshape(-1).view(np.uint8).data if array.size else memoryview(b"")
+    for start in range(0, len(flat), _CHUNK):
+        crc = zlib.crc32(flat[start : start + _CHUNK], crc)
+    size += len(flat)
+    if path.stat().st_size != size:
+        raise OSError(f"{path.name} has {path.stat().st_size} bytes, not {size}")
+    return {"bytes": size, "crc32": crc}
+
+
+class Draft:
+    """A generation being written (``tmp-<pid>-<token>/``): large arrays can be made right
+    in their files (:meth:`array`, memory-mapped) before :meth:`commit` writes the rest and
+    switches to it, so they are never held in memory and written again. Made on a folder
+    digest-bot owns (:class:`IndexDirError` otherwise), after cleaning it."""
+
+    def __init__(self, directory: Path) -> None:
+        claim(directory)
+        clean(directory)
+        self.directory = directory
+        self.token = secrets.token_hex(8)
+        self.tmp = directory / f"tmp-{os.getpid()}-{self.token}"
+        self.tmp.mkdir()
+        self._made: dict[str, AnyArray] = {}
+        try:
+            _write_json(
+                self.tmp / MARKER, {"owner": "digest-bot", "pid": os.getpid(), "host": _HOST}
+            )
+        except BaseException:
+            self.abandon()
+            raise
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
+        """A new array saved as ``<name>.npy`` of this generation, all zeros, its values to
+        be set by the caller. The file's space is reserved first: a full disk raises OSError
+        here (not a fault later, when a page is written)."""
+        length = math.prod(shape)
+        empty = np.zeros(shape, dtype=dtype)
+        head = _npy_header(shape, np.dtype(dtype))
+        path = self.tmp / f"{name}.npy"
+        size = len(head) + length * np.dtype(dtype).itemsize
+        with path.open("wb") as f:
+            f.write(head)
+            if length:
+                try:
+                    os.posix_fallocate(f.fileno(), 0, size)
+                except OSError as exc:
+                    if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                        raise
+                    f.truncate(size)
+        if not length:
+            self._made[name] = empty
+            return empty
+        mapped = np.memmap(path, mode="r+", dtype=dtype, shape=shape, offset=len(head))
+        raw = getattr(mapped, "_mmap", None)
+        if sys.platform == "linux" and isinstance(raw, mmap.mmap):
+            with contextlib.suppress(OSError, ValueError):  # filled whole next: its pages
+                raw.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))  # mapped in one call
+        out: AnyArray = mapped.view(np.ndarray)
+        self._made[name] = out
+        return out
+
+    def commit(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
+        """Write ``arrays`` (those made by :meth:`array` are only checksummed) and ``meta``,
+        switch ``current`` to this generation and delete the older ones. Abandons the draft
+        on failure."""
+        tmp = self.tmp
+        try:
+            made = {n for n, a in arrays.items() if self._made.get(n) is a}
+            names = sorted((n for n in arrays if n not in made), key=lambda n: -arrays[n].nbytes)
+            for name in names:  # made, then replaced: a new file (the mapped one stays whole)
+                if name in self._made:
+                    (tmp / f"{name}.npy").unlink(missing_ok=True)
+            with ThreadPoolExecutor(2) as pool:
+                done = pool.map(lambda n: _write_npy(tmp / f"{n}.npy", arrays[n]), names)
+                sums = pool.map(lambda n: _checksum(tmp / f"{n}.npy", arrays[n]), sorted(made))
+                written = dict(zip(names, done, strict=True))
+                written.update(zip(sorted(made), sums, strict=True))
+            for name in set(self._made) - set(arrays):  # made, then not used: not saved
+                (tmp / f"{name}.npy").unlink(missing_ok=True)
+            files = {name: written[name] for name in arrays}
+            _write_json(tmp / "meta.json", {**meta, "files": files})
+            directory = self.directory
+            with _locked(directory):
+                gen = directory / f"gen-{self.token}"
+                tmp.rename(gen)
+                pointer = directory / f"current.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+                pointer.write_text(gen.name + "\n", encoding="utf-8")
+                os.replace(pointer, directory / POINTER)
+                _drop_older(directory, gen.name)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Remove what was written (arrays made here stay readable while mapped)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype[Any]) -> bytes:
+    """The ``.npy`` header of a C-ordered array of ``shape`` and ``dtype``."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf,
+        {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape},
+    )
+    return buf.getvalue()
+
+
+def write(
+    directory: Path,
+    arrays: Mapping[str, AnyArray],
+    meta: Mapping[str, Any],
+    draft: Draft | None = None,
+) -> None:
     """Save ``arrays`` and ``meta`` as a new generation of the index in ``directory``.
 
     Claims the folder (:class:`IndexDirError` if it is not digest-bot's), cleans it, writes
-    the generation aside, switches ``current`` to it and deletes the older ones.
+    the generation aside (two files at a time, the largest first), switches ``current`` to it
+    and deletes the older ones. ``draft``: the generation, begun already (some arrays made
+    in it).
     """
-    claim(directory)
-    clean(directory)
-    token = secrets.token_hex(8)
-    tmp = directory / f"tmp-{os.getpid()}-{token}"
-    tmp.mkdir()
-    try:
-        _write_json(tmp / MARKER, {"owner": "digest-bot", "pid": os.getpid(), "host": _HOST})
-        files: dict[str, dict[str, int]] = {}
-        for name, array in arrays.items():
-            with (tmp / f"{name}.npy").open("wb") as f:
-                out = _CrcWriter(f)
-                np.lib.format.write_array(out, np.ascontiguousarray(array), allow_pickle=False)
-            files[name] = {"bytes": out.size, "crc32": out.crc}
-        _write_json(tmp / "meta.json", {**meta, "files": files})
-        with _locked(directory):
-            gen = directory / f"gen-{token}"
-            tmp.rename(gen)
-            pointer = directory / f"current.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-            pointer.write_text(gen.name + "\n", encoding="utf-8")
-            os.replace(pointer, directory / POINTER)
-            _drop_older(directory, gen.name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    (draft or Draft(directory)).commit(arrays, meta)
 
 
 def _drop_older(directory: Path, keep: str) -> None:

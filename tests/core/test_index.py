@@ -411,3 +411,156 @@ def test_set_bits_lists_the_bits_of_a_word_bitset() -> None:
             mask = rng.random(n) < density
             words = words64(np.packbits(mask, bitorder="little"))
             assert set_bits(words).tolist() == np.flatnonzero(mask).tolist()
+
+
+def _check_champions(index: Index) -> None:
+    """Every common term: its champions are live documents holding it, every other posting's
+    term-frequency part (at the current average length) is at most the bound, its bitset is
+    exactly its documents."""
+    from bot.core.index import bm25
+
+    a = index._a
+    data = index._data
+    for slot, t in enumerate(a["common_terms"].tolist()):
+        lo, hi = int(a["ptr"][t]), int(a["ptr"][t + 1])
+        docs = np.asarray(a["docs"][lo:hi])
+        champs = np.asarray(a["champ_docs"][a["champ_ptr"][slot] : a["champ_ptr"][slot + 1]])
+        assert np.all(np.diff(champs) > 0) and np.isin(champs, docs).all()
+        part = bm25.tf_part(np.asarray(a["tfs"][lo:hi]).astype(np.float64), data.norm[docs])
+        rest = ~np.isin(docs, champs)
+        assert not rest.any() or part[rest].max() <= a["champ_bound"][slot]
+        bits = np.unpackbits(a["bitsets"][slot], bitorder="little")
+        assert np.flatnonzero(bits).tolist() == docs.tolist()
+
+
+def test_champions_carried_over_updates_stay_exact(
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update keeps the champions (new documents join the lists, the bound grows with the
+    average length) until CHAMPION_REFRESH of the documents changed; searches of common terms
+    stay rank-bm25's, through a save and a load too."""
+    from bot.core.index.champions import CHANGED
+
+    docs, papers = corpus
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    monkeypatch.setattr(index_module, "CHAMPION_REFRESH", 1 / 4)
+    final: dict[int, IndexDoc] = {d.docno: d for d in docs[:1000]}
+    index = Index.build(docs[:1000])
+    long_text = [replace_text(papers[1500 + i], 3) for i in range(4)]  # longer: avgdl grows
+    replaced = [index_doc(docs[i].docno, p) for i, p in enumerate(long_text)]
+    steps: list[tuple[list[IndexDoc], list[int]]] = [
+        (docs[1000:1080], []),
+        ([*replaced, *docs[1080:1120]], [docs[i].docno for i in (10, 11, 12)]),
+        (docs[1120:1200], [docs[1000].docno]),
+        (docs[1200:1350], []),  # past a quarter changed: computed again
+    ]
+    rng = random.Random(5)
+    for step, (add, removed) in enumerate(steps):
+        index.save(tmp_path / "ix")
+        index = Index.load(tmp_path / "ix").updated(add, removed=removed, version=step + 1)
+        for d in add:
+            final[d.docno] = d
+        for r in removed:
+            final.pop(r, None)
+        carried = step < 3
+        assert (CHANGED in index._meta) == carried
+        _check_champions(index)
+        ordered = [final[k] for k in sorted(final)]
+        bm = BM25Okapi([d.terms for d in ordered])
+        common = [index.term(int(t)) for t in index._a["common_terms"]]
+        assert len(common) > 5
+        pruned = 0
+        for terms in [[t] for t in common] + [rng.sample(common, 2) for _ in range(20)]:
+            got = index.search_terms(terms, 10)
+            pruned += got.pruned
+            want = _expected(bm, ordered, terms, 10, "and")
+            assert [(h.docno, h.score) for h in got.hits] == want, (step, terms)
+        assert pruned > 0
+
+
+def replace_text(paper: Paper, times: int) -> Paper:
+    from dataclasses import replace
+
+    return replace(paper, abstract=" ".join([paper.abstract] * times))
+
+
+def test_an_update_extends_the_warm_name_lists(
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path
+) -> None:
+    """An update's sorted paper ids, author names and sorted name words, extended from the
+    warm lists of the index it updates, are the lists built from scratch: new documents past
+    the end (sparse docnos, a longer id), new authors and name words, a replaced paper and
+    removed ones; through a save and a load, as the Catalogue does."""
+    from dataclasses import replace
+
+    docs, papers = corpus
+    base = Index.build(docs[:900])
+    base.warm()
+    newcomer = Author("Zyx Qwerty-Unseen", "Qwerty-Unseen", "Zyx", "zyx qwerty-unseen")
+    longer = replace(papers[1500], id="longer-id-0123456789", authors=(newcomer,))
+    new_text = replace(papers[1501], id=papers[3].id)  # an updated paper keeps its id
+    added = [*docs[900:1000], index_doc(5000, longer), index_doc(docs[3].docno, new_text)]
+    updated = base.updated(added, removed=[docs[5].docno, docs[6].docno], version=2)
+    updated.save(tmp_path / "ix")
+    loaded = Index.load(tmp_path / "ix", previous=base)
+    carried = loaded.vocabulary  # the extending path is the one taken
+    assert carried._carried_paper_ids(loaded._a["paper_ids"]) is not None
+    assert carried._carried_strings("author_disp", base.vocabulary.author_names()) is not None
+    assert carried._carried_sorted_words(carried.author_words()) is not None
+    for index in (updated, loaded):
+        index.warm()
+        plain = Index(index._a, index._meta)  # no previous index: built from scratch
+        plain.warm()
+        got, want = index.vocabulary, plain.vocabulary
+        assert got._paper_ids()[0].tolist() == want._paper_ids()[0].tolist()
+        assert got._paper_ids()[1].tolist() == want._paper_ids()[1].tolist()
+        assert got.author_names() == want.author_names()
+        assert got.author_words() == want.author_words()
+        assert got.author_words_sorted() == want.author_words_sorted()
+        assert got.authors_by_sorted_word()[1].tolist() == want.authors_by_sorted_word()[1].tolist()
+        assert index.docno_of("longer-id-0123456789") == 5000
+        assert any("qwerty" in w for w in got.author_words_sorted())
+
+
+def test_an_update_made_in_its_saved_files(
+    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update given the generation it is saved to makes its postings, term frequencies,
+    positions and bitsets right in their files: the saved files are byte for byte those of
+    the same update made in memory and saved, and the index it returns searches the same."""
+    import json
+
+    from bot.core.index import IndexBuilder
+
+    monkeypatch.setattr(index_module, "COMMON_MIN_DF", 100)  # champions, carried over
+    monkeypatch.setattr(index_module, "CHAMPIONS", 64)
+    monkeypatch.setattr(index_module, "CHAMPIONS_MIN", 48)
+    docs, papers = corpus
+    base = Index.build(docs[:1000])
+    base.save(tmp_path / "base")
+    base = Index.load(tmp_path / "base")
+    add = [*docs[1000:1040], index_doc(docs[2].docno, papers[1500])]  # < 1/16 changed
+    removed = [docs[7].docno]
+    plain = base.updated(add, removed=removed, version=2)
+    plain.save(tmp_path / "plain", stamp="s")
+    builder = IndexBuilder(base=base)
+    builder.add(add)
+    draft = Index.draft(tmp_path / "made")
+    made = builder.finish(2, removed=removed, draft=draft)
+    for name in ("docs", "tfs", "pos", "bitsets"):  # made in their files
+        assert type(made._a[name].base).__name__ in ("memmap", "mmap"), name
+    assert made._a["bitsets"].shape[0] > 5 and "champions_changed" in made._meta
+    made.save(tmp_path / "made", stamp="s", draft=draft)
+    gens = {name: next((tmp_path / name).glob("gen-*")) for name in ("plain", "made")}
+    metas = {k: json.loads((g / "meta.json").read_text()) for k, g in gens.items()}
+    assert metas["plain"] == metas["made"]
+    for name in metas["plain"]["files"]:
+        want = (gens["plain"] / f"{name}.npy").read_bytes()
+        assert (gens["made"] / f"{name}.npy").read_bytes() == want, name
+    assert not list((tmp_path / "made").glob("tmp-*"))
+    loaded = Index.load(tmp_path / "made", stamp="s")
+    for text in ("model learning", '"feature learning"', "author:smith", "venue:arxiv deep"):
+        q = parse_query(text)
+        assert loaded.search(q, 10) == made.search(q, 10) == plain.search(q, 10)

@@ -241,3 +241,25 @@ def test_readers_never_see_a_half_switched_index(tmp_path: Path, index: Index) -
     assert not errors, errors
     assert Index.saved_info(directory) is not None
     assert len([p for p in directory.iterdir() if p.name.startswith("gen-")]) == 1
+
+
+def test_saved_arrays_are_numpy_save_files(tmp_path: Path) -> None:
+    """Arrays are written from their own memory, two files at a time: the files are
+    byte for byte what numpy.save writes, their checksums and sizes those of the files."""
+    arrays: dict[str, np.ndarray] = {
+        "ints": np.arange(70_000, dtype=np.int32),
+        "strided": np.arange(100_000, dtype=np.uint16)[::3],
+        "ids": np.array([b"ab", b"c", b""], dtype="S4"),
+        "rows": np.ones((3, 5), np.uint8),
+        "empty": np.zeros(0, np.uint8),
+        "no_rows": np.zeros((0, 7), np.uint8),
+        "floats": np.linspace(0, 1, 9),
+    }
+    saved_index.write(tmp_path / "ix", arrays, {"format": 1, "version": 2})
+    gen = next((tmp_path / "ix").glob("gen-*"))
+    files = json.loads((gen / "meta.json").read_text())["files"]
+    for name, array in arrays.items():
+        np.save(tmp_path / "want.npy", array)
+        got = (gen / f"{name}.npy").read_bytes()
+        assert got == (tmp_path / "want.npy").read_bytes(), name
+        assert files[name] == {"bytes": len(got), "crc32": zlib.crc32(got)}

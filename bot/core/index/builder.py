@@ -25,6 +25,7 @@ from bot.core.index.arrays import (
     I64,
     U8,
     Additions,
+    Alloc,
     AnyArray,
     Bool,
     blob,
@@ -33,11 +34,14 @@ from bot.core.index.arrays import (
     pairs,
     pairs_from_flat,
     pick_dtype,
+    prefault,
     ragged_index,
+    splice,
     stable_order,
     unique_sorted,
+    widened_dtype,
 )
-from bot.core.index.champions import add_champions
+from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
@@ -334,15 +338,22 @@ class ArrayBuilder:
 
     # ---- finishing ------------------------------------------------------------------------
 
-    def finish(self, version: int, removed: Iterable[int] = ()) -> tuple[Arrays, dict[str, Any]]:
+    def finish(
+        self, version: int, removed: Iterable[int] = (), alloc: Alloc | None = None
+    ) -> tuple[Arrays, dict[str, Any]]:
         """The arrays and meta of the index: the base's documents (if any) without
-        ``removed`` ones, with this builder's added or replacing (same docno)."""
+        ``removed`` ones, with this builder's added or replacing (same docno). ``alloc``
+        makes an update's merged postings, term frequencies and positions (the largest
+        arrays: in the files of the index being saved)."""
         self._flush()
+        removed = list(removed)
         layout = self._layout(removed)
+        post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
-            arrays = self._posting_arrays(self._postings(), layout)
+            post = self._postings()
+            arrays = self._posting_arrays(post, layout, alloc)
         arrays.update(self._doc_arrays(layout))
         arrays.update(self._vocab_arrays())
         arrays["term_order"] = self._term_order(arrays, layout)
@@ -353,7 +364,15 @@ class ArrayBuilder:
             "n_docs": int(alive.sum()),
             "total_len": int(doc_len[alive].sum(dtype=np.int64)),
         }
-        add_champions(arrays, meta)
+        changed = len(self.docnos) + len(removed)
+        if (
+            self.base is None
+            or post is None
+            or not carry_champions(
+                self.base, arrays, meta, (post.keys, post.docs), layout.dead, changed, alloc
+            )
+        ):
+            add_champions(arrays, meta)
         return arrays, meta
 
     def _old(self, name: str, empty: AnyArray) -> AnyArray:
@@ -434,21 +453,28 @@ class ArrayBuilder:
         out["author_disp_data"], out["author_disp_off"] = disp_data, disp_off
         return out
 
-    def _posting_arrays(self, post: Chunk, layout: Layout) -> Arrays:
+    def _posting_arrays(self, post: Chunk, layout: Layout, alloc: Alloc | None) -> Arrays:
         """Postings with their term frequencies and positions, merged into the base's."""
         tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
+        for name in ("docs", "tfs", "pos"):  # read whole below: mapped in one call each
+            prefault(self._old(name, tfs_old))
         add = Additions(post.keys.astype(np.int32), post.docs.astype(np.int32), (post.tfs,))
         ptr, docs, (tfs,), keep, where = merge_lists(
             self._old("ptr", np.zeros(1, dtype=np.int64)),
             self._old("docs", np.zeros(0, dtype=np.int32)),
-            (tfs_old.astype(fitting_dtype(tfs_old, post.tfs), copy=False),),
-            add, len(self.terms), layout.dead,
+            (tfs_old.astype(widened_dtype(tfs_old, post.tfs), copy=False),),
+            add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
-        pos = self._positions(post, tfs_old, keep, where)
+        pos = self._positions(post, tfs_old, keep, where, alloc)
         return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": checkpoints(tfs)}
 
     def _positions(
-        self, post: Chunk, tfs_old: AnyArray, keep: Bool | None, where: AnyArray
+        self,
+        post: Chunk,
+        tfs_old: AnyArray,
+        keep: Bool | None,
+        where: AnyArray,
+        alloc: Alloc | None,
     ) -> AnyArray:
         """The base's positions (of kept postings) with the new postings' inserted where
         :func:`~bot.core.index.arrays.merge_lists` put those postings (``where``)."""
@@ -458,7 +484,7 @@ class ArrayBuilder:
             tfs_kept = tfs_old[keep]
         else:
             tfs_kept = tfs_old
-        pos_dtype = fitting_dtype(pos_old, post.pos)
+        pos_dtype = widened_dtype(pos_old, post.pos)
         if len(pos_old) == 0:  # nothing to merge into
             return post.pos.astype(pos_dtype)
         if keep is None and len(tfs_kept):
@@ -471,9 +497,9 @@ class ArrayBuilder:
             kept_cum = np.concatenate([[0], np.cumsum(tfs_kept, dtype=np.int64)])
             starts = kept_cum[where]
         pos_where = np.repeat(starts, post.tfs.astype(np.int64))
-        return np.insert(
-            pos_old.astype(pos_dtype, copy=False), pos_where, post.pos.astype(pos_dtype)
-        )
+        total = len(pos_old) + len(post.pos)
+        out = None if alloc is None else alloc("pos", (total,), pos_dtype)
+        return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos, out)
 
     def _term_order(self, arrays: Arrays, layout: Layout) -> I32:
         """Term ids in first-occurrence order, or empty when the ids already are in it: they

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import F64, I64, AnyArray, unique_sorted
+from bot.core.index.arrays import F64, I64, Alloc, AnyArray, prefault, unique_sorted
 from bot.core.index.data import U64, IndexData, set_bits
 from bot.core.index.models import IndexHit
 from bot.core.index.plan import Plan
@@ -29,13 +29,38 @@ def champion_count(df: Any) -> Any:
     return np.minimum(tuning.CHAMPIONS, np.maximum(tuning.CHAMPIONS_MIN, np.asarray(df) // 16))
 
 
+# The meta key counting the documents added, replaced or removed since the champions were
+# last computed from every posting (absent: 0).
+CHANGED = "champions_changed"
+# Added to a carried bound: far above the rounding of a term-frequency part (at most k1 + 1).
+_MARGIN = 1e-9
+
+
+def _common_terms(arrays: dict[str, AnyArray], n_docs: int) -> AnyArray:
+    df = np.diff(arrays["ptr"])
+    threshold = max(tuning.COMMON_MIN_DF, math.ceil(n_docs * tuning.COMMON_MIN_SHARE))
+    out: AnyArray = np.flatnonzero(df > np.maximum(threshold, champion_count(df)))
+    return out.astype(np.int32)
+
+
+def _term_champions(docs: AnyArray, part: F64) -> tuple[AnyArray, float]:
+    """A term's champions (of its ``docs``, by term-frequency ``part``) and the bound."""
+    cut = len(part) - int(champion_count(np.int64(len(part))))
+    kth = np.partition(part, cut)[cut]
+    # champions: strictly above the cut value, so every other posting is <= bound
+    champs = np.flatnonzero(part > kth)
+    if len(champs) == 0:
+        champs = np.flatnonzero(part >= kth)
+    rest = np.ones(len(part), dtype=np.bool_)
+    rest[champs] = False
+    return docs[champs], float(part[rest].max()) if rest.any() else 0.0
+
+
 def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
     """Champion lists, their bounds and bitsets for the common terms, into ``arrays``."""
     n_docs = int(meta["n_docs"])
     ptr, docs, tfs = arrays["ptr"], arrays["docs"], arrays["tfs"]
-    df = np.diff(ptr)
-    threshold = max(tuning.COMMON_MIN_DF, math.ceil(n_docs * tuning.COMMON_MIN_SHARE))
-    common = np.flatnonzero(df > np.maximum(threshold, champion_count(df))).astype(np.int32)
+    common = _common_terms(arrays, n_docs)
     size = len(arrays["doc_len"])
     nbytes = (size + 7) // 8
     champ_ptr = np.zeros(len(common) + 1, dtype=np.int64)
@@ -48,20 +73,23 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
         for i, t in enumerate(common.tolist()):
             lo, hi = int(ptr[t]), int(ptr[t + 1])
             d = docs[lo:hi]
-            tf = tfs[lo:hi].astype(np.float64)
-            part = bm25.tf_part(tf, norm[d])
-            cut = len(part) - int(champion_count(np.int64(len(part))))
-            kth = np.partition(part, cut)[cut]
-            # champions: strictly above the cut value, so every other posting is <= bound
-            champs = np.flatnonzero(part > kth)
-            if len(champs) == 0:
-                champs = np.flatnonzero(part >= kth)
-            rest = np.ones(len(part), dtype=np.bool_)
-            rest[champs] = False
-            bounds[i] = float(part[rest].max()) if rest.any() else 0.0
-            champ_docs.append(d[champs])
+            part = bm25.tf_part(tfs[lo:hi].astype(np.float64), norm[d])
+            champs, bounds[i] = _term_champions(d, part)
+            champ_docs.append(champs)
             champ_ptr[i + 1] = champ_ptr[i] + len(champs)
             fill_bits(bitsets[i], d)
+    _store(arrays, common, champ_ptr, champ_docs, bounds, bitsets)
+    meta.pop(CHANGED, None)
+
+
+def _store(
+    arrays: dict[str, AnyArray],
+    common: AnyArray,
+    champ_ptr: I64,
+    champ_docs: list[AnyArray],
+    bounds: F64,
+    bitsets: AnyArray,
+) -> None:
     arrays["common_terms"] = common
     arrays["champ_ptr"] = champ_ptr
     arrays["champ_docs"] = (
@@ -69,6 +97,81 @@ def add_champions(arrays: dict[str, AnyArray], meta: dict[str, Any]) -> None:
     )
     arrays["champ_bound"] = bounds
     arrays["bitsets"] = bitsets
+
+
+def carry_champions(
+    base: IndexData,
+    arrays: dict[str, AnyArray],
+    meta: dict[str, Any],
+    new: tuple[AnyArray, AnyArray],
+    dead: AnyArray | None,
+    changed: int,
+    alloc: Alloc | None = None,
+) -> bool:
+    """The champions of an update carried over from ``base`` instead of recomputed from
+    every posting; False (nothing done) when too much changed since they were last computed
+    (``tuning.CHAMPION_REFRESH`` of the documents): then :func:`add_champions` must run.
+
+    ``new`` holds the update's postings as (term ids, docs), sorted by term; ``dead`` marks
+    the base's documents removed or replaced; ``changed`` counts the documents added,
+    replaced or removed; ``alloc`` makes the bitsets. A carried term keeps its live
+    champions and gains every new document holding it; the other postings are the base's
+    non-champions, whose parts stay at or below the base's bound times
+    ``max(1, new avgdl / old avgdl)`` (a part grows by at most that factor with the average
+    length; plus a margin for rounding): the proof of :func:`try_champions` stays exact.
+    Terms common only now are computed in full.
+    """
+    n_docs = int(meta["n_docs"])
+    total = int(base.meta.get(CHANGED, 0)) + changed
+    if not n_docs or not base.n_docs or total > n_docs * tuning.CHAMPION_REFRESH:
+        return False
+    old = base.arrays
+    slots = base.common_slot
+    common = _common_terms(arrays, n_docs)
+    ptr, docs, tfs = arrays["ptr"], arrays["docs"], arrays["tfs"]
+    size = len(arrays["doc_len"])
+    old_ptr, old_docs, old_bound = old["champ_ptr"], old["champ_docs"], old["champ_bound"]
+    old_bits = old["bitsets"]
+    prefault(old_bits)  # nearly every row is copied
+    avgdl = int(meta["total_len"]) / n_docs
+    scale = max(1.0, avgdl / base.avgdl)
+    keys, new_docs = new
+    gone = np.zeros(0, dtype=np.int64) if dead is None else np.flatnonzero(dead)
+    gone_bit = np.left_shift(1, gone & 7).astype(np.uint8)
+    champ_ptr = np.zeros(len(common) + 1, dtype=np.int64)
+    champ_docs: list[AnyArray] = []
+    bounds = np.zeros(len(common), dtype=np.float64)
+    shape = (len(common), (size + 7) // 8)
+    bitsets = np.zeros(shape, np.uint8) if alloc is None else alloc("bitsets", shape, np.uint8)
+    norm: F64 | None = None
+    for i, t in enumerate(common.tolist()):
+        slot = slots.get(t)
+        if slot is None:  # common only now: computed in full
+            if norm is None:
+                norm = bm25.norms(arrays["doc_len"], avgdl)
+            lo, hi = int(ptr[t]), int(ptr[t + 1])
+            d = docs[lo:hi]
+            part = bm25.tf_part(tfs[lo:hi].astype(np.float64), norm[d])
+            champs, bounds[i] = _term_champions(d, part)
+            fill_bits(bitsets[i], d)
+        else:
+            kept = np.asarray(old_docs[old_ptr[slot] : old_ptr[slot + 1]])
+            if dead is not None:
+                kept = kept[~dead[kept]]
+            lo, hi = np.searchsorted(keys, [t, t + 1]).tolist()
+            added = np.asarray(new_docs[lo:hi])
+            champs = unique_sorted(np.concatenate([kept, added])) if hi > lo else kept
+            bounds[i] = float(old_bound[slot]) * scale + _MARGIN
+            row = bitsets[i]
+            row[: old_bits.shape[1]] = old_bits[slot]
+            if len(gone):
+                np.bitwise_and.at(row, gone >> 3, ~gone_bit)
+            fill_bits(row, added)
+        champ_docs.append(np.asarray(champs, dtype=np.int32))
+        champ_ptr[i + 1] = champ_ptr[i] + len(champs)
+    _store(arrays, common, champ_ptr, champ_docs, bounds, bitsets)
+    meta[CHANGED] = total
+    return True
 
 
 def fill_bits(row: AnyArray, docs: AnyArray) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.core import saved_index
 from bot.core.index import persist, scoring
-from bot.core.index.arrays import F64, I64, AnyArray
+from bot.core.index.arrays import F64, I64, Alloc, AnyArray
 from bot.core.index.builder import ArrayBuilder
 from bot.core.index.data import IndexData
 from bot.core.index.known_item import KnownItemFeatures, known_item_features
@@ -34,10 +34,19 @@ class Index:
 
     _ARRAYS = persist.ARRAYS  # the arrays saved and loaded
 
-    def __init__(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        arrays: Mapping[str, AnyArray],
+        meta: Mapping[str, Any],
+        *,
+        previous: Index | None = None,
+    ) -> None:
+        """``previous``: the index this one updates (its built name lists are extended
+        rather than built again; see :class:`~.vocabularies.Vocabularies`)."""
         self._data = IndexData(arrays, meta)
         self.version: int = self._data.version
-        self._vocabulary = Vocabularies(self._data)
+        before: Vocabularies | None = None if previous is None else previous.vocabulary
+        self._vocabulary: Vocabularies = Vocabularies(self._data, before)
         self._searcher = Searcher(self._data, Filters(self._data, self._vocabulary))
 
     @property
@@ -195,12 +204,21 @@ class Index:
 
     # ---- persistence ----------------------------------------------------------------------
 
-    def save(self, directory: str | Path, *, stamp: str = "") -> None:
+    def save(
+        self, directory: str | Path, *, stamp: str = "", draft: saved_index.Draft | None = None
+    ) -> None:
         """Write the index into ``directory``, a folder digest-bot owns (or is refused:
         :class:`~bot.core.saved_index.IndexDirError`), as a new generation switched to
         atomically (see :mod:`bot.core.saved_index`). ``stamp`` names the catalogue state the
-        index reflects; :meth:`load` can insist on it."""
-        persist.save(self._data.arrays, self._data.meta, Path(directory), stamp)
+        index reflects; :meth:`load` can insist on it. ``draft``: the generation begun for
+        it (:meth:`draft`, given to :meth:`IndexBuilder.finish`)."""
+        persist.save(self._data.arrays, self._data.meta, Path(directory), stamp, draft)
+
+    @staticmethod
+    def draft(directory: str | Path) -> saved_index.Draft:
+        """Begin a new generation of the saved index in ``directory`` (see :meth:`save`);
+        :meth:`~bot.core.saved_index.Draft.abandon` it if it is not saved."""
+        return saved_index.Draft(Path(directory))
 
     @staticmethod
     def saved_info(directory: str | Path) -> saved_index.SavedInfo | None:
@@ -221,8 +239,10 @@ class Index:
         mmap: bool = True,
         stamp: str | None = None,
         verify: bool = True,
+        previous: Index | None = None,
     ) -> Index:
         """Load the saved index; arrays are memory-mapped (pages read on first use).
+        ``previous``: the index it updates, if any (see :meth:`__init__`).
 
         Raises :class:`~bot.core.saved_index.SavedIndexError` (a ValueError) when there is
         none, it was built for another ``stamp`` (when given), or it is damaged: ``verify``
@@ -230,7 +250,7 @@ class Index:
         """
         arrays, meta = persist.read(Path(directory), mmap=mmap, stamp=stamp, verify=verify)
         try:
-            return cls(arrays, meta)
+            return cls(arrays, meta, previous=previous)
         except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
             raise saved_index.SavedIndexError(f"damaged index: {exc}") from exc
 
@@ -242,6 +262,7 @@ class IndexBuilder:
 
     def __init__(self, base: Index | None = None) -> None:
         self._arrays = ArrayBuilder(None if base is None else base._data)
+        self._base = base
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
         self._arrays.add(docs)
@@ -251,7 +272,30 @@ class IndexBuilder:
         worker process can run)."""
         self._arrays.add_batch(batch)
 
-    def finish(self, version: int, *, removed: Iterable[int] = ()) -> Index:
-        """The index of the documents added (over the base's, without ``removed``)."""
-        arrays, meta = self._arrays.finish(version, removed)
-        return Index(arrays, meta)
+    def finish(
+        self,
+        version: int,
+        *,
+        removed: Iterable[int] = (),
+        draft: saved_index.Draft | None = None,
+    ) -> Index:
+        """The index of the documents added (over the base's, without ``removed``).
+
+        ``draft``: the saved generation the index will be written to (:meth:`Index.save`
+        with the same draft): an update makes its largest arrays right in its files
+        (memory-mapped), so they are neither held in memory nor written again; where a file
+        cannot be made, the array is made in memory.
+        """
+        alloc = None if draft is None else _alloc_in(draft)
+        arrays, meta = self._arrays.finish(version, removed, alloc)
+        return Index(arrays, meta, previous=self._base)
+
+
+def _alloc_in(draft: saved_index.Draft) -> Alloc:
+    def alloc(name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
+        try:
+            return draft.array(name, shape, dtype)
+        except OSError:  # no room: made in memory, and the save says why
+            return np.zeros(shape, dtype=dtype)
+
+    return alloc

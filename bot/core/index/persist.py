@@ -35,13 +35,18 @@ ARRAYS = (
 
 
 def save(
-    arrays: Mapping[str, AnyArray], meta: Mapping[str, Any], directory: Path, stamp: str
+    arrays: Mapping[str, AnyArray],
+    meta: Mapping[str, Any],
+    directory: Path,
+    stamp: str,
+    draft: saved_index.Draft | None = None,
 ) -> None:
-    """Write a new generation of the index into ``directory`` (see :func:`saved_index.write`)."""
+    """Write a new generation of the index into ``directory`` (see :func:`saved_index.write`;
+    ``draft``: the generation begun already)."""
     saved = dict(meta)
     saved["format"] = FORMAT_VERSION
     saved["stamp"] = stamp
-    saved_index.write(directory, {name: arrays[name] for name in ARRAYS}, saved)
+    saved_index.write(directory, {name: arrays[name] for name in ARRAYS}, saved, draft)
 
 
 def info(directory: Path) -> saved_index.SavedInfo | None:

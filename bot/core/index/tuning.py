@@ -11,6 +11,10 @@ COMMON_MIN_DF = 8192
 COMMON_MIN_SHARE = 1 / 64
 CHAMPIONS = 8192  # at most this many champions per common term ...
 CHAMPIONS_MIN = 1024  # ... at least this many, and about df / 16 in between
+# An update carries the champions over (each list gains the new documents, the bound grows
+# with the average length) until this share of the documents changed since they were last
+# computed from every posting; past it they are computed again.
+CHAMPION_REFRESH = 1 / 16
 
 # A build turns this many documents at a time into a compact posting chunk.
 BUILD_CHUNK = 16_384
