@@ -14,10 +14,11 @@ Every change of index is ONE attribute assignment (``self._index = new``): a sea
 concurrently uses the old index or the new one, never a mix. :meth:`reindex` updates the index
 incrementally from what the ingest reports changed; :meth:`refresh_if_changed` notices a
 reindex made by another process (the CLI) and loads that process's saved index, or rebuilds.
-Searches over large indexes run in a worker thread so the event loop never stalls, as do the
-snippets and similar-paper terms of long abstracts (a catalogue built before entries were
-bounded may hold megabytes in one); every new index has its lazy lookup caches built in a
-worker thread before it is swapped in. Author
+A search and a paper lookup (with its store reads, snippets or similar papers) each run in one
+trip to a worker thread, so the event loop never stalls (a catalogue built before entries were
+bounded may hold megabytes in one abstract); lookups over large indexes run in a worker thread
+too; every new index has its lazy lookup caches built in a worker thread before it is swapped
+in. Author
 profiles and the latest digest are paged in SQL; stats and author aggregates are cached per
 catalogue version.
 """
@@ -73,9 +74,6 @@ log = logging.getLogger(__name__)
 
 # Above this many documents, index work runs in a worker thread (below, inline is faster).
 THREAD_THRESHOLD = 50_000
-# Above this many characters of abstract to read, snippets and similar-paper terms are made
-# in a worker thread (below, a few milliseconds: inline is faster).
-TEXT_THRESHOLD = 20_000
 INDEX_BATCH = 5_000  # papers tokenized per worker-thread call while updating the index
 # From this many added or updated papers, a reindex rebuilds the index from the store (worker
 # processes, bounded memory) instead of updating it with the papers the ingest read.
@@ -221,10 +219,9 @@ class Catalogue:
             lookup.warm(index)
         return index
 
-    async def _call(self, fn: Callable[[], T], *, heavy: bool = False) -> T:
-        """Run CPU work inline when it is quick (small index, short texts), else in a thread
-        (``heavy``: the caller knows it has long texts to read)."""
-        if heavy or self._index.n_docs >= THREAD_THRESHOLD:
+    async def _call(self, fn: Callable[[], T]) -> T:
+        """Run CPU work inline when it is quick (small index), else in a worker thread."""
+        if self._index.n_docs >= THREAD_THRESHOLD:
             return await asyncio.to_thread(fn)
         return fn()
 
@@ -302,61 +299,52 @@ class Catalogue:
     # ---- papers -----------------------------------------------------------------------------
 
     async def paper(self, id_or_title: str) -> PaperDetail | None:
-        """A paper by id (case and reading aids forgiven) or by title (typos allowed)."""
+        """A paper by id (case and reading aids forgiven) or by title (typos allowed).
+
+        Everything -- the id, identifier or title lookup, the store reads and the similar
+        papers -- runs in one trip to a worker thread (the store's synchronous reader saves
+        the trips to the database's thread).
+        """
         text = id_or_title.strip()
         if not text:
             return None
         index: SearchEngine = self._index
-        found: StoredPaper | None = None
-        candidates: tuple[StoredPaper, ...] = ()
-        matched_by: Literal["id", "title", "identifier"] = "id"
-        if " " not in text and len(text) <= 16:
-            found = await self.store.get_paper(text)  # the store reads it as an id
-        reference = identifiers.parse_reference(text) if found is None else None
-        if reference is not None:
-            by_reference = await self.store.papers_by_identifier(
-                arxiv_id=reference.arxiv_id, doi=reference.doi, url=reference.url
-            )
-            if by_reference:
-                found, matched_by = by_reference[0], "identifier"
-        if found is None:
-            matches = await self._call(lambda: lookup.find_titles(index, text, limit=6))
-            if not matches or matches[0].score < 50:
-                return None
-            best = matches[0]
-            close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
-            # only the papers shown are read (most often the best match alone)
-            by_id = await self.store.get_papers([best.paper_id, *(m.paper_id for m in close)])
-            found = by_id.get(best.paper_id)
+        store = self.store
+
+        def answer() -> PaperDetail | None:
+            found: StoredPaper | None = None
+            candidates: tuple[StoredPaper, ...] = ()
+            matched_by: Literal["id", "title", "identifier"] = "id"
+            if " " not in text and len(text) <= 16:  # the store reads it as an id
+                found = next(iter(store.read_papers([text]).values()), None)
+            reference = identifiers.parse_reference(text) if found is None else None
+            if reference is not None:
+                by_reference = store.read_papers_by_identifier(
+                    arxiv_id=reference.arxiv_id, doi=reference.doi, url=reference.url
+                )
+                if by_reference:
+                    found, matched_by = by_reference[0], "identifier"
             if found is None:
-                return None
-            matched_by = "title"
-            candidates = tuple(by_id[m.paper_id] for m in close if m.paper_id in by_id)
-        similar = await self._similar(found)
-        return PaperDetail(
-            paper=found,
-            matched_by=matched_by,
-            similar=similar,
-            candidates=candidates,
-        )
+                matches = lookup.find_titles(index, text, limit=6)
+                if not matches or matches[0].score < 50:
+                    return None
+                best = matches[0]
+                close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
+                # only the papers shown are read (most often the best match alone)
+                by_id = store.read_papers([best.paper_id, *(m.paper_id for m in close)])
+                found = by_id.get(best.paper_id)
+                if found is None:
+                    return None
+                matched_by = "title"
+                candidates = tuple(by_id[m.paper_id] for m in close if m.paper_id in by_id)
+            return PaperDetail(
+                paper=found,
+                matched_by=matched_by,
+                similar=_similar(index, store, found),
+                candidates=candidates,
+            )
 
-    async def _similar(self, stored: StoredPaper) -> tuple[StoredPaper, ...]:
-        index: SearchEngine = self._index
-        docno = index.docno_of(stored.paper.id)
-        if docno is None:
-            return ()
-        p = stored.paper
-        # an abstract stored before entries were bounded is read up to the bound
-        abstract = p.abstract[: LIMITS.abstract]
-        names = [a.display for a in p.authors]
-
-        def similar() -> list[IndexHit]:
-            terms, _ = document_stream(p.title, abstract, names, p.venue)
-            return index.similar(docno, terms, SIMILAR)
-
-        hits = await self._call(similar, heavy=len(abstract) > TEXT_THRESHOLD)
-        found = await self.store.get_papers([h.paper_id for h in hits]) if hits else {}
-        return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
+        return await asyncio.to_thread(answer)
 
     async def export(
         self, query: str | None = None, *, batch_size: int = 1000
@@ -586,6 +574,24 @@ class Catalogue:
 
 def _add_papers(builder: IndexBuilder, papers: Sequence[tuple[int, Paper]]) -> None:
     builder.add_batch(tokenize_papers(papers))
+
+
+def _similar(
+    index: SearchEngine, store: PaperStore, stored: StoredPaper
+) -> tuple[StoredPaper, ...]:
+    """The papers like ``stored`` (index, then the store's synchronous reader: call it in a
+    worker thread)."""
+    docno = index.docno_of(stored.paper.id)
+    if docno is None:
+        return ()
+    p = stored.paper
+    # an abstract stored before entries were bounded is read up to the bound
+    terms, _ = document_stream(
+        p.title, p.abstract[: LIMITS.abstract], [a.display for a in p.authors], p.venue
+    )
+    hits = index.similar(docno, terms, SIMILAR)
+    found = store.read_papers([h.paper_id for h in hits]) if hits else {}
+    return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
 
 
 def _mark_terms(parsed: ParsedQuery) -> tuple[str, ...]:

@@ -373,15 +373,15 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
     else:
         top = np.lexsort((cand, -weight))
     query = " ".join(respelled.get(w, w) for w in surface_words(text))
-    scored: list[TitleMatch] = []
-    for i in top.tolist():
-        docno = int(cand[i])
+    scored: list[tuple[float, int, str]] = []
+    for docno in cand.take(top).tolist():
         title = known.title(docno)
         plain = " ".join(surface_words(title))
         score = (float(fuzz.token_set_ratio(query, plain)) + float(fuzz.ratio(query, plain))) / 2
-        scored.append(TitleMatch(docno, known.paper_id(docno), title, score))
-    scored.sort(key=lambda m: (-m.score, -m.docno))
-    return scored[:limit]
+        scored.append((score, docno, title))
+    scored.sort(key=lambda m: (-m[0], -m[1]))
+    # only the matches returned have their paper id read
+    return [TitleMatch(d, known.paper_id(d), title, score) for score, d, title in scored[:limit]]
 
 
 # --------------------------------------------------------------------------------------------

@@ -204,25 +204,20 @@ class PaperStore:
         self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
     ) -> list[StoredPaper]:
         """The papers with this arXiv id (no version), DOI (any case) or URL, oldest first."""
-        clauses: list[str] = []
-        params: list[str] = []
-        if arxiv_id:
-            clauses.append("p.arxiv_id = ?")
-            params.append(arxiv_id)
-        if doi:
-            clauses.append("p.doi = ? COLLATE NOCASE")
-            params.append(doi)
-        if url:
-            clauses.append("p.url = ? OR p.pdf_url = ?")
-            params += [url, url]
-        if not clauses:
+        query = _by_identifier_query(arxiv_id, doi, url)
+        if query is None:
             return []
-        rows = await self.db.fetchall(
-            f"SELECT {_STORED_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
-            "ORDER BY p.rowid LIMIT 10",
-            params,
-        )
-        return [_stored_paper(r) for r in rows]
+        return [_stored_paper(r) for r in await self.db.fetchrows(*query)]
+
+    def read_papers_by_identifier(
+        self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
+    ) -> list[StoredPaper]:
+        """:meth:`papers_by_identifier` for code running in a worker thread (it blocks: never
+        call it on the event loop), without a trip to the reader's thread."""
+        query = _by_identifier_query(arxiv_id, doi, url)
+        if query is None:
+            return []
+        return [_stored_paper(r) for r in self.db.fetchrows_in_thread(*query)]
 
     async def stored_batches(
         self, batch_size: int = 1000, *, live_only: bool = True
@@ -482,6 +477,30 @@ def _paper(row: Params, authors: tuple[Author, ...]) -> Paper:
         line=row[7],
         identifiers=identifiers_from(row[10], row[11], row[12], row[13]),
     )
+
+
+def _by_identifier_query(
+    arxiv_id: str | None, doi: str | None, url: str | None
+) -> tuple[str, list[str]] | None:
+    """The statement reading the papers with this arXiv id, DOI or URL (None: none given)."""
+    clauses: list[str] = []
+    params: list[str] = []
+    if arxiv_id:
+        clauses.append("p.arxiv_id = ?")
+        params.append(arxiv_id)
+    if doi:
+        clauses.append("p.doi = ? COLLATE NOCASE")
+        params.append(doi)
+    if url:
+        clauses.append("p.url = ? OR p.pdf_url = ?")
+        params += [url, url]
+    if not clauses:
+        return None
+    sql = (
+        f"SELECT {_STORED_COLUMNS} FROM papers p WHERE {' OR '.join(clauses)} "
+        "ORDER BY p.rowid LIMIT 10"
+    )
+    return sql, params
 
 
 def _wanted_ids(paper_ids: Sequence[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from rank_bm25 import BM25Okapi
 
 import bot.core.index.tuning as index_module
 from bot.bench.generate import digest_text
-from bot.core.index import Index, IndexDoc, index_doc
+from bot.core.index import Index, IndexDoc, IndexHit, index_doc
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest
 from bot.core.query import QueryError, match_doc, matches, parse_query
@@ -335,6 +336,34 @@ def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Pap
     assert 0 < len(hits) <= 5
     assert docs[0].docno not in {h.docno for h in hits}
     assert index.key_terms(docs[0].terms, 5)
+
+
+def test_similar_papers_are_the_exhaustive_or_query_top(
+    corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
+) -> None:
+    """The similar papers (summed in per-thread sums, the top postings only) are the top of
+    rank-bm25's scores over every paper holding a key term, scores equal bit for bit; the
+    sums are left at zero (asked again, in other threads, the answers are the same)."""
+    docs, _ = corpus
+    index = Index.build(docs)
+    cap = max(len(docs) // 100, 50)
+    answers = {}
+    for doc in docs[::5]:
+        key = [t for t in index.key_terms(doc.terms) if index.doc_freq(t) <= cap]
+        key = key or index.key_terms(doc.terms)
+        best = [(d, s) for d, s in _expected(reference, docs, key, 21, "or") if d != doc.docno]
+        for k in (1, 5, 20):
+            got = index.similar(doc.docno, doc.terms, k)
+            assert [(h.docno, h.score) for h in got] == best[:k]
+            answers[doc.docno, k] = got
+    by_docno = {d.docno: d for d in docs}
+
+    def again(asked: tuple[int, int]) -> list[IndexHit]:
+        docno, k = asked
+        return index.similar(docno, by_docno[docno].terms, k)
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(again, answers)) == list(answers.values())
 
 
 def test_similar_papers_leave_out_common_terms() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from bot.core.models import Identifiers
 from bot.ingest import reindex
-from bot.store.db import Database
+from bot.store.db import Database, StoreError
 from bot.store.papers import PaperStore
 from tests.store.test_ingest import digest, entry
 
@@ -107,3 +111,36 @@ async def test_a_digest_date_from_its_name_else_its_modification_time(
     await reindex(db, folder)
     dates = {d.path: d.date for d in await store.digests()}
     assert dates == {"digest-2025-01-31.txt": "2025-01-31", "plain.txt": "2023-11-14"}
+
+
+async def test_read_papers_by_identifier_in_a_worker_thread_is_papers_by_identifier(
+    db: Database, tmp_path: Path
+) -> None:
+    store = PaperStore(db)
+    folder = tmp_path / "digests"
+    write(
+        folder,
+        "a.txt",
+        digest(
+            entry("Scaling Laws") + "\n\narXiv:2412.01234v2",
+            entry("Other Title", "Roe, Rick") + "\n\ndoi:10.1000/ABC\nhttps://example.org/p",
+        ),
+    )
+    await reindex(db, folder)
+    asked: list[dict[str, str]] = [
+        {"arxiv_id": "2412.01234"},
+        {"doi": "10.1000/abc"},
+        {"url": "https://example.org/p"},
+        {"arxiv_id": "2412.01234", "doi": "10.1000/ABC"},
+        {"arxiv_id": "9999.99999"},
+        {},
+    ]
+    for kw in asked:
+        in_thread = await asyncio.to_thread(partial(store.read_papers_by_identifier, **kw))
+        assert in_thread == await store.papers_by_identifier(**kw)
+    both = await asyncio.to_thread(
+        lambda: store.read_papers_by_identifier(arxiv_id="2412.01234", doi="10.1000/ABC")
+    )
+    assert [p.paper.title for p in both] == ["Scaling Laws", "Other Title"]
+    with pytest.raises(StoreError):
+        store.read_papers_by_identifier(arxiv_id="2412.01234")  # on the event loop: refused

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import I32, I64, AnyArray, Bool
+from bot.core.index.arrays import F64, I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
 
 T = TypeVar("T")
@@ -213,6 +213,16 @@ class IndexData:
             local.scratch = arr
             local.ramp = np.arange(len(self.alive), dtype=np.int32)
         return arr, local.ramp
+
+    def sums(self) -> F64:
+        """A per-thread array of 0.0 per docno (as long as ``alive``), for a caller that adds
+        into some and sets them back to 0.0 before it returns."""
+        local = self._local
+        arr: F64 | None = getattr(local, "sums", None)
+        if arr is None:
+            arr = np.zeros(len(self.alive), dtype=np.float64)
+            local.sums = arr
+        return arr
 
     def marks(self, size: int) -> Bool:
         """A per-thread array of at least ``size`` False flags, for a caller that sets some and

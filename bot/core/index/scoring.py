@@ -51,6 +51,43 @@ def score_or(ix: IndexData, ids: Sequence[int | None]) -> tuple[I32, F64]:
     return cand, scores.astype(np.float64, copy=False)
 
 
+def top_or(ix: IndexData, tids: Sequence[int], want: int) -> tuple[IndexHit, ...]:
+    """:func:`top` of :func:`score_or`'s documents and scores (the same hits, bit for bit)
+    without sorting every posting: each term's contributions are added, in query order from
+    0.0 as ``bincount`` adds them, into a per-thread array of sums by docno (a term's postings
+    are distinct docnos: one gather-add-scatter per term), read back at every posting and set
+    back to 0.0. The postings scoring at least the ``want`` x terms-th best hold the best
+    ``want`` documents (a document has at most one posting per term)."""
+    if want <= 0:
+        return ()
+    norm = ix.norm
+    sums = ix.sums()
+    parts: list[AnyArray] = []
+    try:
+        for tid in tids:
+            lo, hi = ix.postings(tid)
+            if lo == hi:
+                continue
+            docs = ix.docs[lo:hi]
+            parts.append(docs)
+            tf = ix.tfs[lo:hi].astype(np.float64)
+            sums[docs] += ix.idf(tid) * bm25.tf_part(tf, norm[docs])
+        if not parts:
+            return ()
+        all_docs = np.concatenate(parts)
+        scores = sums[all_docs]
+    finally:
+        for docs in parts:
+            sums[docs] = 0.0
+    keep = want * len(parts)
+    if len(scores) > keep:
+        kth = np.partition(scores, len(scores) - keep)[len(scores) - keep]
+        sel = np.flatnonzero(scores >= kth)
+        all_docs, scores = all_docs.take(sel), scores.take(sel)
+    cand, first = np.unique(all_docs, return_index=True)
+    return top(ix, cand, scores.take(first), want)
+
+
 def scores_for(ix: IndexData, terms: Sequence[str], docnos: Sequence[int]) -> F64:
     """rank-bm25 scores of ``terms`` for given docnos (like ``get_batch_scores``)."""
     cand = np.asarray(docnos, dtype=np.int32)
@@ -89,17 +126,25 @@ def top(ix: IndexData, cand: AnyArray, scores: F64, want: int) -> tuple[IndexHit
 
 def key_terms(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[str]:
     """The ``n`` terms of a token list with the highest BM25 weight in it (df >= 2)."""
+    return [ix.terms.word(t) for t in key_term_ids(ix, terms, n)]
+
+
+def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
+    """The term ids of :func:`key_terms` (in its order)."""
     counts = Counter(terms)
-    denom_part = bm25.norm(len(terms), ix.avgdl)
-    scored: list[tuple[float, str]] = []
-    tids = ix.terms.ids(list(counts))
+    words = list(counts)
+    tids = ix.terms.ids(words)
     found = np.array([-1 if t is None else t for t in tids], dtype=np.int64)
-    dfs = np.where(found >= 0, ix.ptr[found + 1] - ix.ptr[found], 0).tolist()
-    for (term, tf), tid, df in zip(counts.items(), tids, dfs, strict=True):
-        if tid is None or df < 2:
-            continue
-        w = ix.idf(tid) * bm25.tf_part(tf, denom_part)
-        if w > 0:
-            scored.append((w, term))
+    dfs = np.where(found >= 0, ix.ptr[found + 1] - ix.ptr[found], 0)
+    keep = np.flatnonzero(dfs >= 2).tolist()
+    if not keep:
+        return []
+    denom_part = bm25.norm(len(terms), ix.avgdl)
+    kept = found.take(keep).tolist()
+    idf = np.array([ix.idf(t) for t in kept], dtype=np.float64)
+    tf = np.array([counts[words[i]] for i in keep], dtype=np.float64)
+    # the float operations of tf_part on one value each: the same weights as one by one
+    weights = (idf * bm25.tf_part(tf, np.full(len(tf), denom_part))).tolist()
+    scored = [(w, words[i], t) for w, i, t in zip(weights, keep, kept, strict=True) if w > 0]
     scored.sort(key=lambda x: (-x[0], x[1]))
-    return [t for _, t in scored[:n]]
+    return [t for _, _, t in scored[:n]]

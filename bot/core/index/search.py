@@ -21,7 +21,7 @@ from bot.core.index.data import IndexData
 from bot.core.index.models import IndexHit, IndexResult
 from bot.core.index.phrases import lazy_phrases
 from bot.core.index.plan import Filters, Plan
-from bot.core.index.scoring import key_terms, score_and, score_or, top
+from bot.core.index.scoring import key_term_ids, score_and, score_or, top, top_or
 from bot.core.query import ParsedQuery
 
 Mode = Literal["and", "or"]
@@ -125,10 +125,12 @@ class Searcher:
         term says little of what a paper is about, and its postings would be most of the
         query's (at 1M papers, p95 5.6 -> 1.8 ms)."""
         ix = self._ix
-        key = key_terms(ix, terms)
+        if ix.n_docs == 0:
+            return []
+        key = key_term_ids(ix, terms)
         cap = max(ix.n_docs // SALIENT_SHARE, 50)
-        key = [t for t in key if ix.doc_freq(t) <= cap] or key
+        key = [t for t in key if ix.df(t) <= cap] or key
         if not key:
             return []
-        result = self.search_terms(key, k + 1, mode="or")
-        return [h for h in result.hits if h.docno != docno][:k]
+        hits = top_or(ix, key, k + 1)
+        return [h for h in hits if h.docno != docno][:k]
