@@ -84,7 +84,9 @@ class BulkWriter:
         self._displays: list[str] = []
         self._counts: list[int] = []
         self._next_rowid = 0
-        self._change = BulkChange([], [], 0, 0)
+        self._change = BulkChange([], None, 0, 0)
+        # (rowid, id, row) of the papers added, while they are to be listed
+        self._kept: list[tuple[int, str, PaperRow]] | None = []
 
     async def start(self) -> None:
         """Check that the catalogue is empty (else :class:`NotBulk`) and where rowids start."""
@@ -108,12 +110,9 @@ class BulkWriter:
         authors: list[tuple[int, int, int, str, str]] = []
         members: list[tuple[int, int, int]] = []
         change = self._change
-        keep = change.added is not None and (
-            self._keep < 0 or len(change.added) + len(rows) <= self._keep
-        )
-        if not keep:
-            change.added = None
-        added = change.added
+        kept = self._kept
+        if kept is not None and 0 <= self._keep < len(kept) + len(rows):
+            kept = self._kept = None  # too many to list: only the ids are kept
         digest_id = await self._digest(content, len(rows))
         taken_here: set[str] = set()  # ids of this digest's papers
         rowid = self._next_rowid
@@ -153,8 +152,8 @@ class BulkWriter:
                 authors.append((rowid, position, author_id, last, first))
             members.append((rowid, digest_id, line))
             change.added_ids.append(candidate)
-            if added is not None:
-                added.append((rowid, row_paper(row, candidate)))
+            if kept is not None:
+                kept.append((rowid, candidate, row))
             rowid += 1
         self._ids |= taken_here
         self._next_rowid = rowid
@@ -203,4 +202,6 @@ class BulkWriter:
                 )
             ),
         )
+        if self._kept is not None:
+            self._change.added = [(i, row_paper(row, p)) for i, p, row in self._kept]
         return self._change
