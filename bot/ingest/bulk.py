@@ -18,7 +18,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -120,7 +120,10 @@ async def _parse_and_write(
         for done in range(1, len(files) + 1):
             while len(pending) < ahead and (found := next(queue, None)) is not None:
                 pending.append(loop.run_in_executor(pool, parse_lean, found, max_bytes))
-            read, rows = await pending.popleft()
+            try:
+                read, rows = await pending.popleft()
+            except BrokenExecutor as exc:  # a worker died (out of memory?): the general path
+                raise NotBulk(f"a parsing process failed ({exc})") from exc
             reads.append(read)
             if read.status == "parsed":
                 dated = dates.new(read.path, read.content_hash, read.mtime_ns)
