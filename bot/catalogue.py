@@ -494,7 +494,7 @@ class Catalogue:
                 follow_symlinks=self.settings.follow_symlinks,
             )
             report = result.report
-            if len(result.changed) >= REBUILD_AT:
+            if result.unlisted or len(result.changed) >= REBUILD_AT:
                 # Most of a large catalogue changed (a first reindex): rebuild from the
                 # store, without holding every parsed paper meanwhile.
                 version = result.version

@@ -31,6 +31,9 @@ The modules, in the order a reindex uses them: :mod:`bot.ingest.folder` (step 1:
 folder, reading files safely), :mod:`bot.ingest.arbitration` (step 2: which digest gives a
 paper its text), :mod:`bot.ingest.pipeline` (:func:`reindex`: the steps and the one
 transaction; the write itself is :mod:`bot.store.reindex_write`), :mod:`bot.ingest.report`.
+The first reindex of an empty catalogue is a bulk load (:mod:`bot.ingest.bulk`): the files
+are parsed in worker processes and each digest is written as its parse comes back, in the
+one transaction, without holding every parsed paper; the catalogue is the same.
 """
 
 from bot.ingest.folder import MAX_DIGEST_BYTES

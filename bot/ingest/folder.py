@@ -58,6 +58,7 @@ class Read:
     mtime_ns: int = 0
     restamp: bool = False  # unchanged content, but a new size / modification time
     reason: str = ""  # why a file with no diagnostic of its own was rejected
+    count: int = 0  # papers parsed (still known when the report is let go: the bulk load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,11 @@ def read_extra(files: Sequence[Found], max_bytes: int) -> list[Read]:
     return [r for r in reads if r.status == "parsed"]
 
 
+def read_one(found: Found, max_bytes: int) -> Read:
+    """Read, hash and parse one file (as a file new to the catalogue)."""
+    return _read_one(found, None, True, max_bytes)
+
+
 def _read_one(found: Found, known: DigestStamp | None, force: bool, max_bytes: int) -> Read:
     """One file: rejected if it is not a regular file, too big or unreadable; same size and
     modification time as last time -> unchanged without reading; else read (at most
@@ -260,7 +266,10 @@ def _read_one(found: Found, known: DigestStamp | None, force: bool, max_bytes: i
     report = parse_digest(data, name)
     if not report.ok:
         return Read(name, "rejected", digest_hash, diagnostics=report.diagnostics)
-    return Read(name, "parsed", digest_hash, report, report.diagnostics, size, mtime_ns)
+    return Read(
+        name, "parsed", digest_hash, report, report.diagnostics, size, mtime_ns,
+        count=len(report.papers),
+    )  # fmt: skip
 
 
 def _read_capped(fd: int, size: int, max_bytes: int) -> bytes | None:

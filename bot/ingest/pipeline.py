@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.core.models import Diagnostic, DigestInfo, FileOutcome, Paper, ProgressFn, ReindexReport
 from bot.ingest.arbitration import Dated, Dates, arbitrate
+from bot.ingest.bulk import load
 from bot.ingest.folder import (
     MAX_DIGEST_BYTES,
     FolderError,
@@ -49,6 +50,9 @@ class IngestResult:
     ``changed`` holds ``(rowid, paper)`` for every added or updated paper, by rowid, for the
     search index to update incrementally; ``removed`` / ``restored`` are the rowids whose
     removed flag went on / off. ``version`` is the catalogue version afterwards.
+    ``unlisted``: too many papers were added to list them (a bulk load of an empty
+    catalogue, see :mod:`bot.ingest.bulk`): ``changed`` is empty, the index is to be built
+    from the store.
     """
 
     report: ReindexReport
@@ -56,6 +60,7 @@ class IngestResult:
     version: int = 0
     removed: tuple[int, ...] = ()
     restored: tuple[int, ...] = ()
+    unlisted: bool = False
 
 
 class _Stale(Exception):
@@ -71,14 +76,17 @@ async def reindex(
     force: bool = False,
     max_bytes: int = MAX_DIGEST_BYTES,
     follow_symlinks: bool = False,
+    bulk: bool = True,
 ) -> IngestResult:
     """Bring the catalogue in line with the digest folder; see :mod:`bot.ingest`.
 
     ``force`` re-parses files whose content is unchanged, and lets an empty folder mark every
     digest as gone (without it an empty folder is refused: a mistyped path must not empty the
     catalogue). ``max_bytes`` caps the size of a digest file; ``follow_symlinks`` follows
-    links out of the folder. Expected problems (missing folder, every file rejected) come back
-    as a report with ``applied=False`` and a diagnostic; only database failures raise.
+    links out of the folder; ``bulk`` allows the bulk load of an empty catalogue
+    (:mod:`bot.ingest.bulk`: the same catalogue, written as the files are parsed). Expected
+    problems (missing folder, every file rejected) come back as a report with
+    ``applied=False`` and a diagnostic; only database failures raise.
     """
     started = time.perf_counter()
     store = PaperStore(db)
@@ -99,6 +107,20 @@ async def reindex(
             return await _not_applied(
                 store, started, [Diagnostic(str(root), 0, str(exc))], [], version
             )
+        if bulk and not known and listing.files:
+            loaded = await load(
+                db, root, listing, started=started, alert_hook=alert_hook,
+                progress=progress, max_bytes=max_bytes,
+            )  # fmt: skip
+            if loaded is not None:
+                report, loaded_change, loaded_version = loaded
+                listed = loaded_change.added
+                return IngestResult(
+                    report=report,
+                    changed=tuple(listed) if listed is not None else (),
+                    version=loaded_version or await store.catalogue_version(),
+                    unlisted=listed is None,
+                )
         stamps = await store.digest_stamps()
         reads = await asyncio.to_thread(read_all, listing.files, stamps, force, notify, max_bytes)
         survey = _survey(reads, listing, known, stamps)

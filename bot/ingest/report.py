@@ -21,13 +21,13 @@ def file_outcomes(
     for r in reads:
         info = known.get(r.path)
         stored_count = info.paper_count if info is not None else 0
-        if r.status == "parsed" and r.report is not None:
+        if r.status == "parsed":
             errors = sum(1 for d in r.diagnostics if d.severity == "error")
             warnings = len(r.diagnostics) - errors
             parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
             if warnings:
                 parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
-            outcomes.append(FileOutcome(r.path, "indexed", len(r.report.papers), ", ".join(parts)))
+            outcomes.append(FileOutcome(r.path, "indexed", r.count, ", ".join(parts)))
         elif r.status == "unchanged":
             outcomes.append(FileOutcome(r.path, "unchanged", stored_count))
         else:

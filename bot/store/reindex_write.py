@@ -128,7 +128,7 @@ def _plan(contents: Sequence[DigestContent], alias: dict[str, str] | None = None
     return _Plan(merged, order, memberships)
 
 
-def _content_date(content: DigestContent) -> str | None:
+def content_date(content: DigestContent) -> str | None:
     """A digest's date as stored: the date ingest ranks it by (``date_ns``: from its file
     name, else the modification time of its content), else from its file name."""
     if content.date_ns:
@@ -372,7 +372,7 @@ async def _write_digest_rows(
         [
             (
                 c.path, c.content_hash, c.size, c.mtime_ns, c.heading, now, len(c.papers),
-                c.mtime_ns, _content_date(c),
+                c.mtime_ns, content_date(c),
             )
             for c in contents
         ],
