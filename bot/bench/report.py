@@ -161,7 +161,7 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
                 ("top-10 ids and scores identical to rank-bm25 (AND; filters applied)",
                  f"{ident.get('same_top10')}/{ident.get('checked')} queries"),
                 ("top-10 identical to plain `get_scores` ranking (OR mode: docs with any term)",
-                 f"{ident.get('same_top10_or')}/{ident.get('queries')} queries"),
+                 f"{ident.get('same_top10_or')}/{ident.get('checked_or')} queries"),
             ]  # fmt: skip
         elif "error" in ref:
             rows.append(("rank-bm25", ref["error"]))
