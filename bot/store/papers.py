@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from bot.core.digests import date_from_name
 from bot.core.identity import normalise_paper_id as normalise_paper_id
@@ -520,10 +520,9 @@ def _stored_by_id(rows: Iterable[Params]) -> dict[str, StoredPaper]:
 def _stored_paper(row: Params) -> StoredPaper:
     """A StoredPaper from a ``_STORED_COLUMNS`` row (authors by position, digests by path)."""
     n = _N_PAPER_COLUMNS
-    authors = tuple(
-        _author_of(last, first, key) for _, _, last, first, key in sorted(_json(row[n] or "[]"))
-    )
-    digests = tuple(_digest_of(tuple(d)) for d in sorted(_json(row[n + 1] or "[]")))
+    by_position = sorted(json.loads(row[n] or "[]"))
+    authors = tuple(_author_of(last, first, key) for _, _, last, first, key in by_position)
+    digests = tuple(_digest_of(tuple(d)) for d in sorted(json.loads(row[n + 1] or "[]")))
     return StoredPaper(
         paper=_paper(row, authors),
         first_seen=str(row[8]),
@@ -559,16 +558,6 @@ def _digest(row: Params) -> DigestInfo:
         date=named.isoformat() if named else row[6],
         title=row[7],
     )
-
-
-def _json(text: str) -> Any:
-    """A JSON value SQLite wrote (``json_group_array``): the C scanner, without json.loads'
-    checks for what SQLite never writes (a BOM, white space around the value)."""
-    return _SCAN_JSON(text, 0)[0]
-
-
-# the decoder's C scanner (json.loads wraps it in checks for what SQLite never writes)
-_SCAN_JSON = cast(Callable[[str, int], tuple[Any, int]], json.JSONDecoder().scan_once)  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=65_536)
