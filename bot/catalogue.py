@@ -258,20 +258,20 @@ class Catalogue:
         limit = max(0, min(limit, 100))
         offset = max(0, offset)
         marks = _mark_terms(parsed)
-        read_papers = self.store.read_papers
+        read_papers = self.store.read_papers_at
         parsed_at = clock()
 
         def answer() -> tuple[IndexResult, tuple[Hit, ...], str | None, float, float]:
             result, hits = self._known_item_hits(index, parsed, offset + limit)
             page = hits[offset : offset + limit]
             ranked_at = clock()
-            stored = read_papers([h.paper_id for h in page]) if page else {}
+            stored = read_papers([h.docno for h in page]) if page else {}
             fetched_at = clock()
             suggestion = _suggest(index, parsed) if result.total == 0 else None
             made = tuple(
                 Hit(sp, h.score, snippet(sp.paper.abstract, marks))
                 for h in page
-                if (sp := stored.get(h.paper_id)) is not None
+                if (sp := stored.get(h.docno)) is not None
             )
             return result, made, suggestion, ranked_at, fetched_at
 

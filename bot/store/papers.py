@@ -200,6 +200,16 @@ class PaperStore:
             rows.extend(self.db.fetchrows_in_thread(_papers_by_id_sql(len(chunk)), chunk))
         return _stored_by_id(rows)
 
+    def read_papers_at(self, rowids: Sequence[int]) -> dict[int, StoredPaper]:
+        """The papers at these rowids (the index's docnos), keyed by rowid, for code running
+        in a worker thread (it blocks: never call it on the event loop). Unknown rowids are
+        left out. Cheaper than :meth:`read_papers`: the primary key, no id normalisation."""
+        out: dict[int, StoredPaper] = {}
+        for chunk in chunks(list(dict.fromkeys(rowids))):
+            for row in self.db.fetchrows_in_thread(_papers_at_sql(len(chunk)), chunk):
+                out[int(row[0])] = _stored_paper(row)
+        return out
+
     async def papers_by_identifier(
         self, *, arxiv_id: str | None = None, doi: str | None = None, url: str | None = None
     ) -> list[StoredPaper]:
@@ -510,6 +520,10 @@ def _wanted_ids(paper_ids: Sequence[str]) -> list[str]:
 @functools.lru_cache(maxsize=64)
 def _papers_by_id_sql(count: int) -> str:
     return f"SELECT {_STORED_COLUMNS} FROM papers p WHERE p.id IN ({placeholders(count)})"
+
+
+def _papers_at_sql(count: int) -> str:
+    return f"SELECT {_STORED_COLUMNS} FROM papers p WHERE p.rowid IN ({placeholders(count)})"
 
 
 def _stored_by_id(rows: Iterable[Params]) -> dict[str, StoredPaper]:

@@ -87,6 +87,24 @@ async def test_read_papers_in_a_worker_thread_is_get_papers(
         store.read_papers(asked)  # on the event loop: refused, it would block
 
 
+async def test_read_papers_at_rowids_is_get_papers(
+    db: Database, store: PaperStore, indexed: Path
+) -> None:
+    rowid_of = {str(i): int(r) for r, i in await db.fetchall("SELECT rowid, id FROM papers")}
+    asked = ["x15kktzr", "rc8h0ww3", "8t72zh2v"]
+    rowids = [rowid_of[i] for i in asked]
+    by_rowid = await asyncio.to_thread(store.read_papers_at, [*rowids, rowids[0], 10**9])
+    assert sorted(by_rowid) == sorted(rowids)  # once each; unknown rowids left out
+    by_id = await store.get_papers(asked)
+    assert {sp.id: sp for sp in by_rowid.values()} == by_id
+    many = list(range(10**6, 10**6 + 1200)) + [rowids[2]]  # more than one IN (...) list
+    assert [sp.id for sp in (await asyncio.to_thread(store.read_papers_at, many)).values()] == [
+        "8t72zh2v"
+    ]
+    with pytest.raises(StoreError, match="worker thread"):
+        store.read_papers_at(rowids)  # on the event loop: refused, it would block
+
+
 async def test_papers_by_author_newest_first(
     db: Database, store: PaperStore, indexed: Path
 ) -> None:
