@@ -97,7 +97,7 @@ async def test_read_papers_at_rowids_is_get_papers(
     assert sorted(by_rowid) == sorted(rowids)  # once each; unknown rowids left out
     by_id = await store.get_papers(asked)
     assert {sp.id: sp for sp in by_rowid.values()} == by_id
-    many = list(range(10**6, 10**6 + 1200)) + [rowids[2]]  # more than one IN (...) list
+    many = [*range(10**6, 10**6 + 1200), rowids[2]]  # more than one IN (...) list
     assert [sp.id for sp in (await asyncio.to_thread(store.read_papers_at, many)).values()] == [
         "8t72zh2v"
     ]
