@@ -31,7 +31,7 @@ from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
 from bot.core.query import ParsedQuery, author_matches, author_query_words, name_words
-from bot.core.text import STOPWORDS, query_terms, stem, surface_words
+from bot.core.text import STOPWORDS, identity_form, query_terms, stem, surface_words
 
 MAX_CHOICES = 25
 CHOICE_MAX_LEN = 100
@@ -376,7 +376,7 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
     scored: list[tuple[float, int, str]] = []
     for docno in cand.take(top).tolist():
         title = known.title(docno)
-        plain = " ".join(surface_words(title))
+        plain = identity_form(title)  # its surface words, single-spaced
         score = (float(fuzz.token_set_ratio(query, plain)) + float(fuzz.ratio(query, plain))) / 2
         scored.append((score, docno, title))
     scored.sort(key=lambda m: (-m[0], -m[1]))
