@@ -331,12 +331,13 @@ class Catalogue:
                 best = matches[0]
                 close = [m for m in matches[1:] if m.score >= best.score - 10 and best.score < 95]
                 # only the papers shown are read (most often the best match alone)
-                by_id = store.read_papers([best.paper_id, *(m.paper_id for m in close)])
-                found = by_id.get(best.paper_id)
+                # by rowid (the index's docno: the primary key, no id normalisation)
+                at = store.read_papers_at([best.docno, *(m.docno for m in close)])
+                found = at.get(best.docno)
                 if found is None:
                     return None
                 matched_by = "title"
-                candidates = tuple(by_id[m.paper_id] for m in close if m.paper_id in by_id)
+                candidates = tuple(at[m.docno] for m in close if m.docno in at)
             return PaperDetail(
                 paper=found,
                 matched_by=matched_by,
@@ -590,8 +591,8 @@ def _similar(
         p.title, p.abstract[: LIMITS.abstract], [a.display for a in p.authors], p.venue
     )
     hits = index.similar(docno, terms, SIMILAR)
-    found = store.read_papers([h.paper_id for h in hits]) if hits else {}
-    return tuple(found[h.paper_id] for h in hits if h.paper_id in found)
+    found = store.read_papers_at([h.docno for h in hits]) if hits else {}  # by rowid (docno)
+    return tuple(found[h.docno] for h in hits if h.docno in found)
 
 
 def _mark_terms(parsed: ParsedQuery) -> tuple[str, ...]:

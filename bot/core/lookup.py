@@ -31,7 +31,8 @@ from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
 from bot.core.query import ParsedQuery, author_matches, author_query_words, name_words
-from bot.core.text import STOPWORDS, query_terms, stem, surface_words
+from bot.core.text import STOPWORDS, identity_form, query_terms, stem, surface_words
+from bot.core.title_bits import title_bits
 
 MAX_CHOICES = 25
 CHOICE_MAX_LEN = 100
@@ -325,12 +326,25 @@ def _title_candidates(known: LookupVocabulary, groups: list[tuple[int, list[int]
     second = _word_docs(known, groups[1][1])
     if len(first) + len(second) <= _UNION_MAX:
         return _unique(np.concatenate([first, second]))
-    pairs = [first[_member(second, first)]]
+    bits = title_bits(known)
+
+    def holding(wids: list[int], docs: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` in ``docs``, the papers of ``wids`` (one word: its bitset if common)."""
+        found = bits.member(wids[0], docs, values) if len(wids) == 1 else _member(docs, values)
+        return values[found]
+
+    pairs = [holding(groups[1][1], second, first)]
     if len(groups) > 2:
         third = _word_docs(known, groups[2][1])
-        pairs += [first[_member(third, first)], second[_member(third, second)]]
+        pairs += [holding(groups[2][1], third, first), holding(groups[2][1], third, second)]
     both = _unique(np.concatenate(pairs))
     return both if len(both) else first
+
+
+def _similarity(query: str, choices: list[str], scorer: Callable[..., float]) -> np.ndarray:
+    """``scorer(query, c)`` for every choice, as doubles."""
+    out: np.ndarray = process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
+    return out
 
 
 def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMatch]:
@@ -357,6 +371,7 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
     if not len(cand):
         return []
     weight = np.zeros(len(cand), dtype=np.float64)
+    bits = title_bits(known)
     for _, wids in groups:
         for wid in wids:
             docs = known.title_word_docs(wid)
@@ -366,20 +381,21 @@ def find_titles(index: SearchEngine, text: str, limit: int = 5) -> list[TitleMat
                 pos[pos == len(cand)] = len(cand) - 1
                 weight[pos[cand[pos] == docs]] += idf
             else:
-                weight[_member(docs, cand)] += idf
+                weight[bits.member(wid, docs, cand)] += idf
     if len(cand) > _TITLE_POOL:
         top = np.argpartition(-weight, _TITLE_POOL - 1)[:_TITLE_POOL]
         top = top[np.lexsort((cand[top], -weight[top]))]
     else:
         top = np.lexsort((cand, -weight))
     query = " ".join(respelled.get(w, w) for w in surface_words(text))
-    scored: list[tuple[float, int, str]] = []
-    for docno in cand.take(top).tolist():
-        title = known.title(docno)
-        plain = " ".join(surface_words(title))
-        score = (float(fuzz.token_set_ratio(query, plain)) + float(fuzz.ratio(query, plain))) / 2
-        scored.append((score, docno, title))
-    scored.sort(key=lambda m: (-m[0], -m[1]))
+    docnos = cand.take(top).tolist()
+    titles = [known.title(d) for d in docnos]
+    plains = [identity_form(t) for t in titles]  # their surface words, single-spaced
+    # each scorer over the pool in one call (the query processed once; the same doubles as
+    # one call a title), the two added then halved as one by one
+    both = _similarity(query, plains, fuzz.token_set_ratio) + _similarity(query, plains, fuzz.ratio)
+    scores = (both / 2).tolist()
+    scored = sorted(zip(scores, docnos, titles, strict=True), key=lambda m: (-m[0], -m[1]))
     # only the matches returned have their paper id read
     return [TitleMatch(d, known.paper_id(d), title, score) for score, d, title in scored[:limit]]
 
@@ -523,6 +539,7 @@ def warm(index: SearchEngine) -> None:
     index.warm()
     known = index.vocabulary
     _vocab(known, "title")
+    title_bits(known)
     _vocab(known, "author")
     _author_ranking(known)
     _authors_by_word(known)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.core.index import bm25
-from bot.core.index.arrays import F64, I32, I64, AnyArray, unique_sorted
+from bot.core.index.arrays import F64, I32, I64, AnyArray, ragged_index, unique_sorted
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexHit
 
@@ -53,33 +53,32 @@ def score_or(ix: IndexData, ids: Sequence[int | None]) -> tuple[I32, F64]:
 
 def top_or(ix: IndexData, tids: Sequence[int], want: int) -> tuple[IndexHit, ...]:
     """:func:`top` of :func:`score_or`'s documents and scores (the same hits, bit for bit)
-    without sorting every posting: each term's contributions are added, in query order from
-    0.0 as ``bincount`` adds them, into a per-thread array of sums by docno (a term's postings
-    are distinct docnos: one gather-add-scatter per term), read back at every posting and set
-    back to 0.0. The postings scoring at least the ``want`` x terms-th best hold the best
-    ``want`` documents (a document has at most one posting per term)."""
-    if want <= 0:
+    without sorting every posting: every term's postings are gathered in one pass (query
+    order) and their contributions added with ``np.add.at`` -- in that order, from 0.0, as
+    ``bincount`` adds them -- into a per-thread array of sums by docno, read back at every
+    posting and set back to 0.0. The postings scoring at least the ``want`` x terms-th best
+    hold the best ``want`` documents (a document has at most one posting per term)."""
+    if want <= 0 or not tids:
         return ()
-    norm = ix.norm
+    ptr = ix.ptr
+    ids = np.asarray(tids, dtype=np.int64)
+    starts = ptr.take(ids)
+    lengths = ptr.take(ids + 1) - starts
+    n_terms = int(np.count_nonzero(lengths))
+    if n_terms == 0:
+        return ()
+    at = ragged_index(starts, lengths)
+    all_docs = ix.docs.take(at)
+    tf = ix.tfs.take(at).astype(np.float64)
+    idf = np.repeat(np.array([ix.idf(t) for t in tids], dtype=np.float64), lengths)
+    weights = idf * bm25.tf_part(tf, ix.norm.take(all_docs))
     sums = ix.sums()
-    parts: list[AnyArray] = []
     try:
-        for tid in tids:
-            lo, hi = ix.postings(tid)
-            if lo == hi:
-                continue
-            docs = ix.docs[lo:hi]
-            parts.append(docs)
-            tf = ix.tfs[lo:hi].astype(np.float64)
-            sums[docs] += ix.idf(tid) * bm25.tf_part(tf, norm[docs])
-        if not parts:
-            return ()
-        all_docs = np.concatenate(parts)
-        scores = sums[all_docs]
+        np.add.at(sums, all_docs, weights)
+        scores = sums.take(all_docs)
     finally:
-        for docs in parts:
-            sums[docs] = 0.0
-    keep = want * len(parts)
+        sums[all_docs] = 0.0
+    keep = want * n_terms
     if len(scores) > keep:
         kth = np.partition(scores, len(scores) - keep)[len(scores) - keep]
         sel = np.flatnonzero(scores >= kth)
@@ -144,7 +143,12 @@ def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
     idf = np.array([ix.idf(t) for t in kept], dtype=np.float64)
     tf = np.array([counts[words[i]] for i in keep], dtype=np.float64)
     # the float operations of tf_part on one value each: the same weights as one by one
-    weights = (idf * bm25.tf_part(tf, np.full(len(tf), denom_part))).tolist()
-    scored = [(w, words[i], t) for w, i, t in zip(weights, keep, kept, strict=True) if w > 0]
-    scored.sort(key=lambda x: (-x[0], x[1]))
+    weights = idf * bm25.tf_part(tf, np.full(len(tf), denom_part))
+    chosen = np.flatnonzero(weights > 0)
+    if len(chosen) > n:  # only those weighing at least the n-th most (ties kept) are sorted
+        kth = np.partition(weights.take(chosen), len(chosen) - n)[len(chosen) - n]
+        chosen = np.flatnonzero(weights >= kth)
+    values = weights.tolist()
+    scored = [(-values[i], words[keep[i]], kept[i]) for i in chosen.tolist()]
+    scored.sort()
     return [t for _, _, t in scored[:n]]

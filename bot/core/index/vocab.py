@@ -20,7 +20,12 @@ from bot.core.index.arrays import I32, AnyArray, blob, blob_item
 
 def term_hash(term: str) -> int:
     """A stable 64-bit hash of a term (the vocabulary is a sorted array of these)."""
-    return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
+    return int.from_bytes(_digest(term.encode()), "little")
+
+
+def _digest(encoded: bytes) -> bytes:
+    """:func:`term_hash` as 8 little-endian bytes, of a UTF-8 encoded term."""
+    return hashlib.blake2b(encoded, digest_size=8).digest()
 
 
 class WordTable:
@@ -57,21 +62,22 @@ class WordTable:
         hashes = self.hashes
         if len(hashes) == 0 or not words:
             return [None] * len(words)
-        wanted = np.fromiter(map(term_hash, words), dtype=np.uint64, count=len(words))
+        encoded = [w.encode() for w in words]
+        wanted = np.frombuffer(b"".join(map(_digest, encoded)), dtype="<u8")
         pos = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
-        hit = hashes[pos] == wanted
-        wids = self.hash_ids[pos]
-        lo = self.off[wids].tolist()
-        hi = self.off[wids + 1].tolist()
+        hit = (hashes.take(pos) == wanted).tolist()
+        wids = self.hash_ids.take(pos)
+        lo = self.off.take(wids).tolist()
+        hi = self.off.take(wids + 1).tolist()
         raw = self.data.data  # a memoryview: compared in place, no copy
         out: list[int | None] = []
-        for k, (word, found) in enumerate(zip(words, hit.tolist(), strict=True)):
-            if not found:
+        for k, wid in enumerate(wids.tolist()):
+            if not hit[k]:
                 out.append(None)
-            elif raw[lo[k] : hi[k]] == word.encode():
-                out.append(int(wids[k]))
+            elif raw[lo[k] : hi[k]] == encoded[k]:
+                out.append(wid)
             else:  # another word with the same hash first: look along the run
-                out.append(self.id(word))
+                out.append(self.id(words[k]))
         return out
 
     def word(self, wid: int) -> str:
