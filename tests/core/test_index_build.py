@@ -37,6 +37,11 @@ def _odd_papers() -> list[Paper]:
         Paper("p2", "k2", "Multi-layer model's state-of-the-art", (a, b), "", "NeurIPS", "x"),
         Paper("p3", "k3", "The and of", (), "", "ICML 2024", "The the. 40.3% x-y"),
         Paper("p4", "k4", "Café ½ déjà-vu", (b,), "", "", "Abstract only here."),
+        # ASCII whitespace str.split() splits at, chunks longer than the bulk lookup's keys
+        Paper(
+            "p5", "k5", "A\ttitle\x1fwith  gaps", (), "", "", " out-of-distribution-shift\x1cx\n"
+        ),
+        Paper("p6", "k6", "Nul", (b,), "", "", "a\x00b and a\x00b again"),  # a NUL byte
     ]
 
 
@@ -53,6 +58,12 @@ def test_tokenize_is_index_doc(
     step = 37 if forget else len(papers)
     for at in range(0, len(papers), step):
         _check_batch(papers[at : at + step], at, weights)
+
+
+def test_tokenize_without_bulk_keys_is_index_doc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk's bulk key the same (a clash): chunks are then looked up one by one."""
+    monkeypatch.setattr(tokens, "_MIX", (np.uint64(0), np.uint64(0)))
+    _check_batch([*_odd_papers(), *_papers(40)], 0, FIELD_WEIGHTS)
 
 
 def _check_batch(papers: list[Paper], at: int, weights: FieldWeights) -> None:

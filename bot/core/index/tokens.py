@@ -75,11 +75,12 @@ class _Analyser:
         chunks = nfc(text).split()
         found = list(map(self.chunk_ids.get, chunks))
         if None in found:
-            return [self._add(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
+            return [self.chunk(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
         return cast(list[int], found)
 
-    def _add(self, chunk: str) -> int:
-        cid = self.chunk_ids.get(chunk)  # met earlier in the same text
+    def chunk(self, chunk: str) -> int:
+        """The chunk id of one whitespace-free ``chunk`` (analysed if not met yet)."""
+        cid = self.chunk_ids.get(chunk)
         if cid is not None:
             return cid
         terms, steps = chunk_terms(chunk)
@@ -98,6 +99,70 @@ class _Analyser:
 CHUNK_LIMIT = 1_000_000
 _analyser = _Analyser()
 
+# The bytes str.split() splits ASCII text at; chunks of at most _WIDTH bytes are looked up in
+# bulk (as two 64-bit keys), longer ones one by one.
+_SPACE = np.array([chr(i).isspace() for i in range(256)], dtype=np.bool_)
+_WIDTH = 16
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+
+
+def _bulk_ids(an: _Analyser, texts: Sequence[str]) -> list[list[int]]:
+    """``an.ids(text)`` of each of ``texts``: the ASCII texts' chunks found with numpy (each
+    distinct chunk looked up once), the others' one by one."""
+    out = [[] if t.isascii() else an.ids(t) for t in texts]
+    at = [i for i, t in enumerate(texts) if t.isascii()]
+    data = "\n".join([texts[i] for i in at]).encode("ascii")
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not len(raw) or not raw.all():  # nothing, or a NUL byte (the keys pad with NULs)
+        for i in at:
+            out[i] = an.ids(texts[i])
+        return out
+    rim = np.zeros(1, dtype=np.int8)
+    edges = np.diff(np.concatenate((rim, (~_SPACE[raw]).view(np.int8), rim)))
+    starts = np.flatnonzero(edges == 1)
+    lens = np.flatnonzero(edges == -1) - starts
+    del edges
+    cids = np.empty(len(starts), dtype=np.int64)
+    short = lens <= _WIDTH
+    if short.any():
+        cids[short] = _short_ids(an, data, raw, starts[short], lens[short])
+    for k in np.flatnonzero(~short).tolist():
+        cids[k] = an.chunk(data[starts[k] : starts[k] + lens[k]].decode("ascii"))
+    # each text's chunks: the texts are joined by a newline, which no chunk spans
+    bounds = np.cumsum([0] + [len(texts[i]) + 1 for i in at])
+    per_text = np.searchsorted(starts, bounds)
+    flat = cids.tolist()
+    for n, i in enumerate(at):
+        out[i] = flat[per_text[n] : per_text[n + 1]]
+    return out
+
+
+def _short_ids(an: _Analyser, data: bytes, raw: U8, starts: I64, lens: I64) -> I64:
+    """The chunk ids of the chunks at ``starts`` (``lens`` bytes, at most ``_WIDTH``)."""
+    padded = np.concatenate((raw, np.zeros(_WIDTH, dtype=np.uint8)))
+    keys = [np.zeros(len(starts), dtype=np.uint64) for _ in range(_WIDTH // 8)]
+    for j in range(_WIDTH):
+        byte = padded[starts + j].astype(np.uint64)
+        byte[lens <= j] = 0
+        keys[j // 8] |= byte << np.uint64(8 * (j % 8))
+    mixed = keys[0] * _MIX[0] ^ keys[1] * _MIX[1]
+    distinct = np.unique(mixed)  # a plain sort: quicker than with the inverse
+    inverse = np.searchsorted(distinct, mixed)
+    del mixed, distinct
+    some = np.empty(inverse.max() + 1, dtype=np.int64)  # an occurrence of each
+    some[inverse] = np.arange(len(inverse), dtype=np.int64)
+    if not all(np.array_equal(k, k[some][inverse]) for k in keys):  # a clash of the mix
+        return _one_by_one(an, data, starts, lens)
+    out: I64 = _one_by_one(an, data, starts[some], lens[some])[inverse]
+    return out
+
+
+def _one_by_one(an: _Analyser, data: bytes, starts: I64, lens: I64) -> I64:
+    """The chunk ids of the ASCII chunks at ``starts`` (``lens`` bytes), one by one."""
+    ends = (starts + lens).tolist()
+    chunks = [data[a:b].decode("ascii") for a, b in zip(starts.tolist(), ends, strict=True)]
+    return np.asarray([an.chunk(c) for c in chunks], dtype=np.int64)
+
 
 def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -> DocBatch:
     """The :class:`DocBatch` of ``sources`` (their token lists as
@@ -113,14 +178,16 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
     doc_segs: list[int] = []  # segments of each document
     w_title, w_authors, w_venue = weights.title, weights.authors, weights.venue
     title_gaps = [0] + [1] * (w_title - 1) if w_title else []
-    for _docno, _pid, title, abstract, authors, venue in sources:
+    titles = _bulk_ids(an, [s[2] for s in sources]) if w_title else []
+    abstracts = _bulk_ids(an, [s[3] for s in sources])
+    for k, (_docno, _pid, _title, _abstract, authors, venue) in enumerate(sources):
         before = len(seg_len)
         if w_title:
-            t = an.ids(title)
+            t = titles[k]
             seq.extend(t * w_title)
             seg_len.extend([len(t)] * w_title)
             seg_gap.extend(title_gaps)
-        a = an.ids(abstract)
+        a = abstracts[k]
         seq.extend(a)
         seg_len.append(len(a))
         seg_gap.append(1)
@@ -143,10 +210,12 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
     ids, steps, sizes, seg_start, seg_tokens = _gather(an, seq, seg_len, seg_gap, doc_segs)
     spans = _spans(steps, sizes, seg_start, seg_tokens, doc_segs, w_title)
     # the batch's own vocabulary, in order of first occurrence (the builder's ids follow it)
-    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(len(uniq), dtype=np.int32)
-    rank[order] = np.arange(len(uniq), dtype=np.int32)
+    first = np.full(len(an.words), len(ids), dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+    present = np.flatnonzero(first < len(ids))
+    present = present[np.argsort(first[present])]
+    rank = np.empty(len(an.words), dtype=np.int32)
+    rank[present] = np.arange(len(present), dtype=np.int32)
     words = an.words
     return DocBatch(
         docnos=[s[0] for s in sources],
@@ -155,8 +224,8 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
         venues=[s[5] for s in sources],
         authors=[s[4] for s in sources],
         title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
-        vocab=[words[i] for i in uniq[order].tolist()],
-        ids=rank[inverse.reshape(-1)],
+        vocab=[words[i] for i in present.tolist()],
+        ids=rank[ids],
         steps=steps,
         sizes=sizes,
         spans=spans,
