@@ -75,8 +75,8 @@ def _check_batch(papers: list[Paper], at: int, weights: FieldWeights) -> None:
         ids = batch.ids[starts[i] : starts[i + 1]]
         assert [batch.vocab[t] for t in ids] == doc.terms
         assert batch.steps[starts[i] : starts[i + 1]].tolist() == doc.steps
-        assert batch.title_words[i] == doc.title_words
-        assert batch.authors[i] == doc.authors
+        assert tuple(batch.names.title_words_of(i)) == doc.title_words
+        assert batch.names.authors_of(i) == list(dict.fromkeys(k for k, _ in doc.authors))
         sp = doc.spans  # where the title and the abstract are (the known-item order's)
         assert batch.spans[i].tolist() == [sp.title_end, sp.abstract_start, sp.abstract_end]
         assert (batch.docnos[i], batch.paper_ids[i], batch.titles[i], batch.venues[i]) == (

@@ -1,14 +1,19 @@
 """Tokenized documents in bulk: a batch of papers as a few compact arrays (:class:`DocBatch`).
 
 A :class:`DocBatch` holds what the index keeps of a batch of papers: the per-document fields
-(id, title, authors, venue, title words) and every document's BM25 token list
-(:func:`~bot.core.text.document_stream`) as local term ids into the batch's own vocabulary,
-with position steps. It is what :class:`~bot.core.index.builder.ArrayBuilder` eats, and it is
-small and quick to pickle, so batches can be tokenized in worker processes
-(:func:`tokenize`: a plain function of plain data) while the builder takes them in order.
+(id, title, venue; authors and title words as batch-local tables, :class:`Names`) and every
+document's BM25 token list (:func:`~bot.core.text.document_stream`) as local term ids into
+the batch's own vocabulary, with position steps. It is what
+:class:`~bot.core.index.builder.ArrayBuilder` eats, and it is small and quick to pickle, so
+batches can be tokenized in worker processes (:func:`tokenize`: a plain function of plain
+data) while the builder takes them in order: the per-string work (analysing chunks, name
+words, distinct authors and title words) is done here, the builder maps each distinct string
+once.
 
 Each field is tokenized once and its copies made by list repetition, which is the token list
-of :func:`~bot.core.text.document_stream`, term for term and step for step.
+of :func:`~bot.core.text.document_stream`, term for term and step for step. The chunks of the
+ASCII titles and abstracts are found in bulk (:func:`_bulk_ids`: numpy keys of up to 16
+bytes, each distinct chunk looked up once).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
 from bot.core.index.models import IndexDoc
 from bot.core.models import Paper
+from bot.core.query import name_words
 from bot.core.text import FIELD_WEIGHTS, FieldWeights, chunk_terms, nfc, surface_words
 
 # What a worker needs of one paper: (docno, paper id, title, abstract, authors as
@@ -38,8 +44,7 @@ class DocBatch:
     paper_ids: list[str]
     titles: list[str]
     venues: list[str]
-    authors: list[tuple[tuple[str, str], ...]]  # (key, display) of each document's authors
-    title_words: list[tuple[str, ...]]
+    names: Names  # the documents' authors and title words
     vocab: list[str]  # the batch's distinct terms; a local term id indexes it
     ids: I32  # local term id of every token, document after document
     steps: AnyArray  # position steps of every token (running sum within a doc = positions)
@@ -48,6 +53,71 @@ class DocBatch:
 
     def __len__(self) -> int:
         return len(self.docnos)
+
+
+@dataclass(slots=True)
+class Names:
+    """A batch's authors and title words as batch-local tables (each distinct one once, in
+    order of first occurrence) and each document's, in order, as ids into them: what the
+    builder maps to its vocabularies with one lookup per distinct value."""
+
+    author_keys: list[str]
+    author_names: list[str]  # display name where the author is first met
+    author_words: list[tuple[str, ...]]  # its name words (sorted)
+    doc_authors: I32  # each document's distinct authors, flat
+    author_n: I32  # how many each document has
+    title_words: list[str]
+    doc_twords: I32  # each document's title words, flat
+    tword_n: I32
+
+    def authors_of(self, i: int) -> list[str]:
+        """Document ``i``'s author keys (distinct, in order)."""
+        return self._of(i, self.author_n, self.doc_authors, self.author_keys)
+
+    def title_words_of(self, i: int) -> list[str]:
+        return self._of(i, self.tword_n, self.doc_twords, self.title_words)
+
+    @staticmethod
+    def _of(i: int, counts: I32, flat: I32, table: list[str]) -> list[str]:
+        start = int(counts[:i].sum())
+        return [table[j] for j in flat[start : start + int(counts[i])].tolist()]
+
+
+def name_tables(
+    authors: Iterable[tuple[tuple[str, str], ...]], title_words: Iterable[tuple[str, ...]]
+) -> Names:
+    """The :class:`Names` of documents' ``(key, display)`` authors and title words."""
+    keys: dict[str, int] = {}
+    shown: list[str] = []
+    doc_authors: list[int] = []
+    author_n: list[int] = []
+    for doc in authors:
+        mine: list[int] = []
+        for key, display in doc:
+            j = keys.get(key)
+            if j is None:
+                j = keys[key] = len(shown)
+                shown.append(display)
+            if j not in mine:
+                mine.append(j)
+        doc_authors.extend(mine)
+        author_n.append(len(mine))
+    words: dict[str, int] = {}
+    doc_twords: list[int] = []
+    tword_n: list[int] = []
+    for doc_words in title_words:
+        doc_twords.extend([words.setdefault(w, len(words)) for w in doc_words])
+        tword_n.append(len(doc_words))
+    return Names(
+        author_keys=list(keys),
+        author_names=shown,
+        author_words=[tuple(sorted(name_words(d))) for d in shown],
+        doc_authors=np.asarray(doc_authors, dtype=np.int32),
+        author_n=np.asarray(author_n, dtype=np.int32),
+        title_words=list(words),
+        doc_twords=np.asarray(doc_twords, dtype=np.int32),
+        tword_n=np.asarray(tword_n, dtype=np.int32),
+    )
 
 
 def source(docno: int, paper: Paper) -> Source:
@@ -222,8 +292,10 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
         paper_ids=[s[1] for s in sources],
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
-        authors=[s[4] for s in sources],
-        title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+        names=name_tables(
+            [s[4] for s in sources],
+            [tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+        ),
         vocab=[words[i] for i in present.tolist()],
         ids=rank[ids],
         steps=steps,
@@ -328,8 +400,7 @@ def _batch(
         paper_ids=[s[1] for s in sources],
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
-        authors=[s[4] for s in sources],
-        title_words=title_words,
+        names=name_tables([s[4] for s in sources], title_words),
         vocab=vocab,
         ids=ids,
         steps=step_arr,
