@@ -61,7 +61,7 @@ def test_tokenize_is_index_doc(
 
 
 def test_tokenize_without_bulk_keys_is_index_doc(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every chunk's bulk key the same (a clash): chunks are then looked up one by one."""
+    """Every chunk's bulk key the same (a clash): chunks are then grouped by their bytes."""
     monkeypatch.setattr(tokens, "_MIX", (np.uint64(0), np.uint64(0)))
     _check_batch([*_odd_papers(), *_papers(40)], 0, FIELD_WEIGHTS)
 

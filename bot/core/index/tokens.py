@@ -25,7 +25,7 @@ from typing import cast
 
 import numpy as np
 
-from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
+from bot.core.index.arrays import I32, I64, U8, AnyArray, Bool, ragged_index
 from bot.core.index.models import IndexDoc
 from bot.core.models import Paper
 from bot.core.query import name_words
@@ -215,16 +215,41 @@ def _short_ids(an: _Analyser, data: bytes, raw: U8, starts: I64, lens: I64) -> I
         byte = padded[starts + j].astype(np.uint64)
         byte[lens <= j] = 0
         keys[j // 8] |= byte << np.uint64(8 * (j % 8))
-    mixed = keys[0] * _MIX[0] ^ keys[1] * _MIX[1]
-    distinct = np.unique(mixed)  # a plain sort: quicker than with the inverse
-    inverse = np.searchsorted(distinct, mixed)
-    del mixed, distinct
-    some = np.empty(inverse.max() + 1, dtype=np.int64)  # an occurrence of each
-    some[inverse] = np.arange(len(inverse), dtype=np.int64)
-    if not all(np.array_equal(k, k[some][inverse]) for k in keys):  # a clash of the mix
-        return _one_by_one(an, data, starts, lens)
+    inverse, some = _group(keys)
     out: I64 = _one_by_one(an, data, starts[some], lens[some])[inverse]
     return out
+
+
+def _group(keys: list[AnyArray]) -> tuple[I64, I64]:
+    """Items that are equal when all their ``keys`` are: each item's group and an item of
+    each group. One sort of a 40-bit mix of the keys packed with the item's index (checked,
+    exactly: on a clash of the mix, a sort by the keys themselves)."""
+    n = len(keys[0])
+    if n < 2**24:
+        low = np.uint64(2**24 - 1)
+        packed = (keys[0] * _MIX[0] ^ keys[1] * _MIX[1]) & ~low
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & low).astype(np.int64)
+        packed >>= np.uint64(24)
+        inverse, some = _runs(packed[1:] != packed[:-1], order)
+        if all(np.array_equal(k, k[some][inverse]) for k in keys):
+            return inverse, some
+    order = np.lexsort(keys[::-1])
+    differs = np.zeros(n - 1, dtype=np.bool_)
+    for k in keys:
+        ordered = k[order]
+        differs |= ordered[1:] != ordered[:-1]
+    return _runs(differs, order)
+
+
+def _runs(differs: Bool, order: I64) -> tuple[I64, I64]:
+    """Groups from an ``order`` of the items and where each differs from the one before."""
+    new = np.concatenate((np.ones(1, dtype=np.bool_), differs))
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    some: I64 = order[new]
+    return inverse, some
 
 
 def _one_by_one(an: _Analyser, data: bytes, starts: I64, lens: I64) -> I64:
