@@ -128,8 +128,8 @@ class DocFields:
 
 class ArrayBuilder:
     """Tokenized documents -> the arrays of an index, fed in batches (``add`` /
-    ``add_batch``), then ``finish``-ed. ``base``: the index being updated (its vocabularies
-    are extended).
+    ``add_batch``), then ``finish``-ed once (it lets go of the documents' fields as it
+    finishes). ``base``: the index being updated (its vocabularies are extended).
 
     Documents are turned into compact posting chunks as they come, so a large build never
     holds every token list at once; past ``tuning.SPILL_BYTES`` of chunks they are written to
@@ -352,23 +352,30 @@ class ArrayBuilder:
         self._flush()
         removed = list(removed)
         layout = self._layout(removed)
+        changed = len(self.docnos) + len(removed)
+        in_order = self._in_order(layout)
+        # what the per-document fields give first: they are then let go before the postings
+        # are laid out (the largest arrays: the build's peak of memory)
+        others = self._doc_arrays(layout) | self._vocab_arrays() | self._name_lists(layout)
+        self.fields = DocFields()
+        self.author_disp, self.new_author_words = [], []
         post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
             post = self._postings()
             arrays = self._posting_arrays(post, layout, alloc)
-        arrays.update(self._doc_arrays(layout))
-        arrays.update(self._vocab_arrays())
-        arrays["term_order"] = self._term_order(arrays, layout)
-        arrays.update(self._name_lists(layout))
+        arrays.update(others)
+        del others
+        arrays["term_order"] = (
+            np.zeros(0, dtype=np.int32) if in_order else _first_occurrence_order(arrays)
+        )
         alive, doc_len = arrays["alive"], arrays["doc_len"]
         meta: dict[str, Any] = {
             "version": version,
             "n_docs": int(alive.sum()),
             "total_len": int(doc_len[alive].sum(dtype=np.int64)),
         }
-        changed = len(self.docnos) + len(removed)
         if (
             self.base is None
             or post is None
@@ -505,19 +512,18 @@ class ArrayBuilder:
         out = None if alloc is None else alloc("pos", (total,), pos_dtype)
         return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos, out)
 
-    def _term_order(self, arrays: Arrays, layout: Layout) -> I32:
-        """Term ids in first-occurrence order, or empty when the ids already are in it: they
-        were given in that order if every document came in docno order, after the base's."""
+    def _in_order(self, layout: Layout) -> bool:
+        """Whether the term ids are in first-occurrence order (the index then saves an empty
+        ``term_order``): they were given in that order if every document came in docno order,
+        after the base's."""
         old_order = self._old("term_order", np.zeros(0, dtype=np.int32))
         old_alive = self._old("alive", np.zeros(0, dtype=np.bool_))
-        if (
+        return (
             layout.dead is None
             and len(old_order) == 0
             and self._ascending
             and _after(self.docnos, old_alive)
-        ):
-            return np.zeros(0, dtype=np.int32)
-        return _first_occurrence_order(arrays)
+        )
 
     def _name_lists(self, layout: Layout) -> Arrays:
         """Author -> docs, name word -> authors and title word -> docs lists."""
