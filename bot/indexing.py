@@ -1,11 +1,11 @@
 """Building the search index from the store: the one path of the bot, the CLI and the bench.
 
-The papers are read from the store in batches (by ascending rowid, the docno), tokenized
-into compact :class:`~bot.core.index.tokens.DocBatch` es and fed to an
-:class:`~bot.core.index.IndexBuilder` in docno order. A large build tokenizes in worker
-processes (both cores: the workers tokenize while this process reads the store and lays out
-the postings); a small one, or one where processes cannot be started, tokenizes in a worker
-thread. The result is the same index either way.
+The papers are tokenized into compact :class:`~bot.core.index.tokens.DocBatch` es and fed to
+an :class:`~bot.core.index.IndexBuilder` in docno (ascending rowid) order. A large build
+runs in worker processes (both cores): each task reads a range of rowids from the store on a
+connection of its own and tokenizes it, while this process lays out the postings of the
+batches already back. A small one, or one where processes cannot be started, reads the store
+here in batches and tokenizes in a worker thread. The result is the same index either way.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ import logging
 import multiprocessing
 import os
 import time
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.core.index import Index, IndexBuilder
 from bot.core.index.tokens import DocBatch, Source, source, tokenize
 from bot.core.models import Paper, ProgressFn
-from bot.store.papers import PaperStore
+from bot.store.papers import PaperStore, read_index_sources
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ INDEX_STAGE = "index"  # the progress stage of building or updating the index
 class BuildTimes:
     """Where a build's wall time went (the bench reports it)."""
 
-    read_s: float = 0.0  # waiting for the store's batches
-    tokenize_s: float = 0.0  # tokenizing inline, or waiting for the workers
+    read_s: float = 0.0  # waiting for the store's batches (0 with workers: they read)
+    tokenize_s: float = 0.0  # tokenizing inline, or waiting for the workers (read + tokenize)
     arrays_s: float = 0.0  # feeding the builder and finishing the arrays
     workers: int = 0  # worker processes used (0: tokenized in this process)
 
@@ -97,6 +99,13 @@ def default_workers(total: int) -> int:
     return min(2, os.cpu_count() or 1)
 
 
+def read_and_tokenize(database: str, first: int, last: int, removed: frozenset[int]) -> DocBatch:
+    """A worker's task: the papers with rowids ``first`` to ``last`` but the ``removed`` ones,
+    read from the store and tokenized (the parent only lays out the arrays)."""
+    part = read_index_sources(Path(database), first, last)
+    return tokenize([s for s in part if s[0] not in removed] if removed else part)
+
+
 async def build_index(
     store: PaperStore,
     version: int,
@@ -114,64 +123,80 @@ async def build_index(
     """
     times = times if times is not None else BuildTimes()
     count = default_workers(total) if workers is None else workers
-    pool = _pool(count) if count > 0 else None
+    pool = _pool(count) if count > 0 and Path(store.db.path).is_file() else None
     times.workers = count if pool is not None else 0
     builder = IndexBuilder()
-    loop = asyncio.get_running_loop()
-    queued: deque[tuple[int, Awaitable[DocBatch]]] = deque()
     done = 0
 
-    async def feed(batch: DocBatch, size: int) -> None:
+    async def feed(pending: Awaitable[DocBatch]) -> None:
         nonlocal done
         t0 = time.perf_counter()
+        batch = await pending
+        t1 = time.perf_counter()
         await asyncio.to_thread(_add, builder, batch)
-        times.arrays_s += time.perf_counter() - t0
-        done += size
+        times.tokenize_s += t1 - t0
+        times.arrays_s += time.perf_counter() - t1
+        done += len(batch)
         if progress is not None:
             progress(INDEX_STAGE, done, max(total, done))
 
-    async def drain(keep: int) -> None:
-        while len(queued) > keep:
-            size, pending = queued.popleft()
-            t0 = time.perf_counter()
-            batch = await pending
-            times.tokenize_s += time.perf_counter() - t0
-            await feed(batch, size)
-
-    async def tokenize_part(part: list[Source]) -> None:
-        if pool is None:
-            t0 = time.perf_counter()
-            tokenized = await asyncio.to_thread(tokenize, part)
-            times.tokenize_s += time.perf_counter() - t0
-            await feed(tokenized, len(part))
-        else:
-            queued.append((len(part), loop.run_in_executor(pool, tokenize, part)))
-            await drain(IN_FLIGHT)
-
-    waiting: list[Source] = []
     try:
-        batches = store.iter_index_sources().__aiter__()
-        while True:
-            t0 = time.perf_counter()
-            try:
-                batch = await batches.__anext__()
-            except StopAsyncIteration:
-                break
-            times.read_s += time.perf_counter() - t0
-            waiting.extend(s for s in batch if s[0] not in removed)
-            if len(waiting) >= TASK:
-                await tokenize_part(waiting)
-                waiting = []
-        if waiting:
-            await tokenize_part(waiting)
-        await drain(0)
+        if pool is None:
+            await _read_inline(store, removed, times, feed)
+        else:
+            await _read_in_workers(store, removed, pool, feed)
     finally:
-        for _, left in queued:  # a failed build: let the workers' tasks go
-            if isinstance(left, asyncio.Future):
-                left.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     t0 = time.perf_counter()
     index = await asyncio.to_thread(_finish, builder, version)
     times.arrays_s += time.perf_counter() - t0
     return index
+
+
+Feed = Callable[[Awaitable[DocBatch]], Awaitable[None]]
+
+
+async def _read_inline(
+    store: PaperStore, removed: Collection[int], times: BuildTimes, feed: Feed
+) -> None:
+    """This process reads the store; a worker thread tokenizes."""
+    waiting: list[Source] = []
+    batches = store.iter_index_sources().__aiter__()
+    while True:
+        t0 = time.perf_counter()
+        try:
+            batch = await batches.__anext__()
+        except StopAsyncIteration:
+            break
+        times.read_s += time.perf_counter() - t0
+        waiting.extend(s for s in batch if s[0] not in removed)
+        if len(waiting) >= TASK:
+            await feed(asyncio.to_thread(tokenize, waiting))
+            waiting = []
+    if waiting:
+        await feed(asyncio.to_thread(tokenize, waiting))
+
+
+async def _read_in_workers(
+    store: PaperStore, removed: Collection[int], pool: Executor, feed: Feed
+) -> None:
+    """The workers read the store (a range of rowids each) and tokenize, ``IN_FLIGHT`` tasks
+    ahead; this process feeds the builder their batches in docno order."""
+    loop = asyncio.get_running_loop()
+    database = str(store.db.path)
+    dead = sorted(removed)
+    queued: deque[asyncio.Future[DocBatch]] = deque()
+    try:
+        for first, last in await store.index_ranges(TASK):
+            gone = frozenset(dead[bisect_left(dead, first) : bisect_right(dead, last)])
+            queued.append(
+                loop.run_in_executor(pool, read_and_tokenize, database, first, last, gone)
+            )
+            while len(queued) > IN_FLIGHT:
+                await feed(queued.popleft())
+        while queued:
+            await feed(queued.popleft())
+    finally:
+        for left in queued:  # a failed build: let the workers' tasks go
+            left.cancel()

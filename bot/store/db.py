@@ -297,6 +297,19 @@ def _connect_sync(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def read_rows(path: Path, statements: Sequence[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each of ``statements``, read on a short-lived synchronous reader of its own
+    (for a process that has no :class:`Database`, e.g. an index build's worker). The
+    statements run one after the other, each in its own snapshot (autocommit), like the
+    :class:`Database` reader's."""
+    with _AS_STORE_ERRORS:
+        conn = _connect_sync(path)
+        try:
+            return [conn.execute(sql, params).fetchall() for sql, params in statements]
+        finally:
+            conn.close()
+
+
 class Database:
     """An open digest-bot database. Create with ``await Database.open(path)``."""
 

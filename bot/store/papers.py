@@ -16,6 +16,7 @@ import functools
 import json
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core.digests import date_from_name
@@ -33,7 +34,7 @@ from bot.core.models import (
     StoredPaper,
 )
 from bot.core.text import fold, normalise_space
-from bot.store.db import Database, Params, Transaction
+from bot.store.db import Database, Params, Transaction, read_rows
 
 META_VERSION = "catalogue_version"
 META_LAST_INDEXED = "last_indexed_at"
@@ -110,6 +111,40 @@ class Appearance:
     line: int
 
 
+_INDEX_SQL = "SELECT p.rowid, p.id, p.title, p.abstract, p.venue FROM papers p "
+
+
+def _index_authors(first: int, last: int) -> tuple[str, Params]:
+    """The author rows of the papers with rowids ``first`` to ``last``."""
+    return _AUTHORS_SQL + "WHERE pa.paper BETWEEN ? AND ? " + _AUTHORS_ORDER, (first, last)
+
+
+def _index_sources(rows: Sequence[Any], author_rows: Iterable[Any]) -> list[Source]:
+    """The index sources of paper rows (``_INDEX_SQL``) with their author rows."""
+    grouped: dict[int, list[tuple[str, str]]] = {}
+    for paper, _author, author_last, author_first, key in author_rows:
+        display = f"{author_first} {author_last}".strip()
+        found = grouped.get(paper)
+        if found is None:
+            grouped[paper] = [(key, display)]
+        else:
+            found.append((key, display))
+    none: list[tuple[str, str]] = []
+    return [(r[0], r[1], r[2], r[3], tuple(grouped.get(r[0], none)), r[4]) for r in rows]
+
+
+def read_index_sources(path: Path, first: int, last: int) -> list[Source]:
+    """:meth:`PaperStore.iter_index_sources`'s sources of the papers with rowids ``first`` to
+    ``last``, read synchronously on a connection of their own (an index build's worker
+    process reads its part of the store itself: see :meth:`PaperStore.index_ranges`)."""
+    rows, authors = read_rows(
+        path,
+        [(_INDEX_SQL + "WHERE p.rowid BETWEEN ? AND ? ORDER BY p.rowid", (first, last)),
+         _index_authors(first, last)],
+    )  # fmt: skip
+    return _index_sources(rows, authors)
+
+
 class PaperStore:
     """Catalogue reads on a :class:`~bot.store.db.Database`."""
 
@@ -157,27 +192,33 @@ class PaperStore:
         last = 0
         while True:
             rows = await self.db.fetchrows(
-                "SELECT p.rowid, p.id, p.title, p.abstract, p.venue FROM papers p "
-                "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
-                (last, batch_size),
+                _INDEX_SQL + "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?", (last, batch_size)
             )
             if not rows:
                 return
             first, last = rows[0][0], rows[-1][0]
-            grouped: dict[int, list[tuple[str, str]]] = {}
-            for paper, _author, author_last, author_first, key in await self.db.fetchrows(
-                _AUTHORS_SQL + "WHERE pa.paper BETWEEN ? AND ? " + _AUTHORS_ORDER, (first, last)
-            ):
-                display = f"{author_first} {author_last}".strip()
-                found = grouped.get(paper)
-                if found is None:
-                    grouped[paper] = [(key, display)]
-                else:
-                    found.append((key, display))
-            none: list[tuple[str, str]] = []
-            yield [(r[0], r[1], r[2], r[3], tuple(grouped.get(r[0], none)), r[4]) for r in rows]
+            yield _index_sources(rows, await self.db.fetchrows(*_index_authors(first, last)))
             if len(rows) < batch_size:
                 return
+
+    async def index_ranges(self, size: int) -> list[tuple[int, int]]:
+        """Every paper's rowid (removed ones too) in ranges of ``size`` papers (the last may
+        hold fewer), as ``(first, last)`` rowids, ascending: :func:`read_index_sources` of
+        each reads every paper once."""
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        starts = [
+            r[0]
+            for r in await self.db.fetchrows(
+                "SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n "
+                "FROM papers) WHERE n % ? = 0 ORDER BY rowid",
+                (size,),
+            )
+        ]
+        if not starts:
+            return []
+        ((last,),) = await self.db.fetchrows("SELECT max(rowid) FROM papers")
+        return list(zip(starts, [s - 1 for s in starts[1:]] + [last], strict=True))
 
     async def get_paper(self, paper_id: str) -> StoredPaper | None:
         """The paper with this id (read by :func:`~bot.core.identity.normalise_paper_id`), or

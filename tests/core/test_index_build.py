@@ -37,6 +37,11 @@ def _odd_papers() -> list[Paper]:
         Paper("p2", "k2", "Multi-layer model's state-of-the-art", (a, b), "", "NeurIPS", "x"),
         Paper("p3", "k3", "The and of", (), "", "ICML 2024", "The the. 40.3% x-y"),
         Paper("p4", "k4", "Café ½ déjà-vu", (b,), "", "", "Abstract only here."),
+        # ASCII whitespace str.split() splits at, chunks longer than the bulk lookup's keys
+        Paper(
+            "p5", "k5", "A\ttitle\x1fwith  gaps", (), "", "", " out-of-distribution-shift\x1cx\n"
+        ),
+        Paper("p6", "k6", "Nul", (b,), "", "", "a\x00b and a\x00b again"),  # a NUL byte
     ]
 
 
@@ -55,6 +60,12 @@ def test_tokenize_is_index_doc(
         _check_batch(papers[at : at + step], at, weights)
 
 
+def test_tokenize_without_bulk_keys_is_index_doc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk's bulk key the same (a clash): chunks are then grouped by their bytes."""
+    monkeypatch.setattr(tokens, "_MIX", (np.uint64(0), np.uint64(0)))
+    _check_batch([*_odd_papers(), *_papers(40)], 0, FIELD_WEIGHTS)
+
+
 def _check_batch(papers: list[Paper], at: int, weights: FieldWeights) -> None:
     batch = tokenize([source(at + i, p) for i, p in enumerate(papers)], weights)
     assert len(set(batch.vocab)) == len(batch.vocab)
@@ -64,8 +75,8 @@ def _check_batch(papers: list[Paper], at: int, weights: FieldWeights) -> None:
         ids = batch.ids[starts[i] : starts[i + 1]]
         assert [batch.vocab[t] for t in ids] == doc.terms
         assert batch.steps[starts[i] : starts[i + 1]].tolist() == doc.steps
-        assert batch.title_words[i] == doc.title_words
-        assert batch.authors[i] == doc.authors
+        assert tuple(batch.names.title_words_of(i)) == doc.title_words
+        assert batch.names.authors_of(i) == list(dict.fromkeys(k for k, _ in doc.authors))
         sp = doc.spans  # where the title and the abstract are (the known-item order's)
         assert batch.spans[i].tolist() == [sp.title_end, sp.abstract_start, sp.abstract_end]
         assert (batch.docnos[i], batch.paper_ids[i], batch.titles[i], batch.venues[i]) == (

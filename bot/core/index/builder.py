@@ -45,9 +45,8 @@ from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
 from bot.core.index.phrases import checkpoints, posting_starts_any
-from bot.core.index.tokens import DocBatch, from_docs
+from bot.core.index.tokens import DocBatch, Names, from_docs
 from bot.core.index.vocab import GrowingVocab
-from bot.core.query import name_words
 
 Arrays = dict[str, AnyArray]
 # Per-docno FieldSpans (bot.core.text): the first title copy and the abstract, in positions.
@@ -129,8 +128,8 @@ class DocFields:
 
 class ArrayBuilder:
     """Tokenized documents -> the arrays of an index, fed in batches (``add`` /
-    ``add_batch``), then ``finish``-ed. ``base``: the index being updated (its vocabularies
-    are extended).
+    ``add_batch``), then ``finish``-ed once (it lets go of the documents' fields as it
+    finishes). ``base``: the index being updated (its vocabularies are extended).
 
     Documents are turned into compact posting chunks as they come, so a large build never
     holds every token list at once; past ``tuning.SPILL_BYTES`` of chunks they are written to
@@ -171,36 +170,25 @@ class ArrayBuilder:
     def add_batch(self, batch: DocBatch) -> None:
         """Add a batch of tokenized documents (:func:`~bot.core.index.tokens.tokenize`)."""
         f = self.fields
-        for docno in batch.docnos:
-            if docno <= self._last_docno:
+        docnos = np.asarray(batch.docnos, dtype=np.int64)
+        if len(docnos):
+            if docnos[0] <= self._last_docno or bool(np.any(docnos[1:] <= docnos[:-1])):
                 self._ascending = False
-            self._last_docno = docno
+            self._last_docno = int(docnos[-1])
         f.docnos.extend(batch.docnos)
         f.paper_ids.extend(batch.paper_ids)
         f.titles.extend(batch.titles)
-        f.doc_len.extend(batch.sizes.tolist())
-        f.spans.extend(batch.spans.reshape(-1).tolist())
+        f.doc_len.frombytes(batch.sizes.astype(np.int64).tobytes())
+        f.spans.frombytes(batch.spans.astype(np.int64).tobytes())
         venue_id = self.venues.id
         f.venue_of.extend([venue_id(v) if v else -1 for v in batch.venues])
-        known = self.authors.ids.get
-        for authors in batch.authors:
-            aids: list[int] = []
-            for key, display in authors:
-                aid = known(key)
-                if aid is None:
-                    before = len(self.authors)
-                    aid = self.authors.id(key)
-                    if aid == before:  # a new author: its name words
-                        self.author_disp.append(display)
-                        for w in sorted(name_words(display)):
-                            self.new_author_words.append((self.awords.id(w), aid))
-                if aid not in aids:
-                    aids.append(aid)
-            f.author_ids.extend(aids)
-            f.author_n.append(len(aids))
-        title_words = [w for words in batch.title_words for w in words]
-        f.tword_ids.extend(self.twords.ids_of(title_words).tolist())
-        f.tword_n.extend(map(len, batch.title_words))
+        names = batch.names
+        authors = self._author_ids(names)
+        f.author_ids.frombytes(authors[names.doc_authors].tobytes())
+        f.author_n.frombytes(names.author_n.astype(np.int32).tobytes())
+        twords = self.twords.ids_of(names.title_words)
+        f.tword_ids.frombytes(twords[names.doc_twords].tobytes())
+        f.tword_n.frombytes(names.tword_n.astype(np.int32).tobytes())
         lut = self.terms.ids_of(batch.vocab)
         ids = lut[batch.ids] if len(batch.ids) else np.zeros(0, dtype=np.int32)
         docnos = np.asarray(batch.docnos, dtype=np.int64)
@@ -208,6 +196,22 @@ class ArrayBuilder:
         self._pending_docs += len(batch)
         if self._pending_docs >= tuning.BUILD_CHUNK:
             self._flush()
+
+    def _author_ids(self, names: Names) -> I32:
+        """The ids of a batch's distinct authors (new ones added, with their name words)."""
+        out = np.empty(len(names.author_keys), dtype=np.int32)
+        known = self.authors.ids.get
+        for j, key in enumerate(names.author_keys):
+            aid = known(key)
+            if aid is None:
+                before = len(self.authors)
+                aid = self.authors.id(key)
+                if aid == before:  # a new author: its name words
+                    self.author_disp.append(names.author_names[j])
+                    for w in names.author_words[j]:
+                        self.new_author_words.append((self.awords.id(w), aid))
+            out[j] = aid
+        return out
 
     def _flush(self) -> None:
         if not self._pending:
@@ -348,23 +352,30 @@ class ArrayBuilder:
         self._flush()
         removed = list(removed)
         layout = self._layout(removed)
+        changed = len(self.docnos) + len(removed)
+        in_order = self._in_order(layout)
+        # what the per-document fields give first: they are then let go before the postings
+        # are laid out (the largest arrays: the build's peak of memory)
+        others = self._doc_arrays(layout) | self._vocab_arrays() | self._name_lists(layout)
+        self.fields = DocFields()
+        self.author_disp, self.new_author_words = [], []
         post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
             post = self._postings()
             arrays = self._posting_arrays(post, layout, alloc)
-        arrays.update(self._doc_arrays(layout))
-        arrays.update(self._vocab_arrays())
-        arrays["term_order"] = self._term_order(arrays, layout)
-        arrays.update(self._name_lists(layout))
+        arrays.update(others)
+        del others
+        arrays["term_order"] = (
+            np.zeros(0, dtype=np.int32) if in_order else _first_occurrence_order(arrays)
+        )
         alive, doc_len = arrays["alive"], arrays["doc_len"]
         meta: dict[str, Any] = {
             "version": version,
             "n_docs": int(alive.sum()),
             "total_len": int(doc_len[alive].sum(dtype=np.int64)),
         }
-        changed = len(self.docnos) + len(removed)
         if (
             self.base is None
             or post is None
@@ -501,19 +512,18 @@ class ArrayBuilder:
         out = None if alloc is None else alloc("pos", (total,), pos_dtype)
         return splice(pos_old.astype(pos_dtype, copy=False), pos_where, post.pos, out)
 
-    def _term_order(self, arrays: Arrays, layout: Layout) -> I32:
-        """Term ids in first-occurrence order, or empty when the ids already are in it: they
-        were given in that order if every document came in docno order, after the base's."""
+    def _in_order(self, layout: Layout) -> bool:
+        """Whether the term ids are in first-occurrence order (the index then saves an empty
+        ``term_order``): they were given in that order if every document came in docno order,
+        after the base's."""
         old_order = self._old("term_order", np.zeros(0, dtype=np.int32))
         old_alive = self._old("alive", np.zeros(0, dtype=np.bool_))
-        if (
+        return (
             layout.dead is None
             and len(old_order) == 0
             and self._ascending
             and _after(self.docnos, old_alive)
-        ):
-            return np.zeros(0, dtype=np.int32)
-        return _first_occurrence_order(arrays)
+        )
 
     def _name_lists(self, layout: Layout) -> Arrays:
         """Author -> docs, name word -> authors and title word -> docs lists."""

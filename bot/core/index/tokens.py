@@ -1,14 +1,19 @@
 """Tokenized documents in bulk: a batch of papers as a few compact arrays (:class:`DocBatch`).
 
 A :class:`DocBatch` holds what the index keeps of a batch of papers: the per-document fields
-(id, title, authors, venue, title words) and every document's BM25 token list
-(:func:`~bot.core.text.document_stream`) as local term ids into the batch's own vocabulary,
-with position steps. It is what :class:`~bot.core.index.builder.ArrayBuilder` eats, and it is
-small and quick to pickle, so batches can be tokenized in worker processes
-(:func:`tokenize`: a plain function of plain data) while the builder takes them in order.
+(id, title, venue; authors and title words as batch-local tables, :class:`Names`) and every
+document's BM25 token list (:func:`~bot.core.text.document_stream`) as local term ids into
+the batch's own vocabulary, with position steps. It is what
+:class:`~bot.core.index.builder.ArrayBuilder` eats, and it is small and quick to pickle, so
+batches can be tokenized in worker processes (:func:`tokenize`: a plain function of plain
+data) while the builder takes them in order: the per-string work (analysing chunks, name
+words, distinct authors and title words) is done here, the builder maps each distinct string
+once.
 
 Each field is tokenized once and its copies made by list repetition, which is the token list
-of :func:`~bot.core.text.document_stream`, term for term and step for step.
+of :func:`~bot.core.text.document_stream`, term for term and step for step. The chunks of the
+ASCII titles and abstracts are found in bulk (:func:`_bulk_ids`: numpy keys of up to 16
+bytes, each distinct chunk looked up once).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from typing import cast
 
 import numpy as np
 
-from bot.core.index.arrays import I32, I64, U8, AnyArray, ragged_index
+from bot.core.index.arrays import I32, I64, U8, AnyArray, Bool, ragged_index
 from bot.core.index.models import IndexDoc
 from bot.core.models import Paper
+from bot.core.query import name_words
 from bot.core.text import FIELD_WEIGHTS, FieldWeights, chunk_terms, nfc, surface_words
 
 # What a worker needs of one paper: (docno, paper id, title, abstract, authors as
@@ -38,8 +44,7 @@ class DocBatch:
     paper_ids: list[str]
     titles: list[str]
     venues: list[str]
-    authors: list[tuple[tuple[str, str], ...]]  # (key, display) of each document's authors
-    title_words: list[tuple[str, ...]]
+    names: Names  # the documents' authors and title words
     vocab: list[str]  # the batch's distinct terms; a local term id indexes it
     ids: I32  # local term id of every token, document after document
     steps: AnyArray  # position steps of every token (running sum within a doc = positions)
@@ -48,6 +53,71 @@ class DocBatch:
 
     def __len__(self) -> int:
         return len(self.docnos)
+
+
+@dataclass(slots=True)
+class Names:
+    """A batch's authors and title words as batch-local tables (each distinct one once, in
+    order of first occurrence) and each document's, in order, as ids into them: what the
+    builder maps to its vocabularies with one lookup per distinct value."""
+
+    author_keys: list[str]
+    author_names: list[str]  # display name where the author is first met
+    author_words: list[tuple[str, ...]]  # its name words (sorted)
+    doc_authors: I32  # each document's distinct authors, flat
+    author_n: I32  # how many each document has
+    title_words: list[str]
+    doc_twords: I32  # each document's title words, flat
+    tword_n: I32
+
+    def authors_of(self, i: int) -> list[str]:
+        """Document ``i``'s author keys (distinct, in order)."""
+        return self._of(i, self.author_n, self.doc_authors, self.author_keys)
+
+    def title_words_of(self, i: int) -> list[str]:
+        return self._of(i, self.tword_n, self.doc_twords, self.title_words)
+
+    @staticmethod
+    def _of(i: int, counts: I32, flat: I32, table: list[str]) -> list[str]:
+        start = int(counts[:i].sum())
+        return [table[j] for j in flat[start : start + int(counts[i])].tolist()]
+
+
+def name_tables(
+    authors: Iterable[tuple[tuple[str, str], ...]], title_words: Iterable[tuple[str, ...]]
+) -> Names:
+    """The :class:`Names` of documents' ``(key, display)`` authors and title words."""
+    keys: dict[str, int] = {}
+    shown: list[str] = []
+    doc_authors: list[int] = []
+    author_n: list[int] = []
+    for doc in authors:
+        mine: list[int] = []
+        for key, display in doc:
+            j = keys.get(key)
+            if j is None:
+                j = keys[key] = len(shown)
+                shown.append(display)
+            if j not in mine:
+                mine.append(j)
+        doc_authors.extend(mine)
+        author_n.append(len(mine))
+    words: dict[str, int] = {}
+    doc_twords: list[int] = []
+    tword_n: list[int] = []
+    for doc_words in title_words:
+        doc_twords.extend([words.setdefault(w, len(words)) for w in doc_words])
+        tword_n.append(len(doc_words))
+    return Names(
+        author_keys=list(keys),
+        author_names=shown,
+        author_words=[tuple(sorted(name_words(d))) for d in shown],
+        doc_authors=np.asarray(doc_authors, dtype=np.int32),
+        author_n=np.asarray(author_n, dtype=np.int32),
+        title_words=list(words),
+        doc_twords=np.asarray(doc_twords, dtype=np.int32),
+        tword_n=np.asarray(tword_n, dtype=np.int32),
+    )
 
 
 def source(docno: int, paper: Paper) -> Source:
@@ -75,11 +145,12 @@ class _Analyser:
         chunks = nfc(text).split()
         found = list(map(self.chunk_ids.get, chunks))
         if None in found:
-            return [self._add(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
+            return [self.chunk(c) if i is None else i for i, c in zip(found, chunks, strict=True)]
         return cast(list[int], found)
 
-    def _add(self, chunk: str) -> int:
-        cid = self.chunk_ids.get(chunk)  # met earlier in the same text
+    def chunk(self, chunk: str) -> int:
+        """The chunk id of one whitespace-free ``chunk`` (analysed if not met yet)."""
+        cid = self.chunk_ids.get(chunk)
         if cid is not None:
             return cid
         terms, steps = chunk_terms(chunk)
@@ -98,6 +169,95 @@ class _Analyser:
 CHUNK_LIMIT = 1_000_000
 _analyser = _Analyser()
 
+# The bytes str.split() splits ASCII text at; chunks of at most _WIDTH bytes are looked up in
+# bulk (as two 64-bit keys), longer ones one by one.
+_SPACE = np.array([chr(i).isspace() for i in range(256)], dtype=np.bool_)
+_WIDTH = 16
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+
+
+def _bulk_ids(an: _Analyser, texts: Sequence[str]) -> list[list[int]]:
+    """``an.ids(text)`` of each of ``texts``: the ASCII texts' chunks found with numpy (each
+    distinct chunk looked up once), the others' one by one."""
+    out = [[] if t.isascii() else an.ids(t) for t in texts]
+    at = [i for i, t in enumerate(texts) if t.isascii()]
+    data = "\n".join([texts[i] for i in at]).encode("ascii")
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not len(raw) or not raw.all():  # nothing, or a NUL byte (the keys pad with NULs)
+        for i in at:
+            out[i] = an.ids(texts[i])
+        return out
+    rim = np.zeros(1, dtype=np.int8)
+    edges = np.diff(np.concatenate((rim, (~_SPACE[raw]).view(np.int8), rim)))
+    starts = np.flatnonzero(edges == 1)
+    lens = np.flatnonzero(edges == -1) - starts
+    del edges
+    cids = np.empty(len(starts), dtype=np.int64)
+    short = lens <= _WIDTH
+    if short.any():
+        cids[short] = _short_ids(an, data, raw, starts[short], lens[short])
+    for k in np.flatnonzero(~short).tolist():
+        cids[k] = an.chunk(data[starts[k] : starts[k] + lens[k]].decode("ascii"))
+    # each text's chunks: the texts are joined by a newline, which no chunk spans
+    bounds = np.cumsum([0] + [len(texts[i]) + 1 for i in at])
+    per_text = np.searchsorted(starts, bounds)
+    flat = cids.tolist()
+    for n, i in enumerate(at):
+        out[i] = flat[per_text[n] : per_text[n + 1]]
+    return out
+
+
+def _short_ids(an: _Analyser, data: bytes, raw: U8, starts: I64, lens: I64) -> I64:
+    """The chunk ids of the chunks at ``starts`` (``lens`` bytes, at most ``_WIDTH``)."""
+    padded = np.concatenate((raw, np.zeros(_WIDTH, dtype=np.uint8)))
+    keys = [np.zeros(len(starts), dtype=np.uint64) for _ in range(_WIDTH // 8)]
+    for j in range(_WIDTH):
+        byte = padded[starts + j].astype(np.uint64)
+        byte[lens <= j] = 0
+        keys[j // 8] |= byte << np.uint64(8 * (j % 8))
+    inverse, some = _group(keys)
+    out: I64 = _one_by_one(an, data, starts[some], lens[some])[inverse]
+    return out
+
+
+def _group(keys: list[AnyArray]) -> tuple[I64, I64]:
+    """Items that are equal when all their ``keys`` are: each item's group and an item of
+    each group. One sort of a 40-bit mix of the keys packed with the item's index (checked,
+    exactly: on a clash of the mix, a sort by the keys themselves)."""
+    n = len(keys[0])
+    if n < 2**24:
+        low = np.uint64(2**24 - 1)
+        packed = (keys[0] * _MIX[0] ^ keys[1] * _MIX[1]) & ~low
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & low).astype(np.int64)
+        packed >>= np.uint64(24)
+        inverse, some = _runs(packed[1:] != packed[:-1], order)
+        if all(np.array_equal(k, k[some][inverse]) for k in keys):
+            return inverse, some
+    order = np.lexsort(keys[::-1])
+    differs = np.zeros(n - 1, dtype=np.bool_)
+    for k in keys:
+        ordered = k[order]
+        differs |= ordered[1:] != ordered[:-1]
+    return _runs(differs, order)
+
+
+def _runs(differs: Bool, order: I64) -> tuple[I64, I64]:
+    """Groups from an ``order`` of the items and where each differs from the one before."""
+    new = np.concatenate((np.ones(1, dtype=np.bool_), differs))
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    some: I64 = order[new]
+    return inverse, some
+
+
+def _one_by_one(an: _Analyser, data: bytes, starts: I64, lens: I64) -> I64:
+    """The chunk ids of the ASCII chunks at ``starts`` (``lens`` bytes), one by one."""
+    ends = (starts + lens).tolist()
+    chunks = [data[a:b].decode("ascii") for a, b in zip(starts.tolist(), ends, strict=True)]
+    return np.asarray([an.chunk(c) for c in chunks], dtype=np.int64)
+
 
 def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -> DocBatch:
     """The :class:`DocBatch` of ``sources`` (their token lists as
@@ -113,14 +273,16 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
     doc_segs: list[int] = []  # segments of each document
     w_title, w_authors, w_venue = weights.title, weights.authors, weights.venue
     title_gaps = [0] + [1] * (w_title - 1) if w_title else []
-    for _docno, _pid, title, abstract, authors, venue in sources:
+    titles = _bulk_ids(an, [s[2] for s in sources]) if w_title else []
+    abstracts = _bulk_ids(an, [s[3] for s in sources])
+    for k, (_docno, _pid, _title, _abstract, authors, venue) in enumerate(sources):
         before = len(seg_len)
         if w_title:
-            t = an.ids(title)
+            t = titles[k]
             seq.extend(t * w_title)
             seg_len.extend([len(t)] * w_title)
             seg_gap.extend(title_gaps)
-        a = an.ids(abstract)
+        a = abstracts[k]
         seq.extend(a)
         seg_len.append(len(a))
         seg_gap.append(1)
@@ -143,20 +305,24 @@ def tokenize(sources: Sequence[Source], weights: FieldWeights = FIELD_WEIGHTS) -
     ids, steps, sizes, seg_start, seg_tokens = _gather(an, seq, seg_len, seg_gap, doc_segs)
     spans = _spans(steps, sizes, seg_start, seg_tokens, doc_segs, w_title)
     # the batch's own vocabulary, in order of first occurrence (the builder's ids follow it)
-    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(len(uniq), dtype=np.int32)
-    rank[order] = np.arange(len(uniq), dtype=np.int32)
+    first = np.full(len(an.words), len(ids), dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+    present = np.flatnonzero(first < len(ids))
+    present = present[np.argsort(first[present])]
+    rank = np.empty(len(an.words), dtype=np.int32)
+    rank[present] = np.arange(len(present), dtype=np.int32)
     words = an.words
     return DocBatch(
         docnos=[s[0] for s in sources],
         paper_ids=[s[1] for s in sources],
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
-        authors=[s[4] for s in sources],
-        title_words=[tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
-        vocab=[words[i] for i in uniq[order].tolist()],
-        ids=rank[inverse.reshape(-1)],
+        names=name_tables(
+            [s[4] for s in sources],
+            [tuple(dict.fromkeys(surface_words(s[2]))) for s in sources],
+        ),
+        vocab=[words[i] for i in present.tolist()],
+        ids=rank[ids],
         steps=steps,
         sizes=sizes,
         spans=spans,
@@ -259,8 +425,7 @@ def _batch(
         paper_ids=[s[1] for s in sources],
         titles=[s[2] for s in sources],
         venues=[s[5] for s in sources],
-        authors=[s[4] for s in sources],
-        title_words=title_words,
+        names=name_tables([s[4] for s in sources], title_words),
         vocab=vocab,
         ids=ids,
         steps=step_arr,
