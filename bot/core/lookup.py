@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from bot.core.index import LookupVocabulary, SearchEngine
 from bot.core.index import in_sorted as _member
 from bot.core.index import unique_sorted as _unique
 from bot.core.models import Suggestion
+from bot.core.per_index import per_vocabulary
 from bot.core.query import ParsedQuery, author_matches, author_query_words, name_words
 from bot.core.text import STOPWORDS, identity_form, query_terms, stem, surface_words
 from bot.core.title_bits import title_bits
@@ -130,20 +130,12 @@ class _Vocabulary:
         return out[:limit]
 
 
-_VOCAB_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, dict[str, _Vocabulary]] = (
-    weakref.WeakKeyDictionary()
-)
+_title_vocab = per_vocabulary(lambda known: _Vocabulary(known.title_words_sorted()[0]))
+_author_vocab = per_vocabulary(lambda known: _Vocabulary(known.author_words()))
 
 
 def _vocab(known: LookupVocabulary, kind: str) -> _Vocabulary:
-    per = _VOCAB_CACHE.get(known)
-    vocab = None if per is None else per.get(kind)
-    if vocab is None:
-        words = known.title_words_sorted()[0] if kind == "title" else known.author_words()
-        vocab = _Vocabulary(words)
-        with _RANKINGS_LOCK:
-            _VOCAB_CACHE.setdefault(known, {})[kind] = vocab
-    return vocab
+    return _title_vocab(known) if kind == "title" else _author_vocab(known)
 
 
 def _max_edits(word: str) -> int:
@@ -192,20 +184,12 @@ class _Prefixes:
         ]
 
 
-_PREFIX_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, dict[str, _Prefixes]] = (
-    weakref.WeakKeyDictionary()
-)
+_title_prefixes = per_vocabulary(lambda known: _Prefixes(known.title_words_sorted()[0]))
+_author_prefixes = per_vocabulary(lambda known: _Prefixes(known.author_words_sorted()))
 
 
 def _prefixes(known: LookupVocabulary, kind: str) -> _Prefixes:
-    with _RANKINGS_LOCK:
-        per = _PREFIX_CACHE.setdefault(known, {})
-        found = per.get(kind)
-        if found is None:
-            title = kind == "title"
-            words = known.title_words_sorted()[0] if title else known.author_words_sorted()
-            found = per[kind] = _Prefixes(words)
-    return found
+    return _title_prefixes(known) if kind == "title" else _author_prefixes(known)
 
 
 def _typed_prefixes(known: LookupVocabulary, kind: str, last: str) -> list[tuple[int, int]]:
@@ -515,19 +499,7 @@ class _AuthorRanking:
         self.names = names
 
 
-_RANKINGS: weakref.WeakKeyDictionary[LookupVocabulary, _AuthorRanking] = weakref.WeakKeyDictionary()
-_RANKINGS_LOCK = threading.Lock()
-
-
-def _author_ranking(known: LookupVocabulary) -> _AuthorRanking:
-    ranking = _RANKINGS.get(known)
-    if ranking is None:
-        with _RANKINGS_LOCK:
-            ranking = _RANKINGS.get(known)
-            if ranking is None:
-                ranking = _AuthorRanking(known)
-                _RANKINGS[known] = ranking
-    return ranking
+_author_ranking = per_vocabulary(_AuthorRanking)
 
 
 def warm(index: SearchEngine) -> None:
@@ -560,18 +532,10 @@ class _AuthorsByWord:
         return _unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
 
 
-_BY_WORD: weakref.WeakKeyDictionary[LookupVocabulary, _AuthorsByWord] = weakref.WeakKeyDictionary()
 _PREFIX_PAIRS = 200_000  # (word, author) pairs read for a short prefix with no other word
 
 
-def _authors_by_word(known: LookupVocabulary) -> _AuthorsByWord:
-    found = _BY_WORD.get(known)
-    if found is None:
-        with _RANKINGS_LOCK:
-            found = _BY_WORD.get(known)
-            if found is None:
-                found = _BY_WORD[known] = _AuthorsByWord(known)
-    return found
+_authors_by_word = per_vocabulary(_AuthorsByWord)
 
 
 def _named(

@@ -11,14 +11,12 @@ searched as before. The answers are the same either way: only how membership is 
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 import numpy as np
 import numpy.typing as npt
 
 from bot.core.index import LookupVocabulary
 from bot.core.index import in_sorted as _member
+from bot.core.per_index import per_vocabulary
 
 COMMON_SHARE = 1 / 100  # a title word in at least this share of the papers gets a bitset ...
 MIN_DF = 2048  # ... and in at least this many
@@ -59,19 +57,8 @@ class TitleBits:
         return found
 
 
-_CACHE: weakref.WeakKeyDictionary[LookupVocabulary, TitleBits] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def title_bits(known: LookupVocabulary) -> TitleBits:
-    """The index's :class:`TitleBits` (built on first use: :func:`warm` builds it ahead)."""
-    found = _CACHE.get(known)
-    if found is None:
-        with _LOCK:
-            found = _CACHE.get(known)
-            if found is None:
-                found = _CACHE[known] = TitleBits(known)
-    return found
+# The index's TitleBits (built on first use: warm builds it ahead).
+title_bits = per_vocabulary(TitleBits)
 
 
 def warm(known: LookupVocabulary) -> None:
