@@ -74,3 +74,11 @@ def select(message: JSON) -> JSON:
 
 def footer(message: JSON) -> str:
     return str((embed(message).get("footer") or {}).get("text") or "")
+
+
+async def answer(handle: Any) -> JSON:
+    """An interaction's answer, also when the bot deferred first (a slow part, such as a
+    chart drawn on a loaded machine, makes it defer: both are right)."""
+    await handle.response(timeout=5)
+    message: JSON = await handle.wait_for_message(timeout=10)
+    return message

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.parser import parse_digest
-from tests.discord_double import DiscordDouble, InteractionHandle
+from tests.discord_double import DiscordDouble
 from tests.e2e.harness import BotProcess, bot_env, copy_seeds, run_cli_async
-from tests.e2e.payloads import button, embed_text, is_ephemeral, select
+from tests.e2e.payloads import answer, button, embed_text, is_ephemeral, select
 
 JSON = dict[str, Any]
 NBSP = "\u00a0"
@@ -71,12 +71,6 @@ async def start_bot(
     bot.start()
     await bot.wait_ready(double, identify=identify)
     return bot
-
-
-async def answer(handle: InteractionHandle) -> JSON:
-    """The interaction's answer (also when the bot deferred first)."""
-    await handle.response(timeout=5)
-    return await handle.wait_for_message(timeout=10)
 
 
 async def subscribe(double: DiscordDouble, query: str, channel: Any, user: Any) -> JSON:

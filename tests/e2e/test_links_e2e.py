@@ -27,6 +27,7 @@ from tests.discord_double import NotInvocableError
 from tests.e2e.conftest import Running, serving
 from tests.e2e.harness import copy_seeds
 from tests.e2e.payloads import (
+    answer,
     button,
     components,
     embed,
@@ -113,12 +114,6 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     digests = copy_seeds(workdir / "digests", {LINKED_NAME: LINKED})
     async with serving(workdir, digests) as running:
         yield running
-
-
-async def answer(handle: Any) -> JSON:
-    await handle.response(timeout=5)
-    message: JSON = await handle.wait_for_message(timeout=10)
-    return message
 
 
 async def test_paper_card_links_cite_and_full_abstract(running: Running) -> None:

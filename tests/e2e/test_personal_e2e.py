@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tests.discord_double import DiscordDouble
 from tests.e2e.harness import run_cli_async
-from tests.e2e.payloads import button, embed_text, is_ephemeral
-from tests.e2e.test_alerts_e2e import alert_ids, answer, digest, paper_ids, start_bot
+from tests.e2e.payloads import answer, button, embed_text, is_ephemeral
+from tests.e2e.test_alerts_e2e import alert_ids, digest, paper_ids, start_bot
 
 PERSONAL = {"follow", "following", "unfollow", "saved", "author"}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.ui.limits import UPLOAD_BYTES
 from tests.discord_double import DiscordDouble, RecordedRequest
 from tests.e2e.harness import copy_seeds
-from tests.e2e.payloads import embed_text, is_ephemeral
-from tests.e2e.test_alerts_e2e import answer, start_bot
+from tests.e2e.payloads import answer, embed_text, is_ephemeral
+from tests.e2e.test_alerts_e2e import start_bot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
