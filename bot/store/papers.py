@@ -244,7 +244,8 @@ class PaperStore:
     def read_papers_at(self, rowids: Sequence[int]) -> dict[int, StoredPaper]:
         """The papers at these rowids (the index's docnos), keyed by rowid, for code running
         in a worker thread (it blocks: never call it on the event loop). Unknown rowids are
-        left out. Cheaper than :meth:`read_papers`: the primary key, no id normalisation."""
+        left out. The index's hits carry docnos, so no id is normalised or looked up (the
+        cost is the same as :meth:`read_papers`'s: the rows' subqueries dominate)."""
         out: dict[int, StoredPaper] = {}
         for chunk in chunks(list(dict.fromkeys(rowids))):
             for row in self.db.fetchrows_in_thread(_papers_at_sql(len(chunk)), chunk):
