@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 def per_vocabulary(build: Callable[[LookupVocabulary], T]) -> Callable[[LookupVocabulary], T]:
     """``build(known)``, computed once per vocabulary (thread-safe) and cached while the
-    vocabulary lives."""
+    vocabulary lives. What ``build`` returns must not hold ``known`` (a value referring to
+    its weak key keeps the key, and a replaced index, alive)."""
     cache: weakref.WeakKeyDictionary[LookupVocabulary, T] = weakref.WeakKeyDictionary()
     lock = threading.Lock()
 

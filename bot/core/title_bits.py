@@ -31,7 +31,6 @@ class TitleBits:
     """Per index: the bitsets of its most common title words (see the module doc)."""
 
     def __init__(self, known: LookupVocabulary) -> None:
-        self.known = known
         words = len(known.title_words_sorted()[0])
         dfs = np.fromiter(map(known.title_word_df, range(words)), dtype=np.int64, count=words)
         floor = max(int(known.n_docs * COMMON_SHARE), MIN_DF)
