@@ -48,6 +48,12 @@ import aiosqlite
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 128 * 1024  # page cache per connection; bulk reindexes touch large indexes
 SYNC_READER_CACHE_KIB = 16 * 1024
+# The synchronous reader maps the database file (SQLite's memory-mapped I/O, up to this many
+# bytes; SQLite's own build caps it at 2 GiB) and reads its pages in place instead of a read()
+# and a copy per page that misses its cache: at 1M papers (a 1.9 GB file) reading 6 papers
+# at random takes half the CPU time (p50 0.62 -> 0.23 ms). Only this query_only reader maps
+# the file: a writer's changes go through the WAL, which SQLite never maps.
+SYNC_READER_MMAP_BYTES = 2**31
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -287,6 +293,7 @@ def _connect_sync(path: Path) -> sqlite3.Connection:
             "foreign_keys = ON",
             "synchronous = NORMAL",
             f"cache_size = -{SYNC_READER_CACHE_KIB}",  # pages of papers: the OS caches the file
+            f"mmap_size = {SYNC_READER_MMAP_BYTES}",
             "temp_store = MEMORY",
             "query_only = ON",
         ):
