@@ -564,9 +564,9 @@ def _named(
 def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) -> list[Choice]:
     """People whose name words start with what was typed (most papers first).
 
-    The last word is a prefix (or, when no name word starts with it, a prefix a few edits
-    away); when no one also has every other word, spellings of them are tried
-    (:func:`_spelled_authors`): the fewest edits first.
+    The last word is a prefix; when fewer people than choices have a name word starting
+    with it, prefixes a few edits away fill the rest; when no one also has every other word,
+    spellings of them are tried (:func:`_spelled_authors`): the fewest edits first.
     """
     known = index.vocabulary
     limit = min(limit, MAX_CHOICES)
@@ -582,13 +582,18 @@ def suggest_authors(index: SearchEngine, prefix: str, limit: int = MAX_CHOICES) 
     cap = len(by_word.authors) if complete else _PREFIX_PAIRS
     spellings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     cand, cost = _named(known, complete, by_word.begun(ranges, cap), spellings)
-    if not len(cand) and (complete or ranges[0][0] == ranges[0][1]):
-        # no name word starts with the last word, or none of the people named by the other
-        # words has one that does: prefixes a few edits away (more when other words narrow
-        # the people down)
-        edits = _name_edits(last) if complete else _max_edits(last)
+    if len(cand) < limit and (complete or ranges[0][0] == ranges[0][1]):
+        # fewer people than choices (or none) have a name word starting with the last word
+        # and the other words: people with a prefix a few edits away follow them, one edit
+        # more (more edits when other words, or initials, narrow the people down)
+        edits = _name_edits(last) if complete or initials else _max_edits(last)
         near = pre.near(last, edits, limit=32 if complete else 8, every=bool(complete))
-        cand, cost = _named(known, complete, by_word.begun(pre.ranges(near), cap), spellings)
+        near = [p for p in near if p != last]
+        if near:
+            more = by_word.begun(pre.ranges(near), cap)
+            more, more_cost = _named(known, complete, more, spellings)
+            cand = np.concatenate((cand, more))
+            cost = np.concatenate((cost, more_cost + 1))
     if not len(cand):
         return []
     ranking = _author_ranking(known)

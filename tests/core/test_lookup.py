@@ -212,3 +212,18 @@ def test_letter_sets_bound_the_edit_distance() -> None:
             b = a[: len(a) // 2] + rng.choice("abz") + a[len(a) // 2 + 1 :]
         differ = bin(letter_set(a) ^ letter_set(b)).count("1")
         assert differ <= 2 * OSA.distance(a, b), (a, b)
+
+
+def test_suggest_authors_fills_the_choices_with_prefixes_a_few_edits_away() -> None:
+    """A typo in the name being typed ("ivet" for "Ivest...") still offers the meant person
+    when another's name starts with what was typed: exact prefixes first, then the rest."""
+    text = "Header\n\n\n" + "\n\n\n".join(
+        f"Paper {i} on graphs\n\n{name}\n\nVenue\n\nAn abstract about graphs."
+        for i, name in enumerate(["Ivetina, Li", "Ivestto, Li", "Ivestto, Li", "Zhou, Kun"])
+    )
+    papers = parse_text(text, "x.txt").papers
+    small = Index.build([index_doc(i + 1, p) for i, p in enumerate(papers)])
+    assert [c.value for c in suggest_authors(small, "li ivet")] == ["Li Ivetina", "Li Ivestto"]
+    assert [c.value for c in suggest_authors(small, "li ivest")][:1] == ["Li Ivestto"]
+    assert [c.value for c in suggest_authors(small, "li ivetina")][:1] == ["Li Ivetina"]
+    assert [c.value for c in suggest_authors(small, "kun zho")] == ["Kun Zhou"]
