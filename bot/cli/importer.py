@@ -17,7 +17,7 @@ import argparse
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import (
     EXIT_NOT_APPLIED,
@@ -30,9 +30,11 @@ from bot.cli.common import (
     settings_with_db,
 )
 from bot.cli.reindex import finish, reindex_folder, to_json
-from bot.feeds.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, source_problem
-from bot.feeds.importer import ImportReport, SourceOutcome, exclude_types, import_feeds
+from bot.feeds.limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 from bot.settings import FEED_EXCLUDE_NAMES
+
+if TYPE_CHECKING:  # the feed machinery (HTTP client, feed parser) loads when a feed is imported
+    from bot.feeds.importer import ImportReport, SourceOutcome
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,6 +102,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def _import(args: argparse.Namespace) -> int:
+    from bot.feeds.fetch import source_problem
+    from bot.feeds.importer import exclude_types, import_feeds
+
     settings = settings_with_db(args.db)
     sources: list[str] = list(args.sources) or list(settings.feeds)
     if not sources:

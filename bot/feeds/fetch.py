@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+from bot.feeds.limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+
 CONNECT_TIMEOUT_S = 10.0
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024

@@ -35,8 +35,6 @@ from bot.core.models import Diagnostic, ProgressFn, ReindexReport
 from bot.core.text import fold
 from bot.feeds.convert import EXCLUDE_CHOICES, NotAFeed, feed_entries, merge_digest
 from bot.feeds.fetch import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT_S,
     FeedError,
     Fetched,
     Validators,
@@ -45,6 +43,7 @@ from bot.feeds.fetch import (
     new_session,
     source_problem,
 )
+from bot.feeds.limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 from bot.feeds.state import SourceState, folder_lock, load_state, save_state, write_atomic
 
 log = logging.getLogger(__name__)
