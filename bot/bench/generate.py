@@ -237,6 +237,20 @@ def _cdf(weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def made_up_names(rng: np.random.Generator, count: int) -> list[str]:
+    """``count`` names of 2-3 syllables: the syllables of all of them drawn in one call, which
+    draws what one call per name would (numpy's bounded integers take consecutive 32-bit
+    outputs of the generator; tests/bench/test_generate.py checks it), ~25x faster."""
+    lens = rng.integers(2, 4, count)
+    syllables = [_SYLLABLES[i] for i in rng.integers(0, len(_SYLLABLES), int(lens.sum())).tolist()]
+    out: list[str] = []
+    start = 0
+    for end in np.cumsum(lens).tolist():
+        out.append("".join(syllables[start:end]).capitalize())
+        start = end
+    return out
+
+
 def _world(seed: int, vocab: int = 40_000, population: int = 200_000) -> _World:
     cached = _WORLD_CACHE.get(seed)
     if cached is not None:
@@ -259,10 +273,7 @@ def _world(seed: int, vocab: int = 40_000, population: int = 200_000) -> _World:
     ranks = np.arange(1, n_content + 1, dtype=np.float64)
     topics = 20 + (rng.pareto(1.2, size=(300, 150)) * 200).astype(np.int64) % (n_content - 20)
     # a tenth of the people carry the listed names; the others made-up last names
-    made_up = [
-        "".join(_SYLLABLES[int(i)] for i in rng.integers(0, len(_SYLLABLES), int(n))).capitalize()
-        for n in rng.integers(2, 4, population)
-    ]
+    made_up = made_up_names(rng, population)
     listed = rng.random(population) < 0.1
     people = [
         (LAST_NAMES[int(a)] if listed[i] else made_up[i], FIRST_NAMES[int(b)])
