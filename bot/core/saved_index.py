@@ -63,6 +63,8 @@ from typing import Any, BinaryIO, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from bot.core.pages import POPULATE_WRITE, Populator
+
 MARKER = ".digest-bot-index"
 POINTER = "current"
 LOCK = ".lock"
@@ -354,6 +356,7 @@ class Draft:
         self.tmp = directory / f"tmp-{os.getpid()}-{self.token}"
         self.tmp.mkdir()
         self._made: dict[str, AnyArray] = {}
+        self._pages = Populator()  # maps the pages of the arrays made, in the background
         try:
             _write_json(
                 self.tmp / MARKER, {"owner": "digest-bot", "pid": os.getpid(), "host": _HOST}
@@ -384,11 +387,13 @@ class Draft:
             self._made[name] = empty
             return empty
         mapped = np.memmap(path, mode="r+", dtype=dtype, shape=shape, offset=len(head))
-        raw = getattr(mapped, "_mmap", None)
-        if sys.platform == "linux" and isinstance(raw, mmap.mmap):
-            with contextlib.suppress(OSError, ValueError):  # filled whole next: its pages
-                raw.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))  # mapped in one call
         out: AnyArray = mapped.view(np.ndarray)
+        # filled whole next: its pages mapped ahead, in the background (made first, mapped
+        # first), or here in one call
+        raw = getattr(mapped, "_mmap", None)
+        if not self._pages.add(out) and sys.platform == "linux" and isinstance(raw, mmap.mmap):
+            with contextlib.suppress(OSError, ValueError):
+                raw.madvise(POPULATE_WRITE)
         self._made[name] = out
         return out
 
@@ -397,6 +402,7 @@ class Draft:
         switch ``current`` to this generation and delete the older ones. Abandons the draft
         on failure."""
         tmp = self.tmp
+        self._pages.close()
         try:
             made = {n for n, a in arrays.items() if self._made.get(n) is a}
             names = sorted((n for n in arrays if n not in made), key=lambda n: -arrays[n].nbytes)
@@ -426,6 +432,7 @@ class Draft:
 
     def abandon(self) -> None:
         """Remove what was written (arrays made here stay readable while mapped)."""
+        self._pages.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

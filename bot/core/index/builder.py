@@ -44,7 +44,7 @@ from bot.core.index.arrays import (
 from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
-from bot.core.index.phrases import checkpoints, posting_starts_any
+from bot.core.index.phrases import CKPT_SHIFT, checkpoints, posting_starts_any
 from bot.core.index.tokens import DocBatch, Names, from_docs
 from bot.core.index.vocab import GrowingVocab
 
@@ -469,6 +469,8 @@ class ArrayBuilder:
         tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
         for name in ("docs", "tfs", "pos"):  # read whole below: mapped in one call each
             prefault(self._old(name, tfs_old))
+        if alloc is not None and layout.dead is None:
+            alloc = _made_ahead(alloc, self._posting_shapes(post, tfs_old))
         add = Additions(post.keys.astype(np.int32), post.docs.astype(np.int32), (post.tfs,))
         ptr, docs, (tfs,), keep, where = merge_lists(
             self._old("ptr", np.zeros(1, dtype=np.int64)),
@@ -477,7 +479,21 @@ class ArrayBuilder:
             add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
         pos = self._positions(post, tfs_old, keep, where, alloc)
-        return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": checkpoints(tfs)}
+        n_ckpt = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+        ckpt = checkpoints(tfs, None if alloc is None else alloc("pos_ckpt", (n_ckpt,), np.int64))
+        return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": ckpt}
+
+    def _posting_shapes(self, post: Chunk, tfs_old: AnyArray) -> list[tuple[str, int, Any]]:
+        """(name, length, dtype) of the merged posting arrays when no old posting dies, in
+        the reverse of the order they are filled."""
+        n_post = len(tfs_old) + len(post.tfs)
+        pos_old = self._old("pos", np.zeros(0, dtype=np.uint8))
+        return [
+            ("pos_ckpt", (n_post + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT, np.dtype(np.int64)),
+            ("pos", len(pos_old) + len(post.pos), np.dtype(widened_dtype(pos_old, post.pos))),
+            ("tfs", n_post, np.dtype(widened_dtype(tfs_old, post.tfs))),
+            ("docs", n_post, np.dtype(np.int32)),
+        ]
 
     def _positions(
         self,
@@ -543,6 +559,25 @@ class ArrayBuilder:
                 (), add, n_keys, dead,
             )  # fmt: skip
         return out
+
+
+def _made_ahead(alloc: Alloc, shapes: Sequence[tuple[str, int, Any]]) -> Alloc:
+    """``alloc`` with the arrays of ``shapes`` made now, in that order (the pages of arrays
+    made in the saved generation are mapped in the background in the order they are made:
+    made in the reverse of the order they are filled, the last ones are mapped while the
+    first are filled). An array asked for with another shape or type is made in memory (its
+    file is the one made ahead: never made twice, so never cut while it is mapped)."""
+    made = {name: alloc(name, (length,), dtype) for name, length, dtype in shapes}
+
+    def ahead(name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
+        if name not in made:
+            return alloc(name, shape, dtype)
+        found = made.pop(name)
+        if found.shape == shape and found.dtype == np.dtype(dtype):
+            return found
+        return np.zeros(shape, dtype=dtype)
+
+    return ahead
 
 
 def _empty(data: IndexData) -> bool:
