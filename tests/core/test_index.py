@@ -553,12 +553,18 @@ def test_an_update_extends_the_warm_name_lists(
         assert any("qwerty" in w for w in got.author_words_sorted())
 
 
+@pytest.mark.parametrize("appended", [False, True])
 def test_an_update_made_in_its_saved_files(
-    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: tuple[list[IndexDoc], list[Paper]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    appended: bool,
 ) -> None:
     """An update given the generation it is saved to makes its postings, term frequencies,
-    positions and bitsets right in their files: the saved files are byte for byte those of
-    the same update made in memory and saved, and the index it returns searches the same."""
+    positions and bitsets right in their files (checksummed as they are filled; with papers
+    only appended, the posting files are made up front and their pages mapped in the
+    background): the saved files are byte for byte those of the same update made in memory
+    and saved, and the index it returns searches the same."""
     import json
 
     from bot.core.index import IndexBuilder
@@ -572,13 +578,15 @@ def test_an_update_made_in_its_saved_files(
     base = Index.load(tmp_path / "base")
     add = [*docs[1000:1040], index_doc(docs[2].docno, papers[1500])]  # < 1/16 changed
     removed = [docs[7].docno]
+    if appended:  # nothing replaced or removed
+        add, removed = docs[1000:1040], []
     plain = base.updated(add, removed=removed, version=2)
     plain.save(tmp_path / "plain", stamp="s")
     builder = IndexBuilder(base=base)
     builder.add(add)
     draft = Index.draft(tmp_path / "made")
     made = builder.finish(2, removed=removed, draft=draft)
-    for name in ("docs", "tfs", "pos", "bitsets"):  # made in their files
+    for name in ("docs", "tfs", "pos", "pos_ckpt", "bitsets"):  # made in their files
         assert type(made._a[name].base).__name__ in ("memmap", "mmap"), name
     assert made._a["bitsets"].shape[0] > 5 and "champions_changed" in made._meta
     made.save(tmp_path / "made", stamp="s", draft=draft)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,7 @@ class ArrayBuilder:
         self._pending_docs = 0
         self._last_docno = -1
         self._ascending = True  # every docno came after the previous one
+        self._filled: Callable[[str], None] = _nothing  # see finish
 
     @property
     def docnos(self) -> array[int]:
@@ -343,12 +344,19 @@ class ArrayBuilder:
     # ---- finishing ------------------------------------------------------------------------
 
     def finish(
-        self, version: int, removed: Iterable[int] = (), alloc: Alloc | None = None
+        self,
+        version: int,
+        removed: Iterable[int] = (),
+        alloc: Alloc | None = None,
+        filled: Callable[[str], None] | None = None,
     ) -> tuple[Arrays, dict[str, Any]]:
         """The arrays and meta of the index: the base's documents (if any) without
         ``removed`` ones, with this builder's added or replacing (same docno). ``alloc``
         makes an update's merged postings, term frequencies and positions (the largest
-        arrays: in the files of the index being saved)."""
+        arrays: in the files of the index being saved); ``filled`` is told the name of each
+        array made by ``alloc`` once it holds its final values (its file can be checksummed
+        then, while the rest is made)."""
+        self._filled = filled or _nothing
         self._flush()
         removed = list(removed)
         layout = self._layout(removed)
@@ -384,6 +392,7 @@ class ArrayBuilder:
             )
         ):
             add_champions(arrays, meta)
+        self._filled("bitsets")
         return arrays, meta
 
     def _old(self, name: str, empty: AnyArray) -> AnyArray:
@@ -478,9 +487,13 @@ class ArrayBuilder:
             (tfs_old.astype(widened_dtype(tfs_old, post.tfs), copy=False),),
             add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
+        self._filled("docs")
+        self._filled("tfs")
         pos = self._positions(post, tfs_old, keep, where, alloc)
+        self._filled("pos")
         n_ckpt = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
         ckpt = checkpoints(tfs, None if alloc is None else alloc("pos_ckpt", (n_ckpt,), np.int64))
+        self._filled("pos_ckpt")
         return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": ckpt}
 
     def _posting_shapes(self, post: Chunk, tfs_old: AnyArray) -> list[tuple[str, int, Any]]:
@@ -559,6 +572,10 @@ class ArrayBuilder:
                 (), add, n_keys, dead,
             )  # fmt: skip
         return out
+
+
+def _nothing(name: str) -> None:
+    """A ``filled`` that does nothing (see :meth:`ArrayBuilder.finish`)."""
 
 
 def _made_ahead(alloc: Alloc, shapes: Sequence[tuple[str, int, Any]]) -> Alloc:
