@@ -364,7 +364,7 @@ class ArrayBuilder:
         in_order = self._in_order(layout)
         # what the per-document fields give first: they are then let go before the postings
         # are laid out (the largest arrays: the build's peak of memory)
-        others = self._doc_arrays(layout) | self._vocab_arrays() | self._name_lists(layout)
+        others = self._doc_arrays(layout, alloc) | self._vocab_arrays() | self._name_lists(layout)
         self.fields = DocFields()
         self.author_disp, self.new_author_words = [], []
         post: Chunk | None = None
@@ -413,19 +413,26 @@ class ArrayBuilder:
         dead[[d for d in self.docnos if d < old_size and old_alive[d]]] = True
         return Layout(size, old_size, dead if dead.any() else None)
 
-    def _doc_arrays(self, layout: Layout) -> Arrays:
-        """Per-docno arrays: the base's, dead ones cleared, this builder's written over."""
+    def _doc_arrays(self, layout: Layout, alloc: Alloc | None) -> Arrays:
+        """Per-docno arrays: the base's, dead ones cleared, this builder's written over
+        (made by ``alloc`` when given, ``filled`` told when they are done)."""
         size, old = layout.size, layout.old_size
-        doc_len = np.zeros(size, dtype=np.int32)
-        alive = np.zeros(size, dtype=np.bool_)
-        venue_of = np.full(size, -1, dtype=np.int32)
+
+        def new(name: str, dtype: Any, length: int = size) -> AnyArray:
+            if alloc is None:
+                return np.zeros(length, dtype=dtype)
+            return alloc(name, (length,), dtype)
+
         old_ids = self._old("paper_ids", np.zeros(0, dtype="S8"))
         f = self.fields
         width = max(f.paper_ids.longest(), old_ids.dtype.itemsize)
-        paper_ids = np.zeros(size, dtype=f"S{width}")
-        title_start = np.zeros(size, dtype=np.int64)
-        title_end = np.zeros(size, dtype=np.int64)
-        spans = {name: np.zeros(size, dtype=np.int32) for name in SPAN_ARRAYS}
+        doc_len = new("doc_len", np.int32)
+        alive = new("alive", np.bool_)
+        venue_of = new("venue_of", np.int32)
+        paper_ids = new("paper_ids", np.dtype(f"S{width}"))
+        title_start = new("title_start", np.int64)
+        title_end = new("title_end", np.int64)
+        spans = {name: new(name, np.int32) for name in SPAN_ARRAYS}
         if self.base is not None:
             a = self.base.arrays
             doc_len[:old] = a["doc_len"]
@@ -436,6 +443,7 @@ class ArrayBuilder:
             title_end[:old] = a["title_end"]
             for name, arr in spans.items():
                 arr[:old] = a[name]
+        venue_of[old:] = -1
         if layout.dead is not None:
             alive[layout.dead] = False
             doc_len[layout.dead] = 0
@@ -449,16 +457,23 @@ class ArrayBuilder:
             paper_ids[docnos] = f.paper_ids.fixed(width)
             new_titles, new_off = f.titles.arrays()
             base_len = len(old_titles)
-            title_data = np.concatenate([old_titles, new_titles]) if base_len else new_titles
+            title_data = new_titles
+            if base_len:
+                title_data = new("title_data", np.uint8, base_len + len(new_titles))
+                title_data[:base_len] = old_titles
+                title_data[base_len:] = new_titles
             title_start[docnos] = new_off[:-1] + base_len
             title_end[docnos] = new_off[1:] + base_len
             new_spans = np.asarray(f.spans, dtype=np.int32).reshape(-1, len(SPAN_ARRAYS))
             for i, arr in enumerate(spans.values()):
                 arr[docnos] = new_spans[:, i]
-        return spans | {
+        out = spans | {
             "doc_len": doc_len, "alive": alive, "venue_of": venue_of, "paper_ids": paper_ids,
             "title_data": title_data, "title_start": title_start, "title_end": title_end,
         }  # fmt: skip
+        for name in out:
+            self._filled(name)
+        return out
 
     def _vocab_arrays(self) -> Arrays:
         out: Arrays = {}
