@@ -488,9 +488,12 @@ class _AuthorRanking:
         n = known.n_authors
         names = known.author_names()
         self.counts = known.author_paper_counts()[:n]
-        # sorted by (-papers, name): names ordered once (Python's string order), then a
-        # numpy sort of (papers, name place) pairs (stable: equal names keep id order)
-        by_name = np.asarray(sorted(range(n), key=names.__getitem__), dtype=np.int64)
+        # sorted by (-papers, name): names ordered (Python's string order; kept by the
+        # vocabulary, extended from the previous index's), then a numpy sort of (papers,
+        # name place) pairs (stable: equal names keep id order)
+        by_name = known.authors_by_name()
+        if len(by_name) != n:
+            by_name = by_name[by_name < n]
         name_place = np.empty(n, dtype=np.int64)
         name_place[by_name] = np.arange(n, dtype=np.int64)
         self.by_rank = np.lexsort((name_place, -self.counts)).astype(np.int64)
