@@ -362,17 +362,24 @@ class ArrayBuilder:
         layout = self._layout(removed)
         changed = len(self.docnos) + len(removed)
         in_order = self._in_order(layout)
+        post: Chunk | None = None
+        posting_alloc = alloc
+        if self.base is not None and alloc is not None and layout.dead is None:
+            # an update adding papers: its posting files made first, so that their pages
+            # are mapped in the background while the rest is made (see _made_ahead)
+            post = self._postings()
+            posting_alloc = _made_ahead(alloc, self._posting_shapes(post))
         # what the per-document fields give first: they are then let go before the postings
         # are laid out (the largest arrays: the build's peak of memory)
         others = self._doc_arrays(layout, alloc) | self._vocab_arrays() | self._name_lists(layout)
         self.fields = DocFields()
         self.author_disp, self.new_author_words = [], []
-        post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
-            post = self._postings()
-            arrays = self._posting_arrays(post, layout, alloc)
+            if post is None:
+                post = self._postings()
+            arrays = self._posting_arrays(post, layout, posting_alloc)
         arrays.update(others)
         del others
         arrays["term_order"] = (
@@ -493,8 +500,6 @@ class ArrayBuilder:
         tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
         for name in ("docs", "tfs", "pos"):  # read whole below: mapped in one call each
             prefault(self._old(name, tfs_old))
-        if alloc is not None and layout.dead is None:
-            alloc = _made_ahead(alloc, self._posting_shapes(post, tfs_old))
         add = Additions(post.keys.astype(np.int32), post.docs.astype(np.int32), (post.tfs,))
         ptr, docs, (tfs,), keep, where = merge_lists(
             self._old("ptr", np.zeros(1, dtype=np.int64)),
@@ -511,9 +516,10 @@ class ArrayBuilder:
         self._filled("pos_ckpt")
         return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": ckpt}
 
-    def _posting_shapes(self, post: Chunk, tfs_old: AnyArray) -> list[tuple[str, int, Any]]:
+    def _posting_shapes(self, post: Chunk) -> list[tuple[str, int, Any]]:
         """(name, length, dtype) of the merged posting arrays when no old posting dies, in
         the reverse of the order they are filled."""
+        tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
         n_post = len(tfs_old) + len(post.tfs)
         pos_old = self._old("pos", np.zeros(0, dtype=np.uint8))
         return [
