@@ -40,6 +40,7 @@ class LookupVocabulary(Protocol):
 
     @property
     def n_authors(self) -> int: ...
+    def previous(self) -> LookupVocabulary | None: ...  # the updated index's, while alive
     def author_names(self) -> list[str]: ...  # display names, by author id
     def authors_by_name(self) -> I64: ...  # author ids by display name (ties: by id)
     def author_key(self, author: int) -> str: ...

@@ -103,6 +103,10 @@ class Vocabularies:
     def _prior(self) -> Vocabularies | None:
         return None if self._previous is None else self._previous()
 
+    def previous(self) -> Vocabularies | None:
+        """The vocabularies of the index this one updates, while that index lives."""
+        return self._prior()
+
     def _carried_paper_ids(self, ids: AnyArray) -> tuple[AnyArray, I32] | None:
         """The previous index's sorted ids with the docnos past its end merged in, when it
         has them sorted and its ids are this one's first ones (else None)."""
