@@ -52,10 +52,10 @@ class Populator:
     until its pages are mapped, so its memory map outlives the calls."""
 
     def __init__(self) -> None:
-        self._queue: deque[AnyArray] = deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        self._arrays_left: deque[AnyArray] = deque()
+        self._signal = threading.Condition()
+        self._stop = False
+        self._mapper: threading.Thread | None = None
 
     @staticmethod
     def available() -> bool:
@@ -67,23 +67,23 @@ class Populator:
         they cannot be mapped in the background (the caller maps them itself if it wants)."""
         if _MADVISE is None or array.nbytes == 0:
             return False
-        with self._cond:
-            if self._closed:
+        with self._signal:
+            if self._stop:
                 return False
-            self._queue.append(array)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="index-pages", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            self._arrays_left.append(array)
+            if self._mapper is None:
+                self._mapper = threading.Thread(target=self._run, name="index-pages", daemon=True)
+                self._mapper.start()
+            self._signal.notify()
         return True
 
     def close(self) -> None:
         """Stop mapping (between two calls) and wait for the thread."""
-        with self._cond:
-            self._closed = True
-            self._queue.clear()
-            self._cond.notify()
-            thread = self._thread
+        with self._signal:
+            self._stop = True
+            self._arrays_left.clear()
+            self._signal.notify()
+            thread = self._mapper
         if thread is not None:
             thread.join()
 
@@ -91,17 +91,17 @@ class Populator:
         madvise = _MADVISE
         assert madvise is not None
         while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if self._closed:
+            with self._signal:
+                while not self._arrays_left and not self._stop:
+                    self._signal.wait()
+                if self._stop:
                     return
-                array = self._queue.popleft()
+                array = self._arrays_left.popleft()
             start = int(array.ctypes.data)
             end = start + array.nbytes
             at = start - start % _PAGE
             while at < end:
-                if self._closed:
+                if self._stop:
                     return
                 n = min(STEP, end - at)
                 if madvise(at, n, POPULATE_WRITE) != 0:
