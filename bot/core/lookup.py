@@ -91,9 +91,16 @@ class _Words:
     pass over the letter sets leaves rapidfuzz a few of the words to compare.
     """
 
-    def __init__(self, words: list[str]) -> None:
+    def __init__(self, words: list[str], masks: np.ndarray | None = None) -> None:
         self.words = words
-        self.masks = np.fromiter(map(letter_set, words), dtype=np.uint32, count=len(words))
+        if masks is None:
+            masks = np.fromiter(map(letter_set, words), dtype=np.uint32, count=len(words))
+        self.masks = masks
+
+    def extended(self, words: list[str]) -> _Words:
+        """These words and then ``words``."""
+        masks = np.fromiter(map(letter_set, words), dtype=np.uint32, count=len(words))
+        return _Words([*self.words, *words], np.concatenate([self.masks, masks]))
 
     def near(self, word: str, max_dist: int, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` of the words within ``max_dist`` edits (OSA) of ``word``."""
@@ -114,11 +121,27 @@ class _Words:
 class _Vocabulary:
     """A word list bucketed by length for fast edit-distance candidates (per index)."""
 
-    def __init__(self, words: Sequence[str]) -> None:
+    def __init__(self, words: Sequence[str], before: _Vocabulary | None = None) -> None:
+        """``before``: the vocabulary of a prefix of ``words`` (its buckets are extended by
+        the words after it, in order: the same buckets as built from scratch)."""
+        start = 0 if before is None else len(before.words)
         by_len: dict[int, list[str]] = {}
-        for w in words:
+        for w in words[start:]:
             by_len.setdefault(len(w), []).append(w)
-        self.by_len = {n: _Words(ws) for n, ws in by_len.items()}
+        self.words: Sequence[str] = words
+        self.by_len: dict[int, _Words] = {} if before is None else dict(before.by_len)
+        for n, ws in by_len.items():
+            old = self.by_len.get(n)
+            self.by_len[n] = _Words(ws) if old is None else old.extended(ws)
+
+    @classmethod
+    def extended(cls, before: _Vocabulary, words: Sequence[str]) -> _Vocabulary | None:
+        """The vocabulary of ``words`` from ``before``'s, when its words are their first
+        ones (else None)."""
+        n = len(before.words)
+        if n > len(words) or list(words[:n]) != list(before.words):
+            return None
+        return cls(words, before)
 
     def near(self, word: str, max_dist: int, limit: int = 8) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -131,7 +154,10 @@ class _Vocabulary:
 
 
 _title_vocab = per_vocabulary(lambda known: _Vocabulary(known.title_words_sorted()[0]))
-_author_vocab = per_vocabulary(lambda known: _Vocabulary(known.author_words()))
+_author_vocab = per_vocabulary(
+    lambda known: _Vocabulary(known.author_words()),
+    lambda before, known: _Vocabulary.extended(before, known.author_words()),
+)
 
 
 def _vocab(known: LookupVocabulary, kind: str) -> _Vocabulary:
@@ -488,9 +514,12 @@ class _AuthorRanking:
         n = known.n_authors
         names = known.author_names()
         self.counts = known.author_paper_counts()[:n]
-        # sorted by (-papers, name): names ordered once (Python's string order), then a
-        # numpy sort of (papers, name place) pairs (stable: equal names keep id order)
-        by_name = np.asarray(sorted(range(n), key=names.__getitem__), dtype=np.int64)
+        # sorted by (-papers, name): names ordered (Python's string order; kept by the
+        # vocabulary, extended from the previous index's), then a numpy sort of (papers,
+        # name place) pairs (stable: equal names keep id order)
+        by_name = known.authors_by_name()
+        if len(by_name) != n:
+            by_name = by_name[by_name < n]
         name_place = np.empty(n, dtype=np.int64)
         name_place[by_name] = np.arange(n, dtype=np.int64)
         self.by_rank = np.lexsort((name_place, -self.counts)).astype(np.int64)

@@ -21,12 +21,23 @@ __all__ = ["per_vocabulary"]
 T = TypeVar("T")
 
 
-def per_vocabulary(build: Callable[[LookupVocabulary], T]) -> Callable[[LookupVocabulary], T]:
+def per_vocabulary(
+    build: Callable[[LookupVocabulary], T],
+    extend: Callable[[T, LookupVocabulary], T | None] | None = None,
+) -> Callable[[LookupVocabulary], T]:
     """``build(known)``, computed once per vocabulary (thread-safe) and cached while the
     vocabulary lives. What ``build`` returns must not hold ``known`` (a value referring to
-    its weak key keeps the key, and a replaced index, alive)."""
+    its weak key keeps the key, and a replaced index, alive). ``extend(value, known)``, when
+    given, makes ``known``'s value from the one built for the vocabulary of the index it
+    updates (``known.previous()``), if that is cached (None: it cannot, ``build`` runs)."""
     cache: weakref.WeakKeyDictionary[LookupVocabulary, T] = weakref.WeakKeyDictionary()
     lock = threading.Lock()
+
+    def make(known: LookupVocabulary) -> T:
+        prior = None if extend is None else known.previous()
+        before = None if prior is None else cache.get(prior)
+        made = None if extend is None or before is None else extend(before, known)
+        return build(known) if made is None else made
 
     def get(known: LookupVocabulary) -> T:
         found = cache.get(known)
@@ -34,7 +45,7 @@ def per_vocabulary(build: Callable[[LookupVocabulary], T]) -> Callable[[LookupVo
             with lock:
                 found = cache.get(known)
                 if found is None:
-                    found = cache[known] = build(known)
+                    found = cache[known] = make(known)
         return found
 
     get.__doc__ = build.__doc__

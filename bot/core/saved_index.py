@@ -55,13 +55,15 @@ import socket
 import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.core.pages import POPULATE_WRITE, Populator
 
 MARKER = ".digest-bot-index"
 POINTER = "current"
@@ -354,6 +356,9 @@ class Draft:
         self.tmp = directory / f"tmp-{os.getpid()}-{self.token}"
         self.tmp.mkdir()
         self._made: dict[str, AnyArray] = {}
+        self._pages = Populator()  # maps the pages of the arrays made, in the background
+        self._sums: dict[str, Future[dict[str, int]]] = {}  # checksums taken as filled
+        self._summer: ThreadPoolExecutor | None = None
         try:
             _write_json(
                 self.tmp / MARKER, {"owner": "digest-bot", "pid": os.getpid(), "host": _HOST}
@@ -384,30 +389,53 @@ class Draft:
             self._made[name] = empty
             return empty
         mapped = np.memmap(path, mode="r+", dtype=dtype, shape=shape, offset=len(head))
-        raw = getattr(mapped, "_mmap", None)
-        if sys.platform == "linux" and isinstance(raw, mmap.mmap):
-            with contextlib.suppress(OSError, ValueError):  # filled whole next: its pages
-                raw.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))  # mapped in one call
         out: AnyArray = mapped.view(np.ndarray)
+        # filled whole next: its pages mapped ahead, in the background (made first, mapped
+        # first), or here in one call
+        raw = getattr(mapped, "_mmap", None)
+        if not self._pages.add(out) and sys.platform == "linux" and isinstance(raw, mmap.mmap):
+            with contextlib.suppress(OSError, ValueError):
+                raw.madvise(POPULATE_WRITE)
         self._made[name] = out
         return out
+
+    def filled(self, name: str) -> None:
+        """Array ``name``, made by :meth:`array`, holds its final values: its checksum is
+        taken now, in a thread of its own, while the caller goes on (:meth:`commit` waits
+        for it). Nothing happens for an array not made here."""
+        array = self._made.get(name)
+        if array is None or name in self._sums:
+            return
+        if self._summer is None:
+            self._summer = ThreadPoolExecutor(1, thread_name_prefix="index-sums")
+        self._sums[name] = self._summer.submit(_checksum, self.tmp / f"{name}.npy", array)
+
+    def _stop_sums(self) -> None:
+        if self._summer is not None:
+            self._summer.shutdown(wait=True, cancel_futures=True)
+            self._summer = None
 
     def commit(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
         """Write ``arrays`` (those made by :meth:`array` are only checksummed) and ``meta``,
         switch ``current`` to this generation and delete the older ones. Abandons the draft
         on failure."""
         tmp = self.tmp
+        self._pages.close()
         try:
             made = {n for n, a in arrays.items() if self._made.get(n) is a}
             names = sorted((n for n in arrays if n not in made), key=lambda n: -arrays[n].nbytes)
             for name in names:  # made, then replaced: a new file (the mapped one stays whole)
                 if name in self._made:
                     (tmp / f"{name}.npy").unlink(missing_ok=True)
+            summed = {n: self._sums[n] for n in made if n in self._sums}  # taken as filled
+            rest = sorted(made - summed.keys())
             with ThreadPoolExecutor(2) as pool:
                 done = pool.map(lambda n: _write_npy(tmp / f"{n}.npy", arrays[n]), names)
-                sums = pool.map(lambda n: _checksum(tmp / f"{n}.npy", arrays[n]), sorted(made))
+                sums = pool.map(lambda n: _checksum(tmp / f"{n}.npy", arrays[n]), rest)
                 written = dict(zip(names, done, strict=True))
-                written.update(zip(sorted(made), sums, strict=True))
+                written.update(zip(rest, sums, strict=True))
+            written.update({n: sum_.result() for n, sum_ in summed.items()})
+            self._stop_sums()
             for name in set(self._made) - set(arrays):  # made, then not used: not saved
                 (tmp / f"{name}.npy").unlink(missing_ok=True)
             files = {name: written[name] for name in arrays}
@@ -426,6 +454,8 @@ class Draft:
 
     def abandon(self) -> None:
         """Remove what was written (arrays made here stay readable while mapped)."""
+        self._pages.close()
+        self._stop_sums()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

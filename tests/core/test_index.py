@@ -518,17 +518,20 @@ def replace_text(paper: Paper, times: int) -> Paper:
 def test_an_update_extends_the_warm_name_lists(
     corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path
 ) -> None:
-    """An update's sorted paper ids, author names and sorted name words, extended from the
-    warm lists of the index it updates, are the lists built from scratch: new documents past
-    the end (sparse docnos, a longer id), new authors and name words, a replaced paper and
-    removed ones; through a save and a load, as the Catalogue does."""
+    """An update's sorted paper ids, author names (and their order) and sorted name words,
+    extended from the warm lists of the index it updates, are the lists built from scratch:
+    new documents past the end (sparse docnos, a longer id), new authors (one spelt as a known
+    one) and name words, a replaced paper and removed ones; through a save and a load, as the
+    Catalogue does."""
     from dataclasses import replace
 
     docs, papers = corpus
     base = Index.build(docs[:900])
     base.warm()
     newcomer = Author("Zyx Qwerty-Unseen", "Qwerty-Unseen", "Zyx", "zyx qwerty-unseen")
-    longer = replace(papers[1500], id="longer-id-0123456789", authors=(newcomer,))
+    known = papers[0].authors[0]  # a new author spelt as a known one: equal names
+    twin = Author(known.display, known.last, known.first, known.key + " twin")
+    longer = replace(papers[1500], id="longer-id-0123456789", authors=(newcomer, twin))
     new_text = replace(papers[1501], id=papers[3].id)  # an updated paper keeps its id
     added = [*docs[900:1000], index_doc(5000, longer), index_doc(docs[3].docno, new_text)]
     updated = base.updated(added, removed=[docs[5].docno, docs[6].docno], version=2)
@@ -538,6 +541,7 @@ def test_an_update_extends_the_warm_name_lists(
     assert carried._carried_paper_ids(loaded._a["paper_ids"]) is not None
     assert carried._carried_strings("author_disp", base.vocabulary.author_names()) is not None
     assert carried._carried_sorted_words(carried.author_words()) is not None
+    assert carried._carried_name_order(carried.author_names()) is not None
     for index in (updated, loaded):
         index.warm()
         plain = Index(index._a, index._meta)  # no previous index: built from scratch
@@ -546,6 +550,8 @@ def test_an_update_extends_the_warm_name_lists(
         assert got._paper_ids()[0].tolist() == want._paper_ids()[0].tolist()
         assert got._paper_ids()[1].tolist() == want._paper_ids()[1].tolist()
         assert got.author_names() == want.author_names()
+        assert got.authors_by_name().tolist() == want.authors_by_name().tolist()
+        assert got.author_names().count(known.display) >= 2
         assert got.author_words() == want.author_words()
         assert got.author_words_sorted() == want.author_words_sorted()
         assert got.authors_by_sorted_word()[1].tolist() == want.authors_by_sorted_word()[1].tolist()
@@ -553,12 +559,18 @@ def test_an_update_extends_the_warm_name_lists(
         assert any("qwerty" in w for w in got.author_words_sorted())
 
 
+@pytest.mark.parametrize("appended", [False, True])
 def test_an_update_made_in_its_saved_files(
-    corpus: tuple[list[IndexDoc], list[Paper]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: tuple[list[IndexDoc], list[Paper]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    appended: bool,
 ) -> None:
     """An update given the generation it is saved to makes its postings, term frequencies,
-    positions and bitsets right in their files: the saved files are byte for byte those of
-    the same update made in memory and saved, and the index it returns searches the same."""
+    positions and bitsets right in their files (checksummed as they are filled; with papers
+    only appended, the posting files are made up front and their pages mapped in the
+    background): the saved files are byte for byte those of the same update made in memory
+    and saved, and the index it returns searches the same."""
     import json
 
     from bot.core.index import IndexBuilder
@@ -572,13 +584,15 @@ def test_an_update_made_in_its_saved_files(
     base = Index.load(tmp_path / "base")
     add = [*docs[1000:1040], index_doc(docs[2].docno, papers[1500])]  # < 1/16 changed
     removed = [docs[7].docno]
+    if appended:  # nothing replaced or removed
+        add, removed = docs[1000:1040], []
     plain = base.updated(add, removed=removed, version=2)
     plain.save(tmp_path / "plain", stamp="s")
     builder = IndexBuilder(base=base)
     builder.add(add)
     draft = Index.draft(tmp_path / "made")
     made = builder.finish(2, removed=removed, draft=draft)
-    for name in ("docs", "tfs", "pos", "bitsets"):  # made in their files
+    for name in ("docs", "tfs", "pos", "pos_ckpt", "bitsets"):  # made in their files
         assert type(made._a[name].base).__name__ in ("memmap", "mmap"), name
     assert made._a["bitsets"].shape[0] > 5 and "champions_changed" in made._meta
     made.save(tmp_path / "made", stamp="s", draft=draft)

@@ -179,6 +179,27 @@ def test_checkpoints_are_the_block_sums() -> None:
         assert checkpoints(tfs).tolist() == expected.tolist()
 
 
+def test_checkpoints_of_bytes_are_the_block_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """8-bit term frequencies take a packed-lanes path (in chunks): same sums, any length,
+    maximal values included, written into ``out`` when given."""
+    from bot.core.index import phrases
+
+    rng = np.random.default_rng(3)
+    for chunk in (1, 3, phrases._CKPT_CHUNK):
+        for n in (0, 1, 15, 16, 17, 33, 48, 1000, 70_001):
+            for high in (2, 256):
+                tfs = rng.integers(0, high, n).astype(np.uint8)
+                if n > 40:
+                    tfs[:40] = 255  # a block of the largest term frequencies
+                blocks = np.add.reduceat(tfs, np.arange(0, n, 16), dtype=np.int64)
+                expected: list[int] = [0, *np.cumsum(blocks)[:-1].tolist()] if n else []
+                monkeypatch.setattr(phrases, "_CKPT_CHUNK", chunk)
+                assert phrases.checkpoints(tfs).tolist() == expected
+                out = np.full((n + 15) // 16, -1, dtype=np.int64)
+                assert phrases.checkpoints(tfs, out) is out
+                assert out.tolist() == expected
+
+
 def test_fill_bits_is_packbits() -> None:
     from bot.core.index.champions import fill_bits
 

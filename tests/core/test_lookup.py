@@ -227,3 +227,32 @@ def test_suggest_authors_fills_the_choices_with_prefixes_a_few_edits_away() -> N
     assert [c.value for c in suggest_authors(small, "li ivest")][:1] == ["Li Ivestto"]
     assert [c.value for c in suggest_authors(small, "li ivetina")][:1] == ["Li Ivetina"]
     assert [c.value for c in suggest_authors(small, "kun zho")] == ["Kun Zhou"]
+
+
+def test_an_update_extends_the_warm_author_spelling_table(
+    papers: list[Paper], tmp_path: Path
+) -> None:
+    """An update's table of author name words by length (the spelling search), extended from
+    the warm one of the index it updates, is the table built from scratch; the author
+    suggestions it gives are the same."""
+    from bot.core import lookup
+
+    base = Index.build([index_doc(i + 1, p) for i, p in enumerate(papers[:-2])])
+    lookup.warm(base)
+    n = len(papers)
+    updated = base.updated([index_doc(n - 1, papers[-2]), index_doc(n, papers[-1])], version=2)
+    updated.save(tmp_path / "ix")
+    loaded = Index.load(tmp_path / "ix", previous=base)
+    assert loaded.vocabulary.previous() is base.vocabulary
+    lookup.warm(loaded)
+    got = lookup._author_vocab(loaded.vocabulary)
+    before = lookup._author_vocab(base.vocabulary)
+    assert len(got.words) > len(before.words)  # new name words (Müller's co-authors)
+    want = lookup._Vocabulary(loaded.vocabulary.author_words())
+    assert got.by_len.keys() == want.by_len.keys()
+    for length, words in want.by_len.items():
+        assert got.by_len[length].words == words.words
+        assert got.by_len[length].masks.tolist() == words.masks.tolist()
+    plain = Index.load(tmp_path / "ix")  # no previous index: built from scratch
+    for typed in ("muler", "garcia lop", "obrien"):
+        assert suggest_authors(loaded, typed) == suggest_authors(plain, typed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from bot.core.index.arrays import (
 from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
-from bot.core.index.phrases import checkpoints, posting_starts_any
+from bot.core.index.phrases import CKPT_SHIFT, checkpoints, posting_starts_any
 from bot.core.index.tokens import DocBatch, Names, from_docs
 from bot.core.index.vocab import GrowingVocab
 
@@ -155,6 +155,7 @@ class ArrayBuilder:
         self._pending_docs = 0
         self._last_docno = -1
         self._ascending = True  # every docno came after the previous one
+        self._filled: Callable[[str], None] = _nothing  # see finish
 
     @property
     def docnos(self) -> array[int]:
@@ -343,28 +344,42 @@ class ArrayBuilder:
     # ---- finishing ------------------------------------------------------------------------
 
     def finish(
-        self, version: int, removed: Iterable[int] = (), alloc: Alloc | None = None
+        self,
+        version: int,
+        removed: Iterable[int] = (),
+        alloc: Alloc | None = None,
+        filled: Callable[[str], None] | None = None,
     ) -> tuple[Arrays, dict[str, Any]]:
         """The arrays and meta of the index: the base's documents (if any) without
         ``removed`` ones, with this builder's added or replacing (same docno). ``alloc``
         makes an update's merged postings, term frequencies and positions (the largest
-        arrays: in the files of the index being saved)."""
+        arrays: in the files of the index being saved); ``filled`` is told the name of each
+        array made by ``alloc`` once it holds its final values (its file can be checksummed
+        then, while the rest is made)."""
+        self._filled = filled or _nothing
         self._flush()
         removed = list(removed)
         layout = self._layout(removed)
         changed = len(self.docnos) + len(removed)
         in_order = self._in_order(layout)
+        post: Chunk | None = None
+        posting_alloc = alloc
+        if self.base is not None and alloc is not None and layout.dead is None:
+            # an update adding papers: its posting files made first, so that their pages
+            # are mapped in the background while the rest is made (see _made_ahead)
+            post = self._postings()
+            posting_alloc = _made_ahead(alloc, self._posting_shapes(post))
         # what the per-document fields give first: they are then let go before the postings
         # are laid out (the largest arrays: the build's peak of memory)
-        others = self._doc_arrays(layout) | self._vocab_arrays() | self._name_lists(layout)
+        others = self._doc_arrays(layout, alloc) | self._vocab_arrays() | self._name_lists(layout)
         self.fields = DocFields()
         self.author_disp, self.new_author_words = [], []
-        post: Chunk | None = None
         if self.base is None and self._ascending:
             arrays = self._laid_out()
         else:
-            post = self._postings()
-            arrays = self._posting_arrays(post, layout, alloc)
+            if post is None:
+                post = self._postings()
+            arrays = self._posting_arrays(post, layout, posting_alloc)
         arrays.update(others)
         del others
         arrays["term_order"] = (
@@ -384,6 +399,7 @@ class ArrayBuilder:
             )
         ):
             add_champions(arrays, meta)
+        self._filled("bitsets")
         return arrays, meta
 
     def _old(self, name: str, empty: AnyArray) -> AnyArray:
@@ -404,19 +420,26 @@ class ArrayBuilder:
         dead[[d for d in self.docnos if d < old_size and old_alive[d]]] = True
         return Layout(size, old_size, dead if dead.any() else None)
 
-    def _doc_arrays(self, layout: Layout) -> Arrays:
-        """Per-docno arrays: the base's, dead ones cleared, this builder's written over."""
+    def _doc_arrays(self, layout: Layout, alloc: Alloc | None) -> Arrays:
+        """Per-docno arrays: the base's, dead ones cleared, this builder's written over
+        (made by ``alloc`` when given, ``filled`` told when they are done)."""
         size, old = layout.size, layout.old_size
-        doc_len = np.zeros(size, dtype=np.int32)
-        alive = np.zeros(size, dtype=np.bool_)
-        venue_of = np.full(size, -1, dtype=np.int32)
+
+        def new(name: str, dtype: Any, length: int = size) -> AnyArray:
+            if alloc is None:
+                return np.zeros(length, dtype=dtype)
+            return alloc(name, (length,), dtype)
+
         old_ids = self._old("paper_ids", np.zeros(0, dtype="S8"))
         f = self.fields
         width = max(f.paper_ids.longest(), old_ids.dtype.itemsize)
-        paper_ids = np.zeros(size, dtype=f"S{width}")
-        title_start = np.zeros(size, dtype=np.int64)
-        title_end = np.zeros(size, dtype=np.int64)
-        spans = {name: np.zeros(size, dtype=np.int32) for name in SPAN_ARRAYS}
+        doc_len = new("doc_len", np.int32)
+        alive = new("alive", np.bool_)
+        venue_of = new("venue_of", np.int32)
+        paper_ids = new("paper_ids", np.dtype(f"S{width}"))
+        title_start = new("title_start", np.int64)
+        title_end = new("title_end", np.int64)
+        spans = {name: new(name, np.int32) for name in SPAN_ARRAYS}
         if self.base is not None:
             a = self.base.arrays
             doc_len[:old] = a["doc_len"]
@@ -427,6 +450,7 @@ class ArrayBuilder:
             title_end[:old] = a["title_end"]
             for name, arr in spans.items():
                 arr[:old] = a[name]
+        venue_of[old:] = -1
         if layout.dead is not None:
             alive[layout.dead] = False
             doc_len[layout.dead] = 0
@@ -440,16 +464,23 @@ class ArrayBuilder:
             paper_ids[docnos] = f.paper_ids.fixed(width)
             new_titles, new_off = f.titles.arrays()
             base_len = len(old_titles)
-            title_data = np.concatenate([old_titles, new_titles]) if base_len else new_titles
+            title_data = new_titles
+            if base_len:
+                title_data = new("title_data", np.uint8, base_len + len(new_titles))
+                title_data[:base_len] = old_titles
+                title_data[base_len:] = new_titles
             title_start[docnos] = new_off[:-1] + base_len
             title_end[docnos] = new_off[1:] + base_len
             new_spans = np.asarray(f.spans, dtype=np.int32).reshape(-1, len(SPAN_ARRAYS))
             for i, arr in enumerate(spans.values()):
                 arr[docnos] = new_spans[:, i]
-        return spans | {
+        out = spans | {
             "doc_len": doc_len, "alive": alive, "venue_of": venue_of, "paper_ids": paper_ids,
             "title_data": title_data, "title_start": title_start, "title_end": title_end,
         }  # fmt: skip
+        for name in out:
+            self._filled(name)
+        return out
 
     def _vocab_arrays(self) -> Arrays:
         out: Arrays = {}
@@ -476,8 +507,27 @@ class ArrayBuilder:
             (tfs_old.astype(widened_dtype(tfs_old, post.tfs), copy=False),),
             add, len(self.terms), layout.dead, alloc, ("docs", "tfs"),
         )  # fmt: skip
+        self._filled("docs")
+        self._filled("tfs")
         pos = self._positions(post, tfs_old, keep, where, alloc)
-        return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": checkpoints(tfs)}
+        self._filled("pos")
+        n_ckpt = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+        ckpt = checkpoints(tfs, None if alloc is None else alloc("pos_ckpt", (n_ckpt,), np.int64))
+        self._filled("pos_ckpt")
+        return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": ckpt}
+
+    def _posting_shapes(self, post: Chunk) -> list[tuple[str, int, Any]]:
+        """(name, length, dtype) of the merged posting arrays when no old posting dies, in
+        the reverse of the order they are filled."""
+        tfs_old = self._old("tfs", np.zeros(0, dtype=np.uint8))
+        n_post = len(tfs_old) + len(post.tfs)
+        pos_old = self._old("pos", np.zeros(0, dtype=np.uint8))
+        return [
+            ("pos_ckpt", (n_post + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT, np.dtype(np.int64)),
+            ("pos", len(pos_old) + len(post.pos), np.dtype(widened_dtype(pos_old, post.pos))),
+            ("tfs", n_post, np.dtype(widened_dtype(tfs_old, post.tfs))),
+            ("docs", n_post, np.dtype(np.int32)),
+        ]
 
     def _positions(
         self,
@@ -543,6 +593,29 @@ class ArrayBuilder:
                 (), add, n_keys, dead,
             )  # fmt: skip
         return out
+
+
+def _nothing(name: str) -> None:
+    """A ``filled`` that does nothing (see :meth:`ArrayBuilder.finish`)."""
+
+
+def _made_ahead(alloc: Alloc, shapes: Sequence[tuple[str, int, Any]]) -> Alloc:
+    """``alloc`` with the arrays of ``shapes`` made now, in that order (the pages of arrays
+    made in the saved generation are mapped in the background in the order they are made:
+    made in the reverse of the order they are filled, the last ones are mapped while the
+    first are filled). An array asked for with another shape or type is made in memory (its
+    file is the one made ahead: never made twice, so never cut while it is mapped)."""
+    made = {name: alloc(name, (length,), dtype) for name, length, dtype in shapes}
+
+    def ahead(name: str, shape: tuple[int, ...], dtype: Any) -> AnyArray:
+        if name not in made:
+            return alloc(name, shape, dtype)
+        found = made.pop(name)
+        if found.shape == shape and found.dtype == np.dtype(dtype):
+            return found
+        return np.zeros(shape, dtype=dtype)
+
+    return ahead
 
 
 def _empty(data: IndexData) -> bool:

@@ -144,6 +144,8 @@ def carry_champions(
     shape = (len(common), (size + 7) // 8)
     bitsets = np.zeros(shape, np.uint8) if alloc is None else alloc("bitsets", shape, np.uint8)
     norm: F64 | None = None
+    # each term's run of new postings (keys sorted), found for every term at once
+    runs = np.searchsorted(keys, np.stack([common, common + 1])).tolist()
     for i, t in enumerate(common.tolist()):
         slot = slots.get(t)
         if slot is None:  # common only now: computed in full
@@ -158,9 +160,14 @@ def carry_champions(
             kept = np.asarray(old_docs[old_ptr[slot] : old_ptr[slot + 1]])
             if dead is not None:
                 kept = kept[~dead[kept]]
-            lo, hi = np.searchsorted(keys, [t, t + 1]).tolist()
+            lo, hi = runs[0][i], runs[1][i]
             added = np.asarray(new_docs[lo:hi])
-            champs = unique_sorted(np.concatenate([kept, added])) if hi > lo else kept
+            if hi == lo:
+                champs = kept
+            elif len(kept) == 0 or int(added[0]) > int(kept[-1]):  # appended: still sorted
+                champs = np.concatenate([kept, added])
+            else:
+                champs = unique_sorted(np.concatenate([kept, added]))
             bounds[i] = float(old_bound[slot]) * scale + _MARGIN
             row = bitsets[i]
             row[: old_bits.shape[1]] = old_bits[slot]

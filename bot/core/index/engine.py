@@ -40,7 +40,9 @@ class LookupVocabulary(Protocol):
 
     @property
     def n_authors(self) -> int: ...
+    def previous(self) -> LookupVocabulary | None: ...  # the updated index's, while alive
     def author_names(self) -> list[str]: ...  # display names, by author id
+    def authors_by_name(self) -> I64: ...  # author ids by display name (ties: by id)
     def author_key(self, author: int) -> str: ...
     def author_paper_count(self, author: int) -> int: ...
     def author_paper_counts(self) -> I64: ...  # every author's, by author id

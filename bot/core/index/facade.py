@@ -287,7 +287,8 @@ class IndexBuilder:
         cannot be made, the array is made in memory.
         """
         alloc = None if draft is None else _alloc_in(draft)
-        arrays, meta = self._arrays.finish(version, removed, alloc)
+        filled = None if draft is None else draft.filled
+        arrays, meta = self._arrays.finish(version, removed, alloc, filled)
         return Index(arrays, meta, previous=self._base)
 
 

@@ -23,18 +23,61 @@ from bot.core.query import ParsedQuery, Phrase
 CKPT_SHIFT = 4  # positions checkpoint every 16 postings (a saved-format constant)
 
 
-def checkpoints(tfs: AnyArray) -> I64:
-    """Start of the positions of every 16th posting (see :func:`posting_starts`)."""
-    if len(tfs) == 0:
-        return np.zeros(0, dtype=np.int64)
+def checkpoints(tfs: AnyArray, out: I64 | None = None) -> I64:
+    """Start of the positions of every 16th posting (see :func:`posting_starts`); written
+    into ``out`` (``(len(tfs) + 15) // 16`` int64s) when given."""
+    n_blocks = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+    if out is None:
+        out = np.zeros(n_blocks, dtype=np.int64)
+    if n_blocks == 0:
+        return out
+    if tfs.dtype == np.uint8:
+        return _checkpoints_u8(np.ascontiguousarray(tfs), out)
     step = 1 << CKPT_SHIFT
     full = len(tfs) // step * step
     # whole blocks summed as rows (several times faster than reduceat), then the last one
     blocks = np.asarray(tfs[:full]).reshape(-1, step).sum(axis=1, dtype=np.int64)
     if full < len(tfs):
         blocks = np.append(blocks, np.asarray(tfs[full:]).sum(dtype=np.int64))
-    out: I64 = np.zeros(len(blocks), dtype=np.int64)
+    out[0] = 0
     np.cumsum(blocks[:-1], out=out[1:])
+    return out
+
+
+_LOW_BYTES = np.uint64(0x00FF00FF00FF00FF)
+_LANES = np.uint64(0x0001000100010001)  # x * _LANES >> 48: the sum of x's four 16-bit lanes
+_CKPT_CHUNK = 1 << 16  # blocks summed per pass (buffers of 1 MB, reused)
+
+
+def _checkpoints_u8(tfs: AnyArray, out: I64) -> I64:
+    """:func:`checkpoints` of 8-bit term frequencies: each block of 16 is two 64-bit words,
+    summed as packed lanes (bytes to 16-bit lanes, the two words added, the four lanes added
+    by one multiplication: at most 16 x 255 per block, so no lane overflows), in chunks
+    through small reused buffers; about four times faster than summing rows of 16 bytes."""
+    full = len(tfs) >> CKPT_SHIFT
+    out[0] = 0
+    running = 0
+    chunk = min(_CKPT_CHUNK, max(full, 1))
+    lanes = np.empty(2 * chunk, dtype=np.uint64)
+    high = np.empty(2 * chunk, dtype=np.uint64)
+    sums = np.empty(chunk, dtype=np.uint64)
+    for b0 in range(0, full, chunk):
+        b1 = min(b0 + chunk, full)
+        k = b1 - b0
+        words = tfs[b0 << CKPT_SHIFT : b1 << CKPT_SHIFT].view(np.uint64)
+        lo, hi, s = lanes[: 2 * k], high[: 2 * k], sums[:k]
+        np.bitwise_and(words, _LOW_BYTES, out=lo)
+        np.right_shift(words, np.uint64(8), out=hi)
+        np.bitwise_and(hi, _LOW_BYTES, out=hi)
+        lo += hi
+        np.add(lo[0::2], lo[1::2], out=s)
+        s *= _LANES
+        s >>= np.uint64(48)
+        run = np.cumsum(s, dtype=np.int64)
+        run += running
+        end = min(b1 + 1, len(out))
+        out[b0 + 1 : end] = run[: end - b0 - 1]
+        running = int(run[-1])
     return out
 
 

@@ -44,6 +44,7 @@ class Vocabularies:
         self._name_words = WordTable(data.arrays, "aword")
         self._lock = threading.Lock()
         self._author_names: list[str] | None = None
+        self._authors_by_name: I64 | None = None
         self._author_word_ids: dict[str, int] | None = None
         self._author_words_sorted: tuple[list[str], I32] | None = None
         self._title_sorted: tuple[list[str], I32] | None = None
@@ -52,6 +53,7 @@ class Vocabularies:
     def warm(self) -> None:
         """Build every lazily built list now (see :func:`bot.core.lookup.warm`)."""
         self.author_names()
+        self.authors_by_name()
         self.author_words_sorted()
         self.title_words_sorted()
         self._paper_ids()
@@ -100,6 +102,10 @@ class Vocabularies:
 
     def _prior(self) -> Vocabularies | None:
         return None if self._previous is None else self._previous()
+
+    def previous(self) -> Vocabularies | None:
+        """The vocabularies of the index this one updates, while that index lives."""
+        return self._prior()
 
     def _carried_paper_ids(self, ids: AnyArray) -> tuple[AnyArray, I32] | None:
         """The previous index's sorted ids with the docnos past its end merged in, when it
@@ -186,6 +192,35 @@ class Vocabularies:
                         names = unblob(self._a["author_disp_data"], self._a["author_disp_off"])
                     self._author_names = names
         return self._author_names
+
+    def authors_by_name(self) -> I64:
+        """Every author id ordered by display name (Python's string order; equal names by
+        id). Carried from the previous index when its names are this one's first ones (the
+        few new authors inserted), else sorted."""
+        if self._authors_by_name is None:
+            names = self.author_names()
+            found = self._carried_name_order(names)
+            if found is None:
+                found = np.asarray(sorted(range(len(names)), key=names.__getitem__), np.int64)
+            with self._lock:
+                self._authors_by_name = found
+        return self._authors_by_name
+
+    def _carried_name_order(self, names: list[str]) -> I64 | None:
+        prior = self._prior()
+        order = None if prior is None else prior._authors_by_name
+        if prior is None or order is None or prior._author_names is None:
+            return None
+        old_names = prior._author_names
+        n_old = len(old_names)
+        if n_old != len(order) or n_old > len(names) or names[:n_old] != old_names:
+            return None
+        old_sorted = [old_names[i] for i in order.tolist()]
+        added = sorted(range(n_old, len(names)), key=names.__getitem__)
+        # after the old equal names (smaller ids); np.insert keeps the added ones' order
+        at = [bisect.bisect_right(old_sorted, names[a]) for a in added]
+        out: I64 = np.insert(order, np.asarray(at, dtype=np.int64), np.asarray(added, np.int64))
+        return out
 
     def author_name(self, author: int) -> str:
         return blob_item(self._a["author_disp_data"], self._a["author_disp_off"], author)
