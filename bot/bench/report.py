@@ -11,8 +11,8 @@ from bot.bench import lookups
 TARGETS = {
     100_000: {"p50": 0.5, "p95": 3.0, "rss": 250.0, "whole_p50": 1.0, "whole_p95": 2.5},
     1_000_000: {
-        "p50": 3.0, "p95": 20.0, "rss": 1000.0, "ingest": 600.0, "add": 15.0, "start": 5.0,
-        "whole_p50": 1.5, "whole_p95": 5.0,
+        "p50": 3.0, "p95": 20.0, "rss": 1000.0, "ingest": 180.0, "build_rss": 2048.0,
+        "add": 3.0, "start": 5.0, "whole_p50": 1.5, "whole_p95": 5.0,
     },
 }  # fmt: skip
 # How the report names the parts of Catalogue.search (bot.core.models.SearchTimings).
@@ -22,6 +22,15 @@ _PART_NAMES = {
     "fetch": "store: the page's papers, authors and digests (one SQLite statement)",
     "snippets": "snippets of the page's abstracts",
 }
+
+
+def _add_parts(r: dict[str, Any]) -> str:
+    """The ingest's share of adding a digest, when the run timed it (``progress``)."""
+    ingest = r.get("add_digest_ingest_s", 0.0)
+    if not 0.0 < ingest < r["add_digest_s"]:  # not timed (runs before it was)
+        return ""
+    rest = r["add_digest_s"] - ingest
+    return f"ingest {ingest:.1f} s, index update + save {rest:.1f} s; "
 
 
 def _verdict(ok: bool) -> str:
@@ -147,8 +156,7 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
             )  # fmt: skip
         rows.append(
             ("add one 1,000-paper digest (`Catalogue.reindex`: ingest + index update + save)",
-             f"{r['add_digest_s']:.1f} s (ingest {r['add_digest_ingest_s']:.1f} s; "
-             f"{r['add_digest_added']} added)")
+             f"{r['add_digest_s']:.1f} s ({_add_parts(r)}{r['add_digest_added']} added)")
         )  # fmt: skip
         if ref.get("rank_bm25_latency"):
             rl = ref["rank_bm25_latency"]
@@ -193,6 +201,23 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _against_tantivy(p: dict[str, Any], ref: dict[str, Any]) -> list[str]:
+    """Index p50 and p95 at or under tantivy's in the same run: all queries, and phrases."""
+    pairs = [("all queries", p.get("latency"), ref.get("tantivy_latency"))]
+    ours, theirs = p.get("latency_by_kind", {}), ref.get("tantivy_latency_by_kind", {})
+    pairs.append(("phrases", ours.get("phrase"), theirs.get("phrase")))
+    lines = []
+    for what, mine, tantivy in pairs:
+        if not mine or not tantivy:
+            continue
+        for q in ("p50", "p95"):
+            lines.append(
+                f"- index {q} <= tantivy's ({what}, wall clock): {mine[q]:.3f} ms vs "
+                f"{tantivy[q]:.3f} ms, {_verdict(mine[q] <= tantivy[q])}"
+            )
+    return lines
+
+
 def _targets(r: dict[str, Any], target: dict[str, float]) -> list[str]:
     """The size's "Targets:" lines: each target with its figure and whether it is met."""
     p = r.get("probe", {})
@@ -215,6 +240,7 @@ def _targets(r: dict[str, Any], target: dict[str, float]) -> list[str]:
             f"{cpu['p95']:.3f} ms; the wall clock adds waiting for a CPU on this shared "
             "machine)"
         )
+    lines += _against_tantivy(p, ref)
     whole = p.get("catalogue_latency")
     if whole and "whole_p50" in target:
         for q in ("p50", "p95"):
@@ -229,13 +255,19 @@ def _targets(r: dict[str, Any], target: dict[str, float]) -> list[str]:
         f"{_verdict(steady <= target['rss'])}"
     )
     if "ingest" in target:
+        both = r["ingest_s"] + r["index_build_s"]
         lines.append(
-            f"- ingest <= 10 min: {r['ingest_s']:.0f} s (+ index build "
-            f"{r['index_build_s']:.0f} s), "
-            f"{_verdict(r['ingest_s'] + r['index_build_s'] <= target['ingest'])}"
+            f"- ingest + index build <= {target['ingest']:.0f} s: {both:.0f} s "
+            f"({r['ingest_s']:.0f} + {r['index_build_s']:.0f} s), "
+            f"{_verdict(both <= target['ingest'])}"
+        )
+        peak = max(r.get("peak_rss_ingest_mb", 0.0), r.get("peak_rss_build_mb", 0.0))
+        lines.append(
+            f"- peak RSS of the ingest and of the build <= {target['build_rss'] / 1024:.0f} GB: "
+            f"{peak:.0f} MB, {_verdict(peak <= target['build_rss'])}"
         )
         lines.append(
-            f"- add a 1,000-paper digest <= 15 s: {r['add_digest_s']:.1f} s, "
+            f"- add a 1,000-paper digest <= {target['add']:.0f} s: {r['add_digest_s']:.1f} s, "
             f"{_verdict(r['add_digest_s'] <= target['add'])}"
         )
         s = p.get("start_to_first_answer_s", 1e9)
