@@ -4,9 +4,10 @@
 it, and intersects the papers of the rarest words. For a common word (thousands of papers at
 1M) a binary search of every candidate in the word's papers costs a search per candidate; a
 bitset of its papers answers each with one bit (a few hundred KB at most, read by index).
-:func:`warm` builds them for the :data:`MAX_SETS` most common title words holding at least
-:data:`COMMON_SHARE` of the papers (at 1M papers: ~190 words, ~23 MB); any other word is
-searched as before. The answers are the same either way: only how membership is found changes.
+:func:`title_bits` builds them (once per index; :func:`bot.core.lookup.warm` ahead of use)
+for the :data:`MAX_SETS` most common title words holding at least :data:`COMMON_SHARE` of the
+papers (at 1M papers: ~190 words, ~23 MB); any other word is searched as before. The answers
+are the same either way: only how membership is found changes.
 """
 
 from __future__ import annotations
@@ -56,10 +57,5 @@ class TitleBits:
         return found
 
 
-# The index's TitleBits (built on first use: warm builds it ahead).
+# The index's TitleBits (built on first use: lookup.warm builds it ahead).
 title_bits = per_vocabulary(TitleBits)
-
-
-def warm(known: LookupVocabulary) -> None:
-    """Build the index's title-word bitsets now (see :func:`bot.core.lookup.warm`)."""
-    title_bits(known)
