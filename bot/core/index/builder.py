@@ -44,7 +44,7 @@ from bot.core.index.arrays import (
 from bot.core.index.champions import add_champions, carry_champions
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexDoc
-from bot.core.index.phrases import CKPT_SHIFT, checkpoints, posting_starts_any
+from bot.core.index.phrases import checkpoints, n_checkpoints, posting_starts_any
 from bot.core.index.tokens import DocBatch, Names, from_docs
 from bot.core.index.vocab import GrowingVocab
 
@@ -511,7 +511,7 @@ class ArrayBuilder:
         self._filled("tfs")
         pos = self._positions(post, tfs_old, keep, where, alloc)
         self._filled("pos")
-        n_ckpt = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+        n_ckpt = n_checkpoints(len(tfs))
         ckpt = checkpoints(tfs, None if alloc is None else alloc("pos_ckpt", (n_ckpt,), np.int64))
         self._filled("pos_ckpt")
         return {"ptr": ptr, "docs": docs, "tfs": tfs, "pos": pos, "pos_ckpt": ckpt}
@@ -523,7 +523,7 @@ class ArrayBuilder:
         n_post = len(tfs_old) + len(post.tfs)
         pos_old = self._old("pos", np.zeros(0, dtype=np.uint8))
         return [
-            ("pos_ckpt", (n_post + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT, np.dtype(np.int64)),
+            ("pos_ckpt", n_checkpoints(n_post), np.dtype(np.int64)),
             ("pos", len(pos_old) + len(post.pos), np.dtype(widened_dtype(pos_old, post.pos))),
             ("tfs", n_post, np.dtype(widened_dtype(tfs_old, post.tfs))),
             ("docs", n_post, np.dtype(np.int32)),

@@ -23,10 +23,15 @@ from bot.core.query import ParsedQuery, Phrase
 CKPT_SHIFT = 4  # positions checkpoint every 16 postings (a saved-format constant)
 
 
+def n_checkpoints(n_postings: int) -> int:
+    """How many checkpoints ``n_postings`` postings have (one every 16, from the first)."""
+    return (n_postings + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+
+
 def checkpoints(tfs: AnyArray, out: I64 | None = None) -> I64:
     """Start of the positions of every 16th posting (see :func:`posting_starts`); written
-    into ``out`` (``(len(tfs) + 15) // 16`` int64s) when given."""
-    n_blocks = (len(tfs) + (1 << CKPT_SHIFT) - 1) >> CKPT_SHIFT
+    into ``out`` (:func:`n_checkpoints` int64s) when given."""
+    n_blocks = n_checkpoints(len(tfs))
     if out is None:
         out = np.zeros(n_blocks, dtype=np.int64)
     if n_blocks == 0:
