@@ -412,6 +412,40 @@ def test_phrase_over_many_candidates_is_verified_best_first(
     assert index.search(q, 5, offset=5).hits == exact.hits[5:10]
 
 
+def test_lazy_phrase_verifies_the_best_scores_first_in_a_small_slice(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The best candidates are verified a small slice first (eight times the hits wanted),
+    then the others; whatever the page, its hits are the exact ones."""
+    from bot.core.index import phrases
+
+    docs, _ = corpus
+    index = Index.build(docs)
+    q = parse_query('"feature learning" model')
+    everything = index.search(q, 1000)
+    assert everything.exact and everything.total > 20
+    monkeypatch.setattr(index_module, "PHRASE_LAZY", 10)
+    monkeypatch.setattr(index_module, "PHRASE_CHUNK", 256)
+    monkeypatch.setattr(index_module, "PHRASE_FIRST", 8)
+    monkeypatch.setattr(index_module, "PHRASE_SAMPLE", 16)
+    verified: list[int] = []
+    real = phrases.phrase_on
+
+    def counted(ix, cand, keep, phrase, cols, *, want):  # type: ignore[no-untyped-def]
+        verified.append(len(cand))
+        return real(ix, cand, keep, phrase, cols, want=want)
+
+    monkeypatch.setattr(phrases, "phrase_on", counted)
+    for k, offset in ((1, 0), (3, 0), (5, 5), (10, 0), (7, 13), (20, 0)):
+        verified.clear()
+        lazy = index.search(q, k, offset=offset)
+        assert lazy.hits == everything.hits[offset : offset + k]
+        assert not lazy.exact and lazy.total > 0
+        first = max(8, 8 * (k + offset))
+        # the first slice: its size, and candidates tied with its last score
+        assert first <= verified[0] < first + 8
+
+
 def test_chunked_builds_equal_one_chunk(
     corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

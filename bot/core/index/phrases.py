@@ -273,10 +273,14 @@ def lazy_phrases(
 ) -> IndexResult:
     """Many candidates for a phrase: verify them best score first, estimate the total.
 
-    Candidates are verified in chunks of the best remaining scores (ties included), so the
-    top ``want`` are exact: an unverified candidate scores strictly below every verified
-    one. The total is the matches found plus an estimate for the unverified rest from an
-    evenly spread sample of it.
+    The best :data:`~bot.core.index.tuning.PHRASE_CHUNK` candidates are put in score order;
+    the first :data:`~bot.core.index.tuning.PHRASE_FIRST` of them (or eight times ``want``)
+    are verified first -- the best scores hold a phrase far more often than the rest, so a
+    page is mostly found there -- then, if too few hold it, the others; past them, the rest
+    in chunks of the best remaining scores. A slice or chunk never splits candidates of
+    equal score, so the top ``want`` are exact: an unverified candidate scores strictly
+    below every verified one. The total is the matches found plus an estimate for the
+    unverified rest from an evenly spread sample of it.
     """
     chunk = tuning.PHRASE_CHUNK
     scores = score_and(ix, cand, tids, cols)
@@ -291,6 +295,22 @@ def lazy_phrases(
             ok &= phrase_on(ix, cand[idx], ok.copy(), phrase, sub, want=True)
         return ok
 
+    def check(pick: AnyArray) -> None:  # ``pick`` ascending: candidates in docno order
+        nonlocal n_found
+        ok = verify(pick)
+        found.append(pick[ok])
+        n_found += int(ok.sum())
+        remaining[pick] = False
+
+    # the best candidates in score order: a first slice, then (if needed) the others
+    head = _best(scores, min(chunk, len(cand)))
+    end = min(max(tuning.PHRASE_FIRST, 8 * want), len(head))
+    if end < len(head):  # ties with the slice's last score go with it
+        ordered = -scores[head]
+        end = int(np.searchsorted(ordered, ordered[end - 1], side="right"))
+    check(np.sort(head[:end]))
+    if n_found < want and end < len(head):
+        check(np.sort(head[end:]))
     while n_found < want:
         rest = np.flatnonzero(remaining)
         if len(rest) == 0:
@@ -301,10 +321,7 @@ def lazy_phrases(
             pick = rest[s >= kth]
         else:
             pick = rest
-        ok = verify(pick)
-        found.append(pick[ok])
-        n_found += int(ok.sum())
-        remaining[pick] = False
+        check(pick)
     matched = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     rest = np.flatnonzero(remaining)
     total, exact = len(matched), True
@@ -316,3 +333,15 @@ def lazy_phrases(
         exact = False
     hits = top(ix, cand[matched], scores[matched], want) if len(matched) else ()
     return IndexResult(hits[offset:], total, exact=exact)
+
+
+def _best(scores: AnyArray, n: int) -> I64:
+    """Indices of the ``n`` best ``scores`` and every score tied with the last of them, best
+    first (equal scores in index order)."""
+    if n < len(scores):
+        kth = np.partition(scores, len(scores) - n)[len(scores) - n]
+        sel = np.flatnonzero(scores >= kth)
+    else:
+        sel = np.arange(len(scores), dtype=np.int64)
+    out: I64 = sel[np.argsort(-scores[sel], kind="stable")]
+    return out

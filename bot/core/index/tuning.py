@@ -21,10 +21,13 @@ BUILD_CHUNK = 16_384
 # Past this many bytes of posting chunks held, a build writes them to a temporary folder.
 SPILL_BYTES = 64 * 2**20
 
-# A phrase over more candidates than this is verified best-first (phrases.lazy_phrases), in
-# chunks of this many, its total estimated from a sample of this many of the rest.
+# A phrase over more candidates than PHRASE_LAZY is verified best score first
+# (phrases.lazy_phrases): of the best PHRASE_CHUNK, the first PHRASE_FIRST (or eight times the
+# hits wanted), then if need be the others, then chunks of PHRASE_CHUNK of the rest; its total
+# is estimated from a sample of PHRASE_SAMPLE of the candidates left unverified.
 PHRASE_LAZY = 8_000
 PHRASE_CHUNK = 2048
+PHRASE_FIRST = 256
 PHRASE_SAMPLE = 1024
 
 # A phrase is checked with a per-thread array of flags, two per token of its candidates, when
