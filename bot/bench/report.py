@@ -24,12 +24,12 @@ _PART_NAMES = {
 }
 
 
-def _add_parts(r: dict[str, Any]) -> str:
+def _add_parts(r: dict[str, Any], key: str = "add_digest") -> str:
     """The ingest's share of adding a digest, when the run timed it (``progress``)."""
-    ingest = r.get("add_digest_ingest_s", 0.0)
-    if not 0.0 < ingest < r["add_digest_s"]:  # not timed (runs before it was)
+    ingest = r.get(f"{key}_ingest_s", 0.0)
+    if not 0.0 < ingest < r[f"{key}_s"]:  # not timed (runs before it was)
         return ""
-    rest = r["add_digest_s"] - ingest
+    rest = r[f"{key}_s"] - ingest
     return f"ingest {ingest:.1f} s, index update + save {rest:.1f} s; "
 
 
@@ -99,6 +99,11 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
         "edits in 1-2 words of a real title, a third with the last word cut as while typing) "
         "and author names; CPU time per call; the hit rate is how often the meant paper or "
         "person is the first answer (find) or among the choices (suggest).",
+        "- *adding a digest*: the bench's process opens the catalogue it built and adds one "
+        "generated 1,000-paper digest (the first add of a fresh process, as `digest-bot "
+        "reindex` makes it), then another (a running bot's next add: the process's caches, "
+        "and the memory the first add let go, are in use). On a virtual machine whose memory "
+        "is backed when first touched, the first add pays for much of its new memory.",
         "- *alert matching*: the size's extra 1,000-paper digest against seeded synthetic "
         "subscriptions drawn from the corpus's first 2,000 papers (`--catalogue`; "
         "`--counts`: how many); `digest-bot bench --only alerts` runs this part alone, on "
@@ -155,9 +160,17 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
                  f"{v['p50']:.3f} / {v['p95']:.3f} / {v['max']:.1f} ms")
             )  # fmt: skip
         rows.append(
-            ("add one 1,000-paper digest (`Catalogue.reindex`: ingest + index update + save)",
+            ("add one 1,000-paper digest (`Catalogue.reindex`: ingest + index update + save; "
+             "the first of a fresh process, as `digest-bot reindex`)",
              f"{r['add_digest_s']:.1f} s ({_add_parts(r)}{r['add_digest_added']} added)")
         )  # fmt: skip
+        if "add_next_s" in r:
+            rows.append(
+                ("add the next 1,000-paper digest (the same process: a running bot's next "
+                 "reindex)",
+                 f"{r['add_next_s']:.1f} s ({_add_parts(r, 'add_next')}"
+                 f"{r['add_next_added']} added)")
+            )  # fmt: skip
         if ref.get("rank_bm25_latency"):
             rl = ref["rank_bm25_latency"]
             ident = ref.get("identity", {})
@@ -267,9 +280,14 @@ def _targets(r: dict[str, Any], target: dict[str, float]) -> list[str]:
             f"{peak:.0f} MB, {_verdict(peak <= target['build_rss'])}"
         )
         lines.append(
-            f"- add a 1,000-paper digest <= {target['add']:.0f} s: {r['add_digest_s']:.1f} s, "
-            f"{_verdict(r['add_digest_s'] <= target['add'])}"
+            f"- add a 1,000-paper digest <= {target['add']:.0f} s: {r['add_digest_s']:.1f} s "
+            f"as the first of a fresh process, {_verdict(r['add_digest_s'] <= target['add'])}"
         )
+        if "add_next_s" in r:
+            lines.append(
+                f"  and {r['add_next_s']:.1f} s as a running bot's next add, "
+                f"{_verdict(r['add_next_s'] <= target['add'])}"
+            )
         s = p.get("start_to_first_answer_s", 1e9)
         lines.append(f"- start to first answer <= 5 s: {s:.2f} s, {_verdict(s <= target['start'])}")
     ident = ref.get("identity")

@@ -50,6 +50,7 @@ def test_bench_runs_every_section_at_a_tiny_size(tmp_path: Path) -> None:
     assert done.stdout == f"wrote {out}\n"
     (result,) = json.loads(out.with_suffix(".json").read_text())
     assert result["papers"] == 300 and result["docs_after"] == 300 + result["add_digest_added"]
+    assert result["add_digest_added"] == result["add_next_added"] == 1000
     assert result["probe"]["n_docs"] == 300
     identity = result["references"]["identity"]
     assert identity["checked"] > 0 and identity["mismatches"] == []
@@ -59,6 +60,7 @@ def test_bench_runs_every_section_at_a_tiny_size(tmp_path: Path) -> None:
     assert "20 subscriptions" in rows and "same alerts: yes" in rows["20 subscriptions"]
     report = out.read_text()
     assert "## 300 papers" in report and "alert matching: verdict" in report
+    assert "a running bot's next reindex" in report
     if importlib.util.find_spec("tantivy") is not None:
         refs = result["references"]
         kinds = set(result["probe"]["latency_by_kind"])
