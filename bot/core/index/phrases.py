@@ -155,21 +155,25 @@ def _dense_phrase(
     tfs, pos_arr, ckpt = ix.tfs, ix.arrays["pos"], ix.arrays["pos_ckpt"]
     order = sorted(range(n_terms), key=lambda i: ix.df(tids[i]))
     sel = np.arange(len(cand), dtype=np.int64)  # candidates still possible
+    every = True  # sel is still every candidate (its gathers are then the arrays themselves)
     flagged: I64 | None = None
     for step, i in enumerate(order):
         tid = tids[i]
         if cols is not None and tid in cols:
-            g = cols[tid].take(sel)
+            g = cols[tid] if every else cols[tid].take(sel)
         else:
-            ok, g = ix.locate(tid, cand.take(sel))
-            sel = sel.take(np.flatnonzero(ok))
+            ok, g = ix.locate(tid, cand if every else cand.take(sel))
+            if not ok.all():
+                sel, every = sel.take(np.flatnonzero(ok)), False
         if len(sel) == 0:
             break
         lengths = tfs[g].astype(np.int64)
         starts = posting_starts(tfs, ckpt, g)
         ends = np.cumsum(lengths)
-        base = off.take(sel) + (n_terms - i)  # flag of a phrase start at position 0 ...
-        if (pos_arr[starts + lengths - 1] + base >= off.take(sel) + width.take(sel)).any():
+        base = (off if every else off.take(sel)) + (n_terms - i)  # flag of a start at 0 ...
+        # (a last position that would flag beyond its slot: off + width)
+        room = (width if every else width.take(sel)) - (n_terms - i)
+        if (pos_arr[starts + lengths - 1] >= room).any():
             if flagged is not None:
                 marks[flagged] = False
             return None
@@ -198,7 +202,7 @@ def _dense_phrase(
         flagged = keys
         alive = np.zeros(len(cand), dtype=np.bool_)
         alive[owners] = True
-        sel = np.flatnonzero(alive)
+        sel, every = np.flatnonzero(alive), False
     if flagged is not None:
         marks[flagged] = False
     mask = np.zeros(len(cand), dtype=np.bool_)
