@@ -384,6 +384,21 @@ def test_similar_papers_leave_out_common_terms() -> None:
     assert len(index.similar(6003, docs[-1].terms, 5)) == 5
 
 
+def test_term_ids_are_remembered_and_the_memo_is_bounded(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, _ = corpus
+    index = Index.build(docs)
+    data = index._data
+    monkeypatch.setattr(index_module, "TERM_MEMO", 4)
+    words = ["model", "learn", "never-seen", "featur", "model", "zzz", "learn"]
+    for _ in range(3):
+        assert data.term_ids(words) == [data.terms.id(w) for w in words]
+        assert data.term_ids(["never-seen"]) == [None]
+        assert len(data._term_ids) <= 4
+    assert index.doc_freq("model") == data.df(data.terms.id("model") or 0) > 0
+
+
 def test_doc_freq_and_ids(corpus: tuple[list[IndexDoc], list[Paper]]) -> None:
     docs, papers = corpus
     index = Index.build(docs)

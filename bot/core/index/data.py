@@ -62,6 +62,7 @@ class IndexData:
     def __init__(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
         self.arrays = arrays
         self.meta = meta
+        self._term_ids: dict[str, int | None] = {}  # term_id's memo
         self.version = int(meta.get("version", 0))
         self.ptr: I64 = arrays["ptr"]
         self.docs: I32 = arrays["docs"]
@@ -113,17 +114,26 @@ class IndexData:
     # ---- terms and postings ---------------------------------------------------------------
 
     def term_id(self, term: str) -> int | None:
-        return self.terms.id(term)
+        """The id of a search term (None: no document holds it); remembered per index, as
+        queries ask for the same terms again and again (the plan, phrases, known-item)."""
+        known = self._term_ids
+        if term in known:
+            return known[term]
+        tid = self.terms.id(term)
+        if len(known) >= tuning.TERM_MEMO:
+            known.clear()
+        known[term] = tid
+        return tid
 
     def term_ids(self, terms: Iterable[str]) -> list[int | None]:
-        return [self.terms.id(t) for t in terms]
+        return [self.term_id(t) for t in terms]
 
     def df(self, tid: int) -> int:
         """How many live documents hold term ``tid``."""
         return int(self.ptr[tid + 1] - self.ptr[tid])
 
     def doc_freq(self, term: str) -> int:
-        tid = self.terms.id(term)
+        tid = self.term_id(term)
         return 0 if tid is None else self.df(tid)
 
     def postings(self, tid: int) -> tuple[int, int]:

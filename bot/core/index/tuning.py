@@ -37,3 +37,6 @@ PHRASE_FLAGS = 1 << 24
 # Common terms whose bitset is kept with per-word bit counts (locating postings by rank):
 # the most recently used this many (each about docs / 6 bytes).
 RANKED_BITSETS = 128
+
+# Search terms whose ids an index remembers (IndexData.term_id) before it starts over.
+TERM_MEMO = 65_536
