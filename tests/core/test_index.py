@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 
 import bot.core.index.tuning as index_module
 from bot.bench.generate import digest_text
-from bot.core.index import Index, IndexDoc, IndexHit, index_doc
+from bot.core.index import Index, IndexDoc, IndexHit, index_doc, scoring
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest
 from bot.core.query import QueryError, match_doc, matches, parse_query
@@ -341,9 +341,10 @@ def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Pap
 def test_similar_papers_are_the_exhaustive_or_query_top(
     corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
 ) -> None:
-    """The similar papers (summed in per-thread sums, the top postings only) are the top of
-    rank-bm25's scores over every paper holding a key term, scores equal bit for bit; the
-    sums are left at zero (asked again, in other threads, the answers are the same)."""
+    """The similar papers (the documents in several key terms' lists summed, the others
+    weighed only when they can place) are the top of rank-bm25's scores over every paper
+    holding a key term, scores equal bit for bit (asked again, in other threads, the answers
+    are the same)."""
     docs, _ = corpus
     index = Index.build(docs)
     cap = max(len(docs) // 100, 50)
@@ -607,3 +608,40 @@ def test_an_update_made_in_its_saved_files(
     for text in ("model learning", '"feature learning"', "author:smith", "venue:arxiv deep"):
         q = parse_query(text)
         assert loaded.search(q, 10) == made.search(q, 10) == plain.search(q, 10)
+
+
+def test_or_top_is_the_exhaustive_top_on_every_path() -> None:
+    """``top_or`` (documents in several lists summed in query order; a list weighed posting
+    by posting only when its bound reaches the floor; every posting when fewer than ``want``
+    documents repeat) is ``top(score_or)`` bit for bit: lists that overlap much, little or
+    not at all, repeated tfs, identical documents (ties), an update with removed documents."""
+    rng = random.Random(11)
+
+    def doc(docno: int) -> IndexDoc:
+        size = rng.choice((5, 40, 400))
+        words = [f"w{min(int(rng.paretovariate(0.8)), size)}" for _ in range(rng.randint(1, 8))]
+        return index_doc(
+            docno, Paper(f"p{docno:05d}", f"k{docno}", " ".join(words), (), "", "", "")
+        )
+
+    for trial in range(12):
+        docs = [doc(2 * i + 1) for i in range(rng.choice((30, 300, 1500)))]
+        docs += [
+            index_doc(
+                d.docno + 1,
+                Paper(f"q{d.docno:05d}", f"c{d.docno}", " ".join(d.terms[:3]), (), "", "", ""),
+            )
+            for d in docs[:: rng.choice((3, 50))]
+        ]
+        index = Index.build(docs)
+        if trial % 3 == 0:
+            index = index.updated(
+                [doc(10_000 + i) for i in range(50)], removed=[d.docno for d in docs[::4]]
+            )
+        data = index._data
+        n_terms = len(data.ptr) - 1
+        for _ in range(25):
+            tids = rng.sample(range(n_terms), min(n_terms, rng.randint(1, 12)))
+            cand, scores = scoring.score_or(data, tids)
+            for want in (1, 3, 6, 21):
+                assert scoring.top_or(data, tids, want) == scoring.top(data, cand, scores, want)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import F64, I32, I64, AnyArray, Bool
+from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
 
 T = TypeVar("T")
@@ -86,6 +86,7 @@ class IndexData:
         self._ranked: dict[int, tuple[U64, I32]] = {}
         self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
+        self._min_norm: float | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -214,16 +215,6 @@ class IndexData:
             local.ramp = np.arange(len(self.alive), dtype=np.int32)
         return arr, local.ramp
 
-    def sums(self) -> F64:
-        """A per-thread array of 0.0 per docno (as long as ``alive``), for a caller that adds
-        into some and sets them back to 0.0 before it returns."""
-        local = self._local
-        arr: F64 | None = getattr(local, "sums", None)
-        if arr is None:
-            arr = np.zeros(len(self.alive), dtype=np.float64)
-            local.sums = arr
-        return arr
-
     def marks(self, size: int) -> Bool:
         """A per-thread array of at least ``size`` False flags, for a caller that sets some and
         sets them back to False before it returns (grown on demand, never shrunk)."""
@@ -250,6 +241,13 @@ class IndexData:
                     value = bm25.EPSILON * self.average_idf()
             cache[tid] = value
         return value
+
+    def min_norm(self) -> float:
+        """The smallest :attr:`norm` of a live document (the postings' documents; computed
+        once): with the highest tf of a list, a bound on its contributions."""
+        if self._min_norm is None:
+            self._min_norm = float(self.norm[self.alive].min()) if self.n_docs else bm25.K1
+        return self._min_norm
 
     def average_idf(self) -> float:
         """rank-bm25's ``average_idf`` (see :func:`bm25.average_idf`; computed once)."""
