@@ -645,3 +645,23 @@ def test_or_top_is_the_exhaustive_top_on_every_path() -> None:
             cand, scores = scoring.score_or(data, tids)
             for want in (1, 3, 6, 21):
                 assert scoring.top_or(data, tids, want) == scoring.top(data, cand, scores, want)
+
+
+def test_term_stats_are_the_vocabularys(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``term_stats`` (what key terms read, cached per index) is each word's id, df and idf,
+    None for a word the index lacks; asked again, or past the cache's bound, the same."""
+    docs, _ = corpus
+    monkeypatch.setattr(index_module, "TERM_STATS", 40)
+    data = Index.build(docs)._data
+    words = [*dict.fromkeys(t for d in docs[:30] for t in d.terms), "zzznotaword", "model"]
+    expected = [
+        None if (tid := data.term_id(w)) is None else (tid, data.df(tid), data.idf(tid))
+        for w in words
+    ]
+    assert expected[-2] is None and expected[-1] is not None
+    for _ in range(2):
+        assert data.term_stats(words) == expected
+        assert data.term_stats(words[::-1]) == expected[::-1]
+        assert data.term_stats(words[:10]) == expected[:10]

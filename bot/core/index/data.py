@@ -10,7 +10,8 @@ arrays through an :class:`IndexData`; nothing here changes once built.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -56,6 +57,9 @@ def set_bits(words: U64) -> I32:
     return out
 
 
+_UNKNOWN: Any = object()  # not asked yet (None: not in the vocabulary)
+
+
 class IndexData:
     """The arrays and meta of one index (see the module doc) with their derived values."""
 
@@ -87,6 +91,7 @@ class IndexData:
         self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
         self._min_norm: float | None = None
+        self._term_stats: dict[str, tuple[int, int, float] | None] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -118,6 +123,25 @@ class IndexData:
 
     def term_ids(self, terms: Iterable[str]) -> list[int | None]:
         return [self.terms.id(t) for t in terms]
+
+    def term_stats(self, words: Sequence[str]) -> list[tuple[int, int, float] | None]:
+        """Each word's (term id, df, :meth:`idf`), None when the vocabulary lacks it: cached
+        for the words asked before (at most ``tuning.TERM_STATS``, then the cache starts
+        again), so a paper's words are mostly not hashed and searched again."""
+        cache = self._term_stats
+        found = list(map(cache.get, words, repeat(_UNKNOWN, len(words))))
+        if _UNKNOWN in found:
+            missing = list(
+                dict.fromkeys(w for w, f in zip(words, found, strict=True) if f is _UNKNOWN)
+            )
+            made: dict[str, tuple[int, int, float] | None] = {}
+            for word, tid in zip(missing, self.terms.ids(missing), strict=True):
+                made[word] = None if tid is None else (tid, self.df(tid), self.idf(tid))
+            if len(cache) + len(made) > tuning.TERM_STATS:
+                cache.clear()
+            cache.update(made)
+            found = [made[w] if f is _UNKNOWN else f for w, f in zip(words, found, strict=True)]
+        return found
 
     def df(self, tid: int) -> int:
         """How many live documents hold term ``tid``."""

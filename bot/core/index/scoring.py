@@ -207,16 +207,17 @@ def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
     """The term ids of :func:`key_terms` (in its order)."""
     counts = Counter(terms)
     words = list(counts)
-    tids = ix.terms.ids(words)
-    found = np.array([-1 if t is None else t for t in tids], dtype=np.int64)
-    dfs = np.where(found >= 0, ix.ptr[found + 1] - ix.ptr[found], 0)
-    keep = np.flatnonzero(dfs >= 2).tolist()
-    if not keep:
+    rows = [
+        (word, s)
+        for word, s in zip(words, ix.term_stats(words), strict=True)
+        if s is not None and s[1] >= 2
+    ]
+    if not rows:
         return []
     denom_part = bm25.norm(len(terms), ix.avgdl)
-    kept = found.take(keep).tolist()
-    idf = np.array([ix.idf(t) for t in kept], dtype=np.float64)
-    tf = np.array([counts[words[i]] for i in keep], dtype=np.float64)
+    kept = [s[0] for _, s in rows]
+    idf = np.array([s[2] for _, s in rows], dtype=np.float64)
+    tf = np.array([counts[word] for word, _ in rows], dtype=np.float64)
     # the float operations of tf_part on one value each: the same weights as one by one
     weights = idf * bm25.tf_part(tf, np.full(len(tf), denom_part))
     chosen = np.flatnonzero(weights > 0)
@@ -224,6 +225,6 @@ def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
         kth = np.partition(weights.take(chosen), len(chosen) - n)[len(chosen) - n]
         chosen = np.flatnonzero(weights >= kth)
     values = weights.tolist()
-    scored = [(-values[i], words[keep[i]], kept[i]) for i in chosen.tolist()]
+    scored = [(-values[i], rows[i][0], kept[i]) for i in chosen.tolist()]
     scored.sort()
     return [t for _, _, t in scored[:n]]

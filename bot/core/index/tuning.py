@@ -34,3 +34,7 @@ PHRASE_FLAGS = 1 << 24
 # Common terms whose bitset is kept with per-word bit counts (locating postings by rank):
 # the most recently used this many (each about docs / 6 bytes).
 RANKED_BITSETS = 128
+
+# The words whose (term id, df, idf) an index keeps once asked (IndexData.term_stats: the words
+# of the papers whose similar papers were asked; about 200 bytes each).
+TERM_STATS = 50_000
