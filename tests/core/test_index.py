@@ -338,13 +338,18 @@ def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Pap
     assert index.key_terms(docs[0].terms, 5)
 
 
+@pytest.mark.parametrize("weigh_all", [0, 4096])
 def test_similar_papers_are_the_exhaustive_or_query_top(
-    corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
+    corpus: tuple[list[IndexDoc], list[Paper]],
+    reference: BM25Okapi,
+    weigh_all: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The similar papers (the documents in several key terms' lists summed, the others
     weighed only when they can place) are the top of rank-bm25's scores over every paper
     holding a key term, scores equal bit for bit (asked again, in other threads, the answers
     are the same)."""
+    monkeypatch.setattr(index_module, "SIMILAR_WEIGH_ALL", weigh_all)
     docs, _ = corpus
     index = Index.build(docs)
     cap = max(len(docs) // 100, 50)
@@ -610,11 +615,15 @@ def test_an_update_made_in_its_saved_files(
         assert loaded.search(q, 10) == made.search(q, 10) == plain.search(q, 10)
 
 
-def test_or_top_is_the_exhaustive_top_on_every_path() -> None:
+@pytest.mark.parametrize("weigh_all", [0, 200, 4096])
+def test_or_top_is_the_exhaustive_top_on_every_path(
+    weigh_all: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``top_or`` (documents in several lists summed in query order; a list weighed posting
     by posting only when its bound reaches the floor; every posting when fewer than ``want``
     documents repeat) is ``top(score_or)`` bit for bit: lists that overlap much, little or
     not at all, repeated tfs, identical documents (ties), an update with removed documents."""
+    monkeypatch.setattr(index_module, "SIMILAR_WEIGH_ALL", weigh_all)
     rng = random.Random(11)
 
     def doc(docno: int) -> IndexDoc:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.index import bm25
+from bot.core.index import bm25, tuning
 from bot.core.index.arrays import (
     F64,
     I32,
@@ -71,8 +71,8 @@ def top_or(ix: IndexData, tids: Sequence[int], want: int) -> tuple[IndexHit, ...
     sums is a floor: a document in one list scores that list's contribution alone, at most
     ``idf x tf_part(the list's highest tf, the smallest norm)``, so only the lists whose bound
     reaches the floor are weighed posting by posting (often none: their terms are rare).
-    With fewer than ``want`` documents in several lists every posting is weighed
-    (:func:`_top_or_every`)."""
+    With fewer than ``want`` documents in several lists, or few postings in all
+    (``tuning.SIMILAR_WEIGH_ALL``), every posting is weighed (:func:`_top_or_every`)."""
     if want <= 0 or not tids:
         return ()
     ptr = ix.ptr
@@ -84,6 +84,8 @@ def top_or(ix: IndexData, tids: Sequence[int], want: int) -> tuple[IndexHit, ...
     at = ragged_index(starts, lengths)
     all_docs = ix.docs.take(at)
     idf = np.array([ix.idf(t) for t in tids], dtype=np.float64)
+    if len(at) <= tuning.SIMILAR_WEIGH_ALL:
+        return _top_or_every(ix, at, all_docs, idf, lengths, want)
     ordered = np.sort(all_docs)
     repeats = ordered[1:][ordered[1:] == ordered[:-1]]
     if len(repeats) == 0:
