@@ -313,6 +313,7 @@ class Catalogue:
 
         def answer() -> PaperDetail | None:
             found: StoredPaper | None = None
+            docno: int | None = None  # found's, when the lookup gave it
             candidates: tuple[StoredPaper, ...] = ()
             matched_by: Literal["id", "title", "identifier"] = "id"
             if " " not in text and len(text) <= 16:  # the store reads it as an id
@@ -333,7 +334,7 @@ class Catalogue:
                 # only the papers shown are read (most often the best match alone)
                 # by rowid (the index's docno: the primary key, no id normalisation)
                 at = store.read_papers_at([best.docno, *(m.docno for m in close)])
-                found = at.get(best.docno)
+                found, docno = at.get(best.docno), best.docno
                 if found is None:
                     return None
                 matched_by = "title"
@@ -341,7 +342,7 @@ class Catalogue:
             return PaperDetail(
                 paper=found,
                 matched_by=matched_by,
-                similar=_similar(index, store, found),
+                similar=_similar(index, store, found, docno),
                 candidates=candidates,
             )
 
@@ -578,13 +579,14 @@ def _add_papers(builder: IndexBuilder, papers: Sequence[tuple[int, Paper]]) -> N
 
 
 def _similar(
-    index: SearchEngine, store: PaperStore, stored: StoredPaper
+    index: SearchEngine, store: PaperStore, stored: StoredPaper, docno: int | None = None
 ) -> tuple[StoredPaper, ...]:
     """The papers like ``stored`` (index, then the store's synchronous reader: call it in a
-    worker thread)."""
-    docno = index.docno_of(stored.paper.id)
+    worker thread); ``docno``: its docno when known (its rowid), else looked up by id."""
     if docno is None:
-        return ()
+        docno = index.docno_of(stored.paper.id)
+        if docno is None:
+            return ()
     p = stored.paper
     # an abstract stored before entries were bounded is read up to the bound
     terms, _ = document_stream(

@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 
 import bot.core.index.tuning as index_module
 from bot.bench.generate import digest_text
-from bot.core.index import Index, IndexDoc, IndexHit, index_doc
+from bot.core.index import Index, IndexDoc, IndexHit, index_doc, scoring
 from bot.core.models import Author, Paper
 from bot.core.parser import parse_digest
 from bot.core.query import QueryError, match_doc, matches, parse_query
@@ -338,12 +338,18 @@ def test_similar_papers_exclude_the_paper(corpus: tuple[list[IndexDoc], list[Pap
     assert index.key_terms(docs[0].terms, 5)
 
 
+@pytest.mark.parametrize("weigh_all", [0, 4096])
 def test_similar_papers_are_the_exhaustive_or_query_top(
-    corpus: tuple[list[IndexDoc], list[Paper]], reference: BM25Okapi
+    corpus: tuple[list[IndexDoc], list[Paper]],
+    reference: BM25Okapi,
+    weigh_all: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The similar papers (summed in per-thread sums, the top postings only) are the top of
-    rank-bm25's scores over every paper holding a key term, scores equal bit for bit; the
-    sums are left at zero (asked again, in other threads, the answers are the same)."""
+    """The similar papers (the documents in several key terms' lists summed, the others
+    weighed only when they can place) are the top of rank-bm25's scores over every paper
+    holding a key term, scores equal bit for bit (asked again, in other threads, the answers
+    are the same)."""
+    monkeypatch.setattr(index_module, "SIMILAR_WEIGH_ALL", weigh_all)
     docs, _ = corpus
     index = Index.build(docs)
     cap = max(len(docs) // 100, 50)
@@ -390,12 +396,12 @@ def test_term_ids_are_remembered_and_the_memo_is_bounded(
     docs, _ = corpus
     index = Index.build(docs)
     data = index._data
-    monkeypatch.setattr(index_module, "TERM_MEMO", 4)
+    monkeypatch.setattr(index_module, "TERM_STATS", 4)
     words = ["model", "learn", "never-seen", "featur", "model", "zzz", "learn"]
     for _ in range(3):
         assert data.term_ids(words) == [data.terms.id(w) for w in words]
         assert data.term_ids(["never-seen"]) == [None]
-        assert len(data._term_ids) <= 4
+        assert len(data._term_stats) <= 4
     assert index.doc_freq("model") == data.df(data.terms.id("model") or 0) > 0
 
 
@@ -644,3 +650,64 @@ def test_an_update_made_in_its_saved_files(
     for text in ("model learning", '"feature learning"', "author:smith", "venue:arxiv deep"):
         q = parse_query(text)
         assert loaded.search(q, 10) == made.search(q, 10) == plain.search(q, 10)
+
+
+@pytest.mark.parametrize("weigh_all", [0, 200, 4096])
+def test_or_top_is_the_exhaustive_top_on_every_path(
+    weigh_all: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``top_or`` (documents in several lists summed in query order; a list weighed posting
+    by posting only when its bound reaches the floor; every posting when fewer than ``want``
+    documents repeat) is ``top(score_or)`` bit for bit: lists that overlap much, little or
+    not at all, repeated tfs, identical documents (ties), an update with removed documents."""
+    monkeypatch.setattr(index_module, "SIMILAR_WEIGH_ALL", weigh_all)
+    rng = random.Random(11)
+
+    def doc(docno: int) -> IndexDoc:
+        size = rng.choice((5, 40, 400))
+        words = [f"w{min(int(rng.paretovariate(0.8)), size)}" for _ in range(rng.randint(1, 8))]
+        return index_doc(
+            docno, Paper(f"p{docno:05d}", f"k{docno}", " ".join(words), (), "", "", "")
+        )
+
+    for trial in range(12):
+        docs = [doc(2 * i + 1) for i in range(rng.choice((30, 300, 1500)))]
+        docs += [
+            index_doc(
+                d.docno + 1,
+                Paper(f"q{d.docno:05d}", f"c{d.docno}", " ".join(d.terms[:3]), (), "", "", ""),
+            )
+            for d in docs[:: rng.choice((3, 50))]
+        ]
+        index = Index.build(docs)
+        if trial % 3 == 0:
+            index = index.updated(
+                [doc(10_000 + i) for i in range(50)], removed=[d.docno for d in docs[::4]]
+            )
+        data = index._data
+        n_terms = len(data.ptr) - 1
+        for _ in range(25):
+            tids = rng.sample(range(n_terms), min(n_terms, rng.randint(1, 12)))
+            cand, scores = scoring.score_or(data, tids)
+            for want in (1, 3, 6, 21):
+                assert scoring.top_or(data, tids, want) == scoring.top(data, cand, scores, want)
+
+
+def test_term_stats_are_the_vocabularys(
+    corpus: tuple[list[IndexDoc], list[Paper]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``term_stats`` (what key terms read, cached per index) is each word's id, df and idf,
+    None for a word the index lacks; asked again, or past the cache's bound, the same."""
+    docs, _ = corpus
+    monkeypatch.setattr(index_module, "TERM_STATS", 40)
+    data = Index.build(docs)._data
+    words = [*dict.fromkeys(t for d in docs[:30] for t in d.terms), "zzznotaword", "model"]
+    expected = [
+        None if (tid := data.term_id(w)) is None else (tid, data.df(tid), data.idf(tid))
+        for w in words
+    ]
+    assert expected[-2] is None and expected[-1] is not None
+    for _ in range(2):
+        assert data.term_stats(words) == expected
+        assert data.term_stats(words[::-1]) == expected[::-1]
+        assert data.term_stats(words[:10]) == expected[:10]

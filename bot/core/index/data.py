@@ -10,14 +10,15 @@ arrays through an :class:`IndexData`; nothing here changes once built.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.core.index import bm25, tuning
-from bot.core.index.arrays import F64, I32, I64, AnyArray, Bool
+from bot.core.index.arrays import I32, I64, AnyArray, Bool
 from bot.core.index.vocab import WordTable
 
 T = TypeVar("T")
@@ -56,13 +57,15 @@ def set_bits(words: U64) -> I32:
     return out
 
 
+_UNKNOWN: Any = object()  # not asked yet (None: not in the vocabulary)
+
+
 class IndexData:
     """The arrays and meta of one index (see the module doc) with their derived values."""
 
     def __init__(self, arrays: Mapping[str, AnyArray], meta: Mapping[str, Any]) -> None:
         self.arrays = arrays
         self.meta = meta
-        self._term_ids: dict[str, int | None] = {}  # term_id's memo
         self.version = int(meta.get("version", 0))
         self.ptr: I64 = arrays["ptr"]
         self.docs: I32 = arrays["docs"]
@@ -87,6 +90,8 @@ class IndexData:
         self._ranked: dict[int, tuple[U64, I32]] = {}
         self._memo: dict[Hashable, Any] = {}
         self._average_idf: float | None = None
+        self._min_norm: float | None = None
+        self._term_stats: dict[str, tuple[int, int, float] | None] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -114,19 +119,44 @@ class IndexData:
     # ---- terms and postings ---------------------------------------------------------------
 
     def term_id(self, term: str) -> int | None:
-        """The id of a search term (None: no document holds it); remembered per index, as
-        queries ask for the same terms again and again (the plan, phrases, known-item)."""
-        known = self._term_ids
-        if term in known:
-            return known[term]
-        tid = self.terms.id(term)
-        if len(known) >= tuning.TERM_MEMO:
-            known.clear()
-        known[term] = tid
-        return tid
+        """The id of a search term (None: no document holds it), from :meth:`term_stats`'s
+        cache: queries ask for the same terms again and again (plan, phrases, known-item)."""
+        stats = self._term_stats.get(term, _UNKNOWN)
+        if stats is _UNKNOWN:
+            stats = self._remember({term: self._stats(self.terms.id(term))})[term]
+        return None if stats is None else int(stats[0])
 
     def term_ids(self, terms: Iterable[str]) -> list[int | None]:
         return [self.term_id(t) for t in terms]
+
+    def term_stats(self, words: Sequence[str]) -> list[tuple[int, int, float] | None]:
+        """Each word's (term id, df, :meth:`idf`), None when the vocabulary lacks it: cached
+        for the words asked before (at most ``tuning.TERM_STATS``, then the cache starts
+        again), so a paper's words are mostly not hashed and searched again."""
+        cache = self._term_stats
+        found = list(map(cache.get, words, repeat(_UNKNOWN, len(words))))
+        if _UNKNOWN in found:
+            missing = list(
+                dict.fromkeys(w for w, f in zip(words, found, strict=True) if f is _UNKNOWN)
+            )
+            made = self._remember(
+                {w: self._stats(t) for w, t in zip(missing, self.terms.ids(missing), strict=True)}
+            )
+            found = [made[w] if f is _UNKNOWN else f for w, f in zip(words, found, strict=True)]
+        return found
+
+    def _stats(self, tid: int | None) -> tuple[int, int, float] | None:
+        return None if tid is None else (tid, self.df(tid), self.idf(tid))
+
+    def _remember(
+        self, made: dict[str, tuple[int, int, float] | None]
+    ) -> dict[str, tuple[int, int, float] | None]:
+        """Add ``made`` to the term stats cache (emptied first when it would be too large)."""
+        cache = self._term_stats
+        if len(cache) + len(made) > tuning.TERM_STATS:
+            cache.clear()
+        cache.update(made)
+        return made
 
     def df(self, tid: int) -> int:
         """How many live documents hold term ``tid``."""
@@ -224,16 +254,6 @@ class IndexData:
             local.ramp = np.arange(len(self.alive), dtype=np.int32)
         return arr, local.ramp
 
-    def sums(self) -> F64:
-        """A per-thread array of 0.0 per docno (as long as ``alive``), for a caller that adds
-        into some and sets them back to 0.0 before it returns."""
-        local = self._local
-        arr: F64 | None = getattr(local, "sums", None)
-        if arr is None:
-            arr = np.zeros(len(self.alive), dtype=np.float64)
-            local.sums = arr
-        return arr
-
     def marks(self, size: int) -> Bool:
         """A per-thread array of at least ``size`` False flags, for a caller that sets some and
         sets them back to False before it returns (grown on demand, never shrunk)."""
@@ -260,6 +280,13 @@ class IndexData:
                     value = bm25.EPSILON * self.average_idf()
             cache[tid] = value
         return value
+
+    def min_norm(self) -> float:
+        """The smallest :attr:`norm` of a live document (the postings' documents; computed
+        once): with the highest tf of a list, a bound on its contributions."""
+        if self._min_norm is None:
+            self._min_norm = float(self.norm[self.alive].min()) if self.n_docs else bm25.K1
+        return self._min_norm
 
     def average_idf(self) -> float:
         """rank-bm25's ``average_idf`` (see :func:`bm25.average_idf`; computed once)."""

@@ -138,6 +138,7 @@ class Index:
         """Build the lazily built structures now (a worker thread, before a swap)."""
         self._vocabulary.warm()
         self._data.average_idf()
+        self._data.min_norm()
 
     # ---- searching ------------------------------------------------------------------------
 

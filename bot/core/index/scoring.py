@@ -11,8 +11,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.index import bm25
-from bot.core.index.arrays import F64, I32, I64, AnyArray, ragged_index, unique_sorted
+from bot.core.index import bm25, tuning
+from bot.core.index.arrays import (
+    F64,
+    I32,
+    I64,
+    AnyArray,
+    in_sorted,
+    ragged_index,
+    stable_order,
+    unique_sorted,
+)
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexHit
 
@@ -53,38 +62,106 @@ def score_or(ix: IndexData, ids: Sequence[int | None]) -> tuple[I32, F64]:
 
 def top_or(ix: IndexData, tids: Sequence[int], want: int) -> tuple[IndexHit, ...]:
     """:func:`top` of :func:`score_or`'s documents and scores (the same hits, bit for bit)
-    without sorting every posting: every term's postings are gathered in one pass (query
-    order) and their contributions added with ``np.add.at`` -- in that order, from 0.0, as
-    ``bincount`` adds them -- into a per-thread array of sums by docno, read back at every
-    posting and set back to 0.0. The postings scoring at least the ``want`` x terms-th best
-    hold the best ``want`` documents (a document has at most one posting per term)."""
+    from the few postings that can place, without a pass over a docno-sized array.
+
+    The lists' postings are sorted once; a document in two lists or more (a few hundred of
+    the thousands: most hold one key term) is found in every list by one search of
+    (term, docno) keys, and its contributions added in query order from 0.0 (a missing term
+    adds 0.0, which changes no sum): what ``bincount`` adds. The ``want``-th best of those
+    sums is a floor: a document in one list scores that list's contribution alone, at most
+    ``idf x tf_part(the list's highest tf, the smallest norm)``, so only the lists whose bound
+    reaches the floor are weighed posting by posting (often none: their terms are rare).
+    With fewer than ``want`` documents in several lists, or few postings in all
+    (``tuning.SIMILAR_WEIGH_ALL``), every posting is weighed (:func:`_top_or_every`)."""
     if want <= 0 or not tids:
         return ()
     ptr = ix.ptr
     ids = np.asarray(tids, dtype=np.int64)
     starts = ptr.take(ids)
     lengths = ptr.take(ids + 1) - starts
-    n_terms = int(np.count_nonzero(lengths))
-    if n_terms == 0:
+    if not np.any(lengths):
         return ()
     at = ragged_index(starts, lengths)
     all_docs = ix.docs.take(at)
-    tf = ix.tfs.take(at).astype(np.float64)
-    idf = np.repeat(np.array([ix.idf(t) for t in tids], dtype=np.float64), lengths)
-    weights = idf * bm25.tf_part(tf, ix.norm.take(all_docs))
-    sums = ix.sums()
-    try:
-        np.add.at(sums, all_docs, weights)
-        scores = sums.take(all_docs)
-    finally:
-        sums[all_docs] = 0.0
-    keep = want * n_terms
-    if len(scores) > keep:
-        kth = np.partition(scores, len(scores) - keep)[len(scores) - keep]
-        sel = np.flatnonzero(scores >= kth)
-        all_docs, scores = all_docs.take(sel), scores.take(sel)
-    cand, first = np.unique(all_docs, return_index=True)
-    return top(ix, cand, scores.take(first), want)
+    idf = np.array([ix.idf(t) for t in tids], dtype=np.float64)
+    if len(at) <= tuning.SIMILAR_WEIGH_ALL:
+        return _top_or_every(ix, at, all_docs, idf, lengths, want)
+    ordered = np.sort(all_docs)
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(repeats) == 0:
+        return _top_or_every(ix, at, all_docs, idf, lengths, want)
+    keep = np.empty(len(repeats), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(repeats[1:], repeats[:-1], out=keep[1:])
+    multi = repeats[keep].astype(np.int64)  # ascending
+    if len(multi) < want:
+        return _top_or_every(ix, at, all_docs, idf, lengths, want)
+    # the (term index, docno) keys of the postings ascend: each list is sorted, in query order
+    n = len(tids)
+    term_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keys = term_of << 32
+    keys |= all_docs
+    wanted = ((np.arange(n, dtype=np.int64) << 32)[:, None] | multi[None, :]).ravel()
+    pos = np.searchsorted(keys, wanted)
+    np.minimum(pos, len(keys) - 1, out=pos)
+    hit = np.flatnonzero(keys.take(pos) == wanted)
+    p = pos.take(hit)
+    tf = ix.tfs.take(at.take(p)).astype(np.float64)
+    contrib = np.zeros(len(wanted), dtype=np.float64)
+    contrib[hit] = idf.take(term_of.take(p)) * bm25.tf_part(tf, ix.norm.take(all_docs.take(p)))
+    scores = np.zeros(len(multi), dtype=np.float64)
+    for row in contrib.reshape(n, len(multi)):  # query order, from 0.0
+        scores += row
+    floor = float(np.partition(scores, len(scores) - want)[len(scores) - want])
+    cands: list[AnyArray] = [multi]
+    sums: list[F64] = [scores]
+    lowest = ix.min_norm()
+    ends = np.cumsum(lengths).tolist()
+    for i, (lo, hi) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+        if hi == lo or idf[i] * (bm25.K1 + 1) < floor * _MARGIN:
+            continue  # (tf_part < k1 + 1)
+        s = int(starts[i])
+        bound = float(idf[i]) * bm25.tf_part(int(ix.tfs[s : s + hi - lo].max()), lowest)
+        if bound < floor * _MARGIN:
+            continue
+        docs = all_docs[lo:hi]
+        single = np.flatnonzero(~in_sorted(multi, docs))
+        docs = docs.take(single)
+        tf = ix.tfs[s : s + hi - lo].take(single).astype(np.float64)
+        cands.append(docs)
+        sums.append(idf[i] * bm25.tf_part(tf, ix.norm.take(docs)))
+    return top(ix, np.concatenate(cands), np.concatenate(sums), want)
+
+
+# a bound is compared with the floor less this share: rounding can never cross it
+_MARGIN = 1 - 1e-9
+
+
+def _top_or_every(
+    ix: IndexData, at: I64, all_docs: AnyArray, idf: F64, lengths: I64, want: int
+) -> tuple[IndexHit, ...]:
+    """:func:`top_or` weighing every posting. The postings are put in (docno, query) order
+    (one sort); a document's first contribution is its sum so far (0.0 + w is w), then its
+    second ones are added, its third ones, ... (a document has at most one posting per
+    term): in query order, as ``bincount`` adds them."""
+    order = stable_order(all_docs)
+    docs = all_docs.take(order)
+    tf = ix.tfs.take(at.take(order)).astype(np.float64)
+    weights = np.repeat(idf, lengths).take(order) * bm25.tf_part(tf, ix.norm.take(docs))
+    first = np.empty(len(docs), dtype=np.bool_)
+    first[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    heads = np.flatnonzero(first)
+    scores = weights.take(heads)
+    later = np.flatnonzero(~first)
+    if len(later):
+        doc_of = (np.cumsum(first) - 1).take(later)
+        nth = later - heads.take(doc_of)
+        added = weights.take(later)
+        for k in range(1, int(nth.max()) + 1):
+            sel = np.flatnonzero(nth == k)
+            scores[doc_of.take(sel)] += added.take(sel)  # one posting per document each time
+    return top(ix, docs.take(heads), scores, want)
 
 
 def scores_for(ix: IndexData, terms: Sequence[str], docnos: Sequence[int]) -> F64:
@@ -132,16 +209,17 @@ def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
     """The term ids of :func:`key_terms` (in its order)."""
     counts = Counter(terms)
     words = list(counts)
-    tids = ix.terms.ids(words)
-    found = np.array([-1 if t is None else t for t in tids], dtype=np.int64)
-    dfs = np.where(found >= 0, ix.ptr[found + 1] - ix.ptr[found], 0)
-    keep = np.flatnonzero(dfs >= 2).tolist()
-    if not keep:
+    rows = [
+        (word, s)
+        for word, s in zip(words, ix.term_stats(words), strict=True)
+        if s is not None and s[1] >= 2
+    ]
+    if not rows:
         return []
     denom_part = bm25.norm(len(terms), ix.avgdl)
-    kept = found.take(keep).tolist()
-    idf = np.array([ix.idf(t) for t in kept], dtype=np.float64)
-    tf = np.array([counts[words[i]] for i in keep], dtype=np.float64)
+    kept = [s[0] for _, s in rows]
+    idf = np.array([s[2] for _, s in rows], dtype=np.float64)
+    tf = np.array([counts[word] for word, _ in rows], dtype=np.float64)
     # the float operations of tf_part on one value each: the same weights as one by one
     weights = idf * bm25.tf_part(tf, np.full(len(tf), denom_part))
     chosen = np.flatnonzero(weights > 0)
@@ -149,6 +227,6 @@ def key_term_ids(ix: IndexData, terms: Sequence[str], n: int = 12) -> list[int]:
         kth = np.partition(weights.take(chosen), len(chosen) - n)[len(chosen) - n]
         chosen = np.flatnonzero(weights >= kth)
     values = weights.tolist()
-    scored = [(-values[i], words[keep[i]], kept[i]) for i in chosen.tolist()]
+    scored = [(-values[i], rows[i][0], kept[i]) for i in chosen.tolist()]
     scored.sort()
     return [t for _, _, t in scored[:n]]

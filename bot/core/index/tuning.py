@@ -38,5 +38,11 @@ PHRASE_FLAGS = 1 << 24
 # the most recently used this many (each about docs / 6 bytes).
 RANKED_BITSETS = 128
 
-# Search terms whose ids an index remembers (IndexData.term_id) before it starts over.
-TERM_MEMO = 65_536
+# Similar papers (scoring.top_or): key terms with at most this many postings are weighed
+# posting by posting (one sort: cheapest for few); more, only where they can place.
+SIMILAR_WEIGH_ALL = 4096
+
+# The words whose (term id, df, idf) an index keeps once asked (IndexData.term_stats and
+# term_id: a query's terms, asked again by its plan, phrases and known-item order; the words
+# of the papers whose similar papers were asked; about 200 bytes each).
+TERM_STATS = 50_000
