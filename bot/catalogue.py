@@ -214,9 +214,23 @@ class Catalogue:
 
     def _warmed(self, index: Index) -> Index:
         """``index`` with its lazy lookup caches built (in a worker thread, before the swap:
-        the first lookup after a swap must not build them on the event loop)."""
+        the first lookup after a swap must not build them on the event loop), and locked in
+        memory when ``INDEX_LOCK_MEMORY`` asks for it."""
         if self.warm_caches:
             lookup.warm(index)
+        if self.settings.index_lock_memory:
+            locked, refused = index.lock_memory()
+            if refused is None:
+                log.info("search index locked in memory: %.0f MB", locked / 1e6)
+            else:
+                log.warning(
+                    "INDEX_LOCK_MEMORY: %.0f of %.0f MB of the search index locked (%s); raise "
+                    "the memory lock limit (ulimit -l, or a container's memlock ulimit) or "
+                    "grant CAP_IPC_LOCK; searches go on, their pages may be paged out",
+                    locked / 1e6,
+                    index.nbytes() / 1e6,
+                    refused,
+                )
         return index
 
     async def _call(self, fn: Callable[[], T]) -> T:

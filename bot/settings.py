@@ -79,6 +79,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "0",
         "1 = follow symbolic links that lead out of DIGEST_DIR; 0 = report and skip them.",
     ),
+    "INDEX_LOCK_MEMORY": (
+        "0",
+        "1 = keep the search index locked in memory (mlock): never paged out, even when idle.",
+    ),
     "FEEDS": (
         "",
         "Comma-separated feed URLs or files imported before each /reindex and REINDEX_INTERVAL.",
@@ -241,6 +245,7 @@ class Settings:
     cooldown_seconds: int = 10
     max_digest_bytes: int = 64 * 1024 * 1024
     follow_symlinks: bool = False
+    index_lock_memory: bool = False
     feeds: tuple[str, ...] = ()
     feeds_exclude: frozenset[str] = frozenset()  # names: "replace", "cross"
     health_port: int | None = None
@@ -308,6 +313,7 @@ class Settings:
             cooldown_seconds=_int("COOLDOWN_SECONDS", values["COOLDOWN_SECONDS"]),
             max_digest_bytes=_int("MAX_DIGEST_BYTES", values["MAX_DIGEST_BYTES"], 1),
             follow_symlinks=_bool("FOLLOW_SYMLINKS", values["FOLLOW_SYMLINKS"]),
+            index_lock_memory=_bool("INDEX_LOCK_MEMORY", values["INDEX_LOCK_MEMORY"]),
             feeds=_feeds(values["FEEDS"]),
             feeds_exclude=_feed_exclude(values["FEEDS_EXCLUDE"]),
             health_port=health_port,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -303,3 +306,45 @@ async def test_a_typed_id_finds_the_same_paper_in_paper_and_its_autocomplete(
                 assert suggested and suggested[0].value == pid, typed
     finally:
         await catalogue.close()
+
+
+async def test_index_lock_memory_locks_each_index_or_says_why_not(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """INDEX_LOCK_MEMORY=1: every index swapped in is locked in memory, or a warning says how
+    much was and what to raise; searches answer either way."""
+    import ctypes
+    import errno
+
+    import bot.core.pages as pages_module
+
+    locking = replace(settings, index_lock_memory=True)
+    with caplog.at_level(logging.INFO, logger="bot.catalogue"):
+        catalogue = await _opened(locking)
+        try:
+            assert (await catalogue.search("scaling laws")).total > 0
+        finally:
+            await catalogue.close()
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(("search index locked in memory", "INDEX_LOCK_MEMORY")) for m in said)
+
+    def refuse(address: int, size: int) -> int:
+        ctypes.set_errno(errno.EPERM)
+        return -1
+
+    monkeypatch.setattr(pages_module, "_MLOCK", refuse)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.catalogue"):
+        catalogue = await Catalogue.open(locking)
+        try:
+            assert (await catalogue.search("scaling laws")).total > 0
+        finally:
+            await catalogue.close()
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and "ulimit -l" in warned[0].getMessage()
+    assert os.strerror(errno.EPERM) in warned[0].getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.catalogue"):  # off: nothing locked or said
+        catalogue = await Catalogue.open(settings)
+        await catalogue.close()
+    assert not any("lock" in r.getMessage() for r in caplog.records)

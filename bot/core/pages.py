@@ -8,16 +8,21 @@ here, several times the copy). :class:`Populator` maps the pages ahead of use
 array after array in the order given, while the caller computes and fills them: the faults then
 run on another core. Mapping a page never changes what it holds, so the caller may write an
 array while it is being mapped (a page it reaches first it simply faults in itself).
+
+:func:`lock` keeps arrays in memory (``mlock``): a host that pages out memory left idle for a
+while (or memory pressure) then never makes a search read the index back from disk. The lock
+ends with the memory map (when the index is let go).
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy.typing as npt
@@ -44,6 +49,43 @@ def _libc_madvise() -> Callable[[int, int, int], int] | None:
 
 
 _MADVISE = _libc_madvise()
+
+
+def _libc_mlock() -> Callable[[int, int], int] | None:
+    """libc's ``mlock`` (ctypes releases the GIL around the call), or None."""
+    if sys.platform != "linux":
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).mlock
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    out: Callable[[int, int], int] = fn
+    return out
+
+
+_MLOCK = _libc_mlock()
+
+
+def lock(arrays: Iterable[AnyArray]) -> tuple[int, str | None]:
+    """Lock the pages of ``arrays`` in memory (``mlock``: read in first if need be); the bytes
+    locked, and why the rest could not be (None: every one was). The lock ends when the
+    memory is unmapped or freed. Refused when it would pass ``RLIMIT_MEMLOCK`` (``ulimit -l``)
+    without the CAP_IPC_LOCK capability; not available off Linux."""
+    if _MLOCK is None:
+        return 0, "memory locking is not available on this system"
+    done = 0
+    for array in arrays:
+        if array.nbytes == 0:
+            continue
+        start = int(array.ctypes.data)
+        at = start - start % _PAGE
+        size = start + array.nbytes - at
+        if _MLOCK(at, size) != 0:
+            return done, os.strerror(ctypes.get_errno())
+        done += size
+    return done, None
 
 
 class Populator:

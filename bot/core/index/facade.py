@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core import saved_index
+from bot.core import pages, saved_index
 from bot.core.index import persist, scoring
 from bot.core.index.arrays import F64, I64, Alloc, AnyArray
 from bot.core.index.builder import ArrayBuilder
@@ -139,6 +139,11 @@ class Index:
         self._vocabulary.warm()
         self._data.average_idf()
         self._data.min_norm()
+
+    def lock_memory(self) -> tuple[int, str | None]:
+        """Lock every array of the index in memory (:func:`bot.core.pages.lock`): the bytes
+        locked and, if some could not be, why. Ends when the index is let go."""
+        return pages.lock(self._data.arrays.values())
 
     # ---- searching ------------------------------------------------------------------------
 
