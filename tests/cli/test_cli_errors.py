@@ -245,6 +245,7 @@ BAD_SETTINGS: dict[str, list[tuple[str, str]]] = {
     "COOLDOWN_SECONDS": [("ten", "whole number")],
     "MAX_DIGEST_BYTES": [("0", "at least 1"), ("64M", "whole number")],
     "FOLLOW_SYMLINKS": [("maybe", "0 or 1")],
+    "INDEX_LOCK_MEMORY": [("always", "0 or 1")],
     "FEEDS": [("ftp://feeds.example/x", "neither an http(s) URL")],
     "FEEDS_EXCLUDE": [("everything", "replace and cross")],
     "HEALTH_PORT": [("70000", "port"), ("http", "whole number")],
