@@ -34,38 +34,24 @@ STEP = 4 * 1024 * 1024  # bytes mapped per call (the thread stops between calls)
 _PAGE = mmap.PAGESIZE
 
 
-def _libc_madvise() -> Callable[[int, int, int], int] | None:
-    """libc's ``madvise`` (ctypes releases the GIL around the call), or None."""
+def _libc(name: str, *argtypes: Any) -> Any | None:
+    """libc's function ``name`` returning an int (ctypes releases the GIL around the call;
+    errno is kept for ``ctypes.get_errno``), or None off Linux or when libc lacks it."""
     if sys.platform != "linux":
         return None
     try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
+        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fn.argtypes = list(argtypes)
     fn.restype = ctypes.c_int
-    out: Callable[[int, int, int], int] = fn
-    return out
+    return fn
 
 
-_MADVISE = _libc_madvise()
-
-
-def _libc_mlock() -> Callable[[int, int], int] | None:
-    """libc's ``mlock`` (ctypes releases the GIL around the call), or None."""
-    if sys.platform != "linux":
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).mlock
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    out: Callable[[int, int], int] = fn
-    return out
-
-
-_MLOCK = _libc_mlock()
+_MADVISE: Callable[[int, int, int], int] | None = _libc(
+    "madvise", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+)
+_MLOCK: Callable[[int, int], int] | None = _libc("mlock", ctypes.c_void_p, ctypes.c_size_t)
 
 
 def lock(arrays: Iterable[AnyArray]) -> tuple[int, str | None]:
