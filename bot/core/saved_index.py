@@ -259,11 +259,25 @@ def _stale_dir(path: Path, pid: int) -> bool:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
+    """Remove a file, or a folder so that a removal cut short (a kill) is finished by the next
+    :func:`clean`: a generation is renamed a temporary of this process, then emptied marker
+    last, so what is left is a temporary of a gone process, marked or empty (stale), never an
+    unmarked generation (kept forever: not provably ours)."""
+    if not path.is_dir() or path.is_symlink():
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+        return
+    if _GEN.fullmatch(path.name):
+        doomed = path.with_name(f"tmp-{os.getpid()}-{secrets.token_hex(8)}")
+        with contextlib.suppress(OSError):
+            path = path.rename(doomed)
+    with contextlib.suppress(OSError):
+        for entry in sorted(path.iterdir(), key=lambda e: e.name == MARKER):  # marker last
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        path.rmdir()
 
 
 @contextlib.contextmanager

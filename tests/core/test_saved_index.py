@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -202,6 +203,48 @@ def test_clean_removes_only_what_is_stale_and_ours(tmp_path: Path, index: Index)
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+class _Killed(BaseException):
+    """The process killed in the middle of a removal."""
+
+
+def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
+    tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale generation whose removal is cut short after any number of files (a kill) is
+    removed by the next clean once the killed process is gone: never left unmarked."""
+    directory = tmp_path / "ix"
+    index.save(directory)
+    current = generation(directory)
+    real_unlink = os.unlink
+    for kill_at in range(8):
+        old_gen = directory / f"gen-{'0' * 15}{kill_at:x}"
+        old_gen.mkdir()
+        (old_gen / MARKER).write_text("{}")
+        for name in ("docs", "tfs", "pos", "ptr", "doc_len"):
+            (old_gen / f"{name}.npy").write_bytes(b"x" * 64)
+        (old_gen / "meta.json").write_text("{}")
+        unlinked: list[object] = []
+
+        def killed(
+            *args: object, at: int = kill_at, done: list[object] = unlinked, **kwargs: object
+        ) -> None:
+            if len(done) == at:
+                raise _Killed
+            done.append(args[0])
+            real_unlink(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "unlink", killed)
+        with contextlib.suppress(_Killed):
+            saved_index.clean(directory)
+        monkeypatch.setattr(os, "unlink", real_unlink)
+        with monkeypatch.context() as gone:
+            gone.setattr(saved_index, "_gone", lambda pid: True)  # the killed process
+            saved_index.clean(directory)
+        left = sorted(p.name for p in directory.iterdir())
+        assert left == sorted([MARKER, ".lock", "current", current.name]), (kill_at, left)
+    assert Index.load(directory).n_docs == 200
 
 
 def test_an_unowned_folder_is_never_cleaned(tmp_path: Path) -> None:
