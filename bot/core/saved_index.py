@@ -470,7 +470,7 @@ class Draft:
         """Remove what was written (arrays made here stay readable while mapped)."""
         self._pages.close()
         self._stop_sums()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        _remove(self.tmp)
 
 
 def _npy_header(shape: tuple[int, ...], dtype: np.dtype[Any]) -> bytes:
@@ -503,7 +503,7 @@ def _drop_older(directory: Path, keep: str) -> None:
     """Delete generations other than ``keep``, and the files of an adopted older layout."""
     for entry in directory.iterdir():
         if _GEN.fullmatch(entry.name) and entry.name != keep and _marked(entry):
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove(entry)
     try:
         marker = json.loads((directory / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):

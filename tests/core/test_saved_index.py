@@ -247,6 +247,50 @@ def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
     assert Index.load(directory).n_docs == 200
 
 
+def test_a_save_killed_anywhere_leaves_what_the_next_clean_removes(
+    tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save (write, switch, drop the older generation) killed after any number of file
+    removals leaves one loadable generation, and nothing the next clean does not remove."""
+    directory = tmp_path / "ix"
+    index.save(directory)
+    real_unlink = os.unlink
+    removals: list[object] = []  # of a save run to the end: every point a kill may land
+
+    def counted(*args: object, **kwargs: object) -> None:
+        removals.append(args[0])
+        real_unlink(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "unlink", counted)
+    index.save(directory)
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    assert len(removals) > 10
+    for kill_at in range(len(removals) + 1):
+        done: list[object] = []
+
+        def killed(
+            *args: object, at: int = kill_at, done: list[object] = done, **kwargs: object
+        ) -> None:
+            if len(done) == at:
+                raise _Killed
+            done.append(args[0])
+            real_unlink(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "unlink", killed)
+        with contextlib.suppress(_Killed):
+            index.save(directory)
+        monkeypatch.setattr(os, "unlink", real_unlink)
+        with monkeypatch.context() as gone:
+            gone.setattr(saved_index, "_gone", lambda pid: True)  # the killed process
+            saved_index.clean(directory)
+        left = sorted(p.name for p in directory.iterdir())
+        assert left == sorted([MARKER, ".lock", "current", generation(directory).name]), (
+            kill_at,
+            left,
+        )
+        assert Index.load(directory).n_docs == 200
+
+
 def test_an_unowned_folder_is_never_cleaned(tmp_path: Path) -> None:
     folder = tmp_path / "ix"
     folder.mkdir()
