@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,34 @@ class _Killed(BaseException):
     """The process killed in the middle of a removal."""
 
 
+def _killed_after(
+    monkeypatch: pytest.MonkeyPatch, run: Callable[[], object], at: int | None
+) -> list[object]:
+    """``run()`` with ``os.unlink`` killing it (raising :class:`_Killed`) at its ``at``-th
+    file removal (None: never); the files removed before."""
+    real_unlink = os.unlink
+    done: list[object] = []
+
+    def unlink(*args: object, **kwargs: object) -> None:
+        if len(done) == at:
+            raise _Killed
+        done.append(args[0])
+        real_unlink(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patched, contextlib.suppress(_Killed):
+        patched.setattr(os, "unlink", unlink)
+        run()
+    return done
+
+
+def _left_after_clean(monkeypatch: pytest.MonkeyPatch, directory: Path) -> list[str]:
+    """What the folder holds after a clean run once the killed process is gone."""
+    with monkeypatch.context() as gone:
+        gone.setattr(saved_index, "_gone", lambda pid: True)  # the killed process (this one)
+        saved_index.clean(directory)
+    return sorted(p.name for p in directory.iterdir())
+
+
 def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
     tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,7 +246,6 @@ def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
     directory = tmp_path / "ix"
     index.save(directory)
     current = generation(directory)
-    real_unlink = os.unlink
     for kill_at in range(8):
         old_gen = directory / f"gen-{'0' * 15}{kill_at:x}"
         old_gen.mkdir()
@@ -225,24 +253,8 @@ def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
         for name in ("docs", "tfs", "pos", "ptr", "doc_len"):
             (old_gen / f"{name}.npy").write_bytes(b"x" * 64)
         (old_gen / "meta.json").write_text("{}")
-        unlinked: list[object] = []
-
-        def killed(
-            *args: object, at: int = kill_at, done: list[object] = unlinked, **kwargs: object
-        ) -> None:
-            if len(done) == at:
-                raise _Killed
-            done.append(args[0])
-            real_unlink(*args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(os, "unlink", killed)
-        with contextlib.suppress(_Killed):
-            saved_index.clean(directory)
-        monkeypatch.setattr(os, "unlink", real_unlink)
-        with monkeypatch.context() as gone:
-            gone.setattr(saved_index, "_gone", lambda pid: True)  # the killed process
-            saved_index.clean(directory)
-        left = sorted(p.name for p in directory.iterdir())
+        _killed_after(monkeypatch, lambda: saved_index.clean(directory), kill_at)
+        left = _left_after_clean(monkeypatch, directory)
         assert left == sorted([MARKER, ".lock", "current", current.name]), (kill_at, left)
     assert Index.load(directory).n_docs == 200
 
@@ -250,44 +262,17 @@ def test_a_removal_cut_short_anywhere_is_finished_by_the_next_clean(
 def test_a_save_killed_anywhere_leaves_what_the_next_clean_removes(
     tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A save (write, switch, drop the older generation) killed after any number of file
-    removals leaves one loadable generation, and nothing the next clean does not remove."""
+    """A save (write, switch, drop the older generation) killed at any of its file removals
+    leaves one loadable generation, and nothing the next clean does not remove."""
     directory = tmp_path / "ix"
     index.save(directory)
-    real_unlink = os.unlink
-    removals: list[object] = []  # of a save run to the end: every point a kill may land
-
-    def counted(*args: object, **kwargs: object) -> None:
-        removals.append(args[0])
-        real_unlink(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "unlink", counted)
-    index.save(directory)
-    monkeypatch.setattr(os, "unlink", real_unlink)
-    assert len(removals) > 10
+    removals = _killed_after(monkeypatch, lambda: index.save(directory), None)
+    assert len(removals) > 10  # every point a kill may land
     for kill_at in range(len(removals) + 1):
-        done: list[object] = []
-
-        def killed(
-            *args: object, at: int = kill_at, done: list[object] = done, **kwargs: object
-        ) -> None:
-            if len(done) == at:
-                raise _Killed
-            done.append(args[0])
-            real_unlink(*args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(os, "unlink", killed)
-        with contextlib.suppress(_Killed):
-            index.save(directory)
-        monkeypatch.setattr(os, "unlink", real_unlink)
-        with monkeypatch.context() as gone:
-            gone.setattr(saved_index, "_gone", lambda pid: True)  # the killed process
-            saved_index.clean(directory)
-        left = sorted(p.name for p in directory.iterdir())
-        assert left == sorted([MARKER, ".lock", "current", generation(directory).name]), (
-            kill_at,
-            left,
-        )
+        _killed_after(monkeypatch, lambda: index.save(directory), kill_at)
+        left = _left_after_clean(monkeypatch, directory)
+        current = generation(directory).name
+        assert left == sorted([MARKER, ".lock", "current", current]), (kill_at, left)
         assert Index.load(directory).n_docs == 200
 
 
