@@ -113,7 +113,8 @@ class Catalogue:
         """Open the database and load (or build and save) the search index.
 
         ``warm``: build the index's lookup caches before serving (and after every swap), so
-        no lookup builds them on the event loop; a one-shot CLI command does without.
+        no lookup builds them on the event loop, and lock it in memory if
+        ``INDEX_LOCK_MEMORY`` says so; a one-shot CLI command does without either.
         Raises :class:`~bot.settings.SettingsError` (before anything is opened or created)
         when ``INDEX_DIR`` is a folder digest-bot must not write in.
         ``progress`` is told how a build goes (stage ``"index"``, papers done, total).
@@ -215,9 +216,10 @@ class Catalogue:
     def _warmed(self, index: Index) -> Index:
         """``index`` with its lazy lookup caches built (in a worker thread, before the swap:
         the first lookup after a swap must not build them on the event loop), and locked in
-        memory when ``INDEX_LOCK_MEMORY`` asks for it."""
-        if self.warm_caches:
-            lookup.warm(index)
+        memory when ``INDEX_LOCK_MEMORY`` asks for it: both for a catalogue that serves."""
+        if not self.warm_caches:
+            return index
+        lookup.warm(index)
         if self.settings.index_lock_memory:
             locked, refused = index.lock_memory()
             if refused is None:

@@ -347,4 +347,7 @@ async def test_index_lock_memory_locks_each_index_or_says_why_not(
     with caplog.at_level(logging.INFO, logger="bot.catalogue"):  # off: nothing locked or said
         catalogue = await Catalogue.open(settings)
         await catalogue.close()
+        # a one-shot command (no warm-up) does not lock either: it would only pay for it
+        catalogue = await Catalogue.open(locking, warm=False)
+        await catalogue.close()
     assert not any("lock" in r.getMessage() for r in caplog.records)

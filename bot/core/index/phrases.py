@@ -17,7 +17,7 @@ from bot.core.index.arrays import I32, I64, AnyArray, Bool, in_sorted, ragged_in
 from bot.core.index.arrays import unique_sorted as unique
 from bot.core.index.data import IndexData
 from bot.core.index.models import IndexResult
-from bot.core.index.scoring import score_and, top
+from bot.core.index.scoring import best, score_and, top
 from bot.core.query import ParsedQuery, Phrase
 
 CKPT_SHIFT = 4  # positions checkpoint every 16 postings (a saved-format constant)
@@ -307,10 +307,12 @@ def lazy_phrases(
         remaining[pick] = False
 
     # the best candidates in score order: a first slice, then (if needed) the others
-    head = _best(scores, min(chunk, len(cand)))
+    head = best(scores, chunk)
+    ordered = -scores[head]
+    by_score = np.argsort(ordered, kind="stable")
+    head, ordered = head[by_score], ordered[by_score]  # best first, ties in docno order
     end = min(max(tuning.PHRASE_FIRST, 8 * want), len(head))
     if end < len(head):  # ties with the slice's last score go with it
-        ordered = -scores[head]
         end = int(np.searchsorted(ordered, ordered[end - 1], side="right"))
     check(np.sort(head[:end]))
     if n_found < want and end < len(head):
@@ -319,13 +321,7 @@ def lazy_phrases(
         rest = np.flatnonzero(remaining)
         if len(rest) == 0:
             break
-        if len(rest) > chunk:
-            s = scores[rest]
-            kth = np.partition(s, len(s) - chunk)[len(s) - chunk]
-            pick = rest[s >= kth]
-        else:
-            pick = rest
-        check(pick)
+        check(rest.take(best(scores[rest], chunk)))
     matched = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     rest = np.flatnonzero(remaining)
     total, exact = len(matched), True
@@ -337,15 +333,3 @@ def lazy_phrases(
         exact = False
     hits = top(ix, cand[matched], scores[matched], want) if len(matched) else ()
     return IndexResult(hits[offset:], total, exact=exact)
-
-
-def _best(scores: AnyArray, n: int) -> I64:
-    """Indices of the ``n`` best ``scores`` and every score tied with the last of them, best
-    first (equal scores in index order)."""
-    if n < len(scores):
-        kth = np.partition(scores, len(scores) - n)[len(scores) - n]
-        sel = np.flatnonzero(scores >= kth)
-    else:
-        sel = np.arange(len(scores), dtype=np.int64)
-    out: I64 = sel[np.argsort(-scores[sel], kind="stable")]
-    return out

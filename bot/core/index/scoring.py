@@ -183,13 +183,21 @@ def scores_for(ix: IndexData, terms: Sequence[str], docnos: Sequence[int]) -> F6
     return out
 
 
+def best(scores: AnyArray, n: int) -> I64:
+    """Indices (ascending) of the ``n`` best ``scores`` and of every score tied with the
+    ``n``-th: all of them when there are at most ``n``."""
+    if n >= len(scores):
+        return np.arange(len(scores), dtype=np.int64)
+    kth = np.partition(scores, len(scores) - n)[len(scores) - n]
+    return np.flatnonzero(scores >= kth)
+
+
 def top(ix: IndexData, cand: AnyArray, scores: F64, want: int) -> tuple[IndexHit, ...]:
     """The best ``want`` candidates, best first (ties: lower docno first)."""
     if want <= 0 or len(cand) == 0:
         return ()
     if len(cand) > want:
-        kth = np.partition(scores, len(scores) - want)[len(scores) - want]
-        sel = np.flatnonzero(scores >= kth)
+        sel = best(scores, want)
         cand, scores = cand[sel], scores[sel]
     order = np.lexsort((cand, -scores))[:want]
     docs = cand.take(order)
